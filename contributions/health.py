@@ -1,0 +1,31 @@
+"""The state of the parts the site needs, for /healthz."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from openllm_site.celery import app as celery_app
+
+
+def health_check(*, worker_timeout: float = 1.0) -> dict[str, str]:
+    """Return ``{"database": ..., "broker": ..., "workers": ...}``, each
+    "ok" or the reason it is not."""
+    state: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        state["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        state["database"] = f"error: {type(exc).__name__}"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            # A worker answers a broadcast ping through the broker, so this
+            # proves the whole round trip.
+            replies = celery_app.control.ping(timeout=worker_timeout, limit=1, connection=conn)
+        state["broker"] = "ok"
+        state["workers"] = "ok" if replies else "error: no worker answered"
+    except Exception as exc:  # noqa: BLE001
+        state["broker"] = f"error: {type(exc).__name__}"
+        state["workers"] = "unknown: broker unreachable"
+    return state

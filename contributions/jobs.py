@@ -1,0 +1,53 @@
+"""Enqueueing Celery work so that no job is lost.
+
+The database row is the job; the broker message only wakes a worker. A
+message is sent after the transaction that wrote the row commits, and if the
+broker is down or loses the message, the sweeper finds the row again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from celery import Task
+from django.db import transaction
+from django.utils import timezone
+
+from .models import JobStatus, OutgoingEmail
+
+logger = logging.getLogger(__name__)
+
+# A queued row not picked up within this time gets a new message.
+REQUEUE_AFTER = timedelta(minutes=2)
+# A running row not finished within this time belongs to a dead worker.
+RUNNING_TIMEOUT = timedelta(minutes=15)
+
+
+def _send(task: Task, args: tuple) -> None:
+    try:
+        task.apply_async(args=args)
+    except Exception:  # noqa: BLE001 - the sweeper sends it again later
+        logger.warning("Could not enqueue %s%r; the sweeper will retry", task.name, args, exc_info=True)
+
+
+def job_enqueue(*, task: Task, args: tuple) -> None:
+    transaction.on_commit(partial(_send, task, args))
+
+
+def jobs_requeue_stale(*, now=None) -> int:
+    """Send again the messages of jobs that no worker finished in time."""
+    from . import tasks
+
+    now = now or timezone.now()
+    OutgoingEmail.objects.filter(status=JobStatus.RUNNING, claimed_at__lt=now - RUNNING_TIMEOUT).update(
+        status=JobStatus.QUEUED
+    )
+    stale = OutgoingEmail.objects.filter(status=JobStatus.QUEUED, created_at__lt=now - REQUEUE_AFTER).exclude(
+        claimed_at__gte=now - REQUEUE_AFTER
+    )
+    ids = list(stale.values_list("id", flat=True)[:1000])
+    for email_id in ids:
+        _send(tasks.deliver_email, (email_id,))
+    return len(ids)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from .accounts import agreement_is_current
+
+# Pages a member may reach before accepting a new agreement: the agreement
+# itself, signing out, and their rights over their own data.
+AGREEMENT_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/healthz", "/static/", "/media/")
+AGREEMENT_EXEMPT_URLS = ("contributions:agreement", "contributions:profile_export", "contributions:profile_delete")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # The Django admin sets a few inline style attributes.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Nothing loads from another origin: the site's sovereignty, enforced by
+    the browser too."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+class AgreementRequiredMiddleware:
+    """Send a signed-in member who has not accepted the current contributor
+    agreement to it first."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and not request.path.startswith(AGREEMENT_EXEMPT_PREFIXES)
+            and request.path not in {reverse(name) for name in AGREEMENT_EXEMPT_URLS}
+            and not agreement_is_current(user=user)
+        ):
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('contributions:agreement')}?{query}")
+        return self.get_response(request)

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from contributions.views import healthz
+
+# The admin signs in through allauth, with its rate limits, never through
+# its own unprotected form.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "OpenLLM Europe"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("contributions.urls")),
+]
