@@ -175,6 +175,10 @@ USE_TZ = True
 # Static files: vendored, served by WhiteNoise, no CDN.
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+if DEBUG:
+    # WhiteNoise serves from the finders in development; it only warns when
+    # the collected folder is missing.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"

@@ -24,6 +24,6 @@ class Command(BaseCommand):
                 user = User.objects.create_user(email, DEMO_PASSWORD, display_name=name, role=role)
                 EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
             accounts.agreement_accept(user=user)
-        self.stdout.write("Demo accounts (password: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for email, _name, role in DEMO_ACCOUNTS:
             self.stdout.write(f"  {role.label:<11} {email}")

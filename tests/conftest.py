@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import email
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from openllm_site.celery import app as celery_app
+
+from .factories import MaintainerFactory, ReviewerFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_QUEUE = "openllm-tests"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_queue() -> None:
+    # Tasks sent by the tests go to a queue of their own, so that a worker of
+    # a running `make run` never takes them (and the other way round).
+    celery_app.conf.task_default_queue = TEST_QUEUE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    # Real hashing costs a second per user; the tests create hundreds.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    # allauth's rate limits live in the cache; each test starts afresh.
+    cache.clear()
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_member(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def reviewer(db):
+    return ReviewerFactory()
+
+
+@pytest.fixture
+def maintainer(db):
+    return MaintainerFactory()
+
+
+def database_url() -> str:
+    """The URL of the test database, for processes started by the tests."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE}
+    env.update(overrides)
+    return env
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen, name: str, outbox: Path, log: Path) -> None:
+        self.process, self.name, self.outbox, self.log = process, name, outbox, log
+
+    def mails(self, to: str | None = None) -> list[Message]:
+        found = []
+        for path in sorted(self.outbox.glob("*.log")):
+            # The file backend writes several messages to one file, each
+            # followed by a line of dashes.
+            for chunk in path.read_text().split("-" * 79 + "\n"):
+                if chunk.strip():
+                    message = email.message_from_string(chunk)
+                    if to is None or message["To"] == to:
+                        found.append(message)
+        return found
+
+    def wait_for_mail(self, to: str, count: int = 1, timeout: float = 30) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mails = self.mails(to)
+            if len(mails) >= count:
+                return mails
+            time.sleep(0.2)
+        raise AssertionError(f"no mail to {to} after {timeout}s; worker log:\n{self.log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
+    """A real Celery worker process on the configured broker, using the test
+    database. Tests that use it need ``transactional_db`` so that the worker
+    sees their rows."""
+    with django_db_blocker.unblock():
+        env = child_env()
+    outbox = tmp_path_factory.mktemp("outbox")
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env.update({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(outbox)})
+    env.pop("EMAIL_HOST", None)
+    celery_app.control.purge()
+    name = f"tests-{uuid.uuid4().hex[:8]}@%h"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "openllm_site", "worker", "-Q", TEST_QUEUE, "-n", name,
+         "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    hostname = name.replace("%h", os.uname().nodename)
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(destination=[hostname], timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{log.read_text()[-3000:]}")
+    yield Worker(process, hostname, outbox, log)
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium driven by Playwright: never a downloaded browser."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = "/usr/bin/chromium"
+    if not Path(executable).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs it")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM
+    # calls from the test itself are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[object]:
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    # Tests that start processes or a browser go last, after the fast ones.
+    items.sort(key=lambda item: bool(item.get_closest_marker("worker") or item.get_closest_marker("browser")))
+

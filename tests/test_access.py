@@ -1,0 +1,154 @@
+"""Who may do what: every URL of the site, every method, every role.
+
+Later features add their URLs to MATRIX; test_every_url_is_in_the_matrix
+fails until they do.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from .factories import MaintainerFactory, ReviewerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "owner", "member", "reviewer", "maintainer"]
+METHODS = ["get", "post", "put", "patch", "delete"]
+LOGIN = 302  # anonymous visitors are sent to the login page
+NO = 405
+
+
+def row(get, post=NO, put=NO, patch=NO, delete=NO):
+    return dict(zip(METHODS, [get, post, put, patch, delete], strict=True))
+
+
+def same(status):
+    return dict.fromkeys(ROLES, status)
+
+
+# URL name -> {method: {role: expected status}}. "owner" is the member who
+# owns the object in the URL (objects take the owner's pk or pseudonym).
+MATRIX = {
+    "contributions:home": row(get=same(200), post=same(NO)),
+    "contributions:agreement": row(get=same(200), post=same(302)),
+    "contributions:profile": row(
+        get={**same(200), "anonymous": LOGIN}, post={**same(302), "anonymous": LOGIN}
+    ),
+    "contributions:profile_export": row(get={**same(200), "anonymous": LOGIN}),
+    # An empty POST does not confirm, so nothing is deleted here.
+    "contributions:profile_delete": row(
+        get={**same(200), "anonymous": LOGIN}, post={**same(200), "anonymous": LOGIN}
+    ),
+    # A private profile: only its owner sees it; to others it does not exist.
+    "contributions:person": row(get={**same(404), "owner": 200}),
+    "contributions:roles": row(
+        get={"anonymous": LOGIN, "owner": 403, "member": 403, "reviewer": 403, "maintainer": 200}
+    ),
+    "contributions:role_update": row(
+        get=same(NO),
+        post={"anonymous": LOGIN, "owner": 403, "member": 403, "reviewer": 403, "maintainer": 302},
+    ),
+}
+
+
+def url_for(name: str, owner) -> str:
+    kwargs = {
+        "contributions:person": {"pseudonym": owner.pseudonym},
+        "contributions:role_update": {"user_id": owner.pk},
+    }.get(name, {})
+    return reverse(name, kwargs=kwargs)
+
+
+def _cases():
+    for name, methods in MATRIX.items():
+        for method, expected in methods.items():
+            for role in ROLES:
+                status = expected[role] if isinstance(expected, dict) else expected
+                yield pytest.param(name, method, role, status, id=f"{name}-{method}-{role}")
+
+
+@pytest.mark.parametrize(("name", "method", "role", "status"), list(_cases()))
+def test_access(name, method, role, status):
+    owner = UserFactory(public_profile=False)
+    users = {
+        "anonymous": None,
+        "owner": owner,
+        "member": UserFactory(),
+        "reviewer": ReviewerFactory(),
+        "maintainer": MaintainerFactory(),
+    }
+    client = Client()
+    if users[role]:
+        client.force_login(users[role])
+    response = getattr(client, method)(url_for(name, owner))
+    assert response.status_code == status
+    if status == LOGIN and role == "anonymous":
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def _names(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "contributions":
+                yield from _names(pattern.url_patterns, "contributions:")
+        elif isinstance(pattern, URLPattern) and namespace:
+            yield namespace + pattern.name
+
+
+def test_every_url_is_in_the_matrix():
+    assert set(_names(get_resolver().url_patterns)) == set(MATRIX)
+
+
+@pytest.mark.parametrize(
+    ("url", "role", "status"),
+    [
+        ("/admin/", "anonymous", 302),
+        ("/admin/", "member", 302),
+        ("/admin/", "reviewer", 302),
+        ("/admin/", "maintainer", 200),
+        ("/admin/contributions/user/", "reviewer", 302),
+        ("/admin/contributions/user/", "maintainer", 200),
+    ],
+)
+def test_admin_access(url, role, status):
+    users = {"member": UserFactory, "reviewer": ReviewerFactory, "maintainer": MaintainerFactory}
+    client = Client()
+    if role in users:
+        client.force_login(users[role]())
+    assert client.get(url).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("contributions:profile", {"display_name": "x"}),
+        ("contributions:agreement", {}),
+        ("contributions:profile_delete", {"confirm": "on"}),
+        ("account_logout", {}),
+        ("account_change_password", {}),
+    ],
+)
+def test_state_changing_requests_without_csrf_token_are_refused(name, data):
+    user = UserFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(reverse(name), data)
+    assert response.status_code == 403
+    user.refresh_from_db()  # still there: the delete did not happen
+
+
+def test_role_change_without_csrf_token_is_refused():
+    maintainer, member = MaintainerFactory(), UserFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(maintainer)
+    response = client.post(reverse("contributions:role_update", args=[member.pk]), {"role": "reviewer"})
+    assert response.status_code == 403
+    member.refresh_from_db()
+    assert member.role == "member"
+
+
+def test_signup_without_csrf_token_is_refused():
+    response = Client(enforce_csrf_checks=True).post(reverse("account_signup"), {"email": "a@example.org"})
+    assert response.status_code == 403
