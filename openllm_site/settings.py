@@ -249,7 +249,7 @@ if env_bool("BEHIND_PROXY", False):
 
 # Celery. Tasks are acknowledged after they ran and given back if the worker
 # dies, so every task must be idempotent (see contributions/tasks.py).
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://localhost/")
 if urlsplit(CELERY_BROKER_URL).scheme == "filesystem":
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "control"):

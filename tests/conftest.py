@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from email.message import Message
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -79,22 +80,56 @@ def child_env(**overrides: str) -> dict[str, str]:
 
 
 class Worker:
-    def __init__(self, process: subprocess.Popen, name: str, outbox: Path, log: Path) -> None:
-        self.process, self.name, self.outbox, self.log = process, name, outbox, log
+    """A Celery worker process on the configured broker and the test database,
+    sending email to files in ``outbox``."""
 
-    def mails(self, to: str | None = None) -> list[Message]:
+    def __init__(self, env: dict[str, str], outbox: Path, log: Path) -> None:
+        self.env, self.outbox, self.log = env, outbox, log
+        self.name = f"tests-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "openllm_site", "worker", "-Q", TEST_QUEUE, "-n", self.name,
+             "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(destination=[self.name], timeout=0.5):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"the Celery worker did not start:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def mails(self, to: str | None = None) -> list[EmailMessage]:
         found = []
         for path in sorted(self.outbox.glob("*.log")):
             # The file backend writes several messages to one file, each
             # followed by a line of dashes.
-            for chunk in path.read_text().split("-" * 79 + "\n"):
+            for chunk in path.read_bytes().split(b"-" * 79 + b"\n"):
                 if chunk.strip():
-                    message = email.message_from_string(chunk)
+                    message = email.message_from_bytes(chunk, policy=email.policy.default)
                     if to is None or message["To"] == to:
                         found.append(message)
         return found
 
-    def wait_for_mail(self, to: str, count: int = 1, timeout: float = 30) -> list[Message]:
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    def wait_for_mail(self, to: str, count: int = 1, timeout: float = 30) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             mails = self.mails(to)
@@ -106,34 +141,18 @@ class Worker:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
-    """A real Celery worker process on the configured broker, using the test
-    database. Tests that use it need ``transactional_db`` so that the worker
-    sees their rows."""
+    """A real Celery worker process. Tests that use it need
+    ``django_db(transaction=True)`` so that the worker sees their rows."""
     with django_db_blocker.unblock():
         env = child_env()
     outbox = tmp_path_factory.mktemp("outbox")
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
     env.update({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(outbox)})
     env.pop("EMAIL_HOST", None)
     celery_app.control.purge()
-    name = f"tests-{uuid.uuid4().hex[:8]}@%h"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "openllm_site", "worker", "-Q", TEST_QUEUE, "-n", name,
-         "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )
-    hostname = name.replace("%h", os.uname().nodename)
-    deadline = time.monotonic() + 60
-    while not celery_app.control.ping(destination=[hostname], timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"the Celery worker did not start:\n{log.read_text()[-3000:]}")
-    yield Worker(process, hostname, outbox, log)
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    worker = Worker(env, outbox, tmp_path_factory.mktemp("worker") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture(scope="session")
