@@ -175,10 +175,11 @@ USE_TZ = True
 # Static files: vendored, served by WhiteNoise, no CDN.
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# In development WhiteNoise serves straight from the app folders; in
+# production from STATIC_ROOT, filled by `collectstatic`.
+WHITENOISE_USE_FINDERS = DEBUG
 if DEBUG:
-    # WhiteNoise serves from the finders in development; it only warns when
-    # the collected folder is missing.
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
