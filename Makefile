@@ -30,8 +30,10 @@ run: $(VENV)/.installed-run
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
+# The tests keep their SQLite file, broker folder and cache apart from the
+# ones `make run` uses.
 test: lint
-	$(BIN)/python -m pytest
+	VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest
 
 # Refresh the translations after changing strings (needs GNU gettext).
 messages: $(VENV)/.installed-dev

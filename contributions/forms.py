@@ -21,6 +21,8 @@ def _agreement_label() -> str:
 class SignupForm(forms.Form):
     """Extra fields of allauth's sign-up form."""
 
+    field_order = ["email", "password1", "password2", "display_name", "accept_agreement"]
+
     display_name = forms.CharField(label=_("Display name"), max_length=80, required=False)
     accept_agreement = forms.BooleanField(label=lazy(_agreement_label, str)(), required=True)
 

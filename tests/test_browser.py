@@ -1,0 +1,61 @@
+"""Headless Chromium (Debian's package) through Playwright, against the live
+server and a real worker."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from contributions.models import AgreementAcceptance, User
+
+from .factories import PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD_LABEL = re.compile(r"^Mot de passe\W*$")
+
+
+def test_sign_up_confirm_and_log_in_in_the_browser(page, celery_worker):
+    page.goto("/")
+    page.get_by_role("link", name="S'inscrire").click()
+    page.get_by_label("E-mail").fill("navigateur@example.org")
+    page.get_by_label(PASSWORD_LABEL).fill("un-mot-de-passe-solide-42")
+    page.get_by_label("Mot de passe (confirmation)").fill("un-mot-de-passe-solide-42")
+    page.get_by_label("Nom affiché").fill("Nina Navigatrice")
+    page.get_by_label("J'accepte la charte du contributeur").check()
+    page.get_by_role("button", name="Création de compte").click()
+    page.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
+
+    [mail] = celery_worker.wait_for_mail("navigateur@example.org")
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", celery_worker.text(mail)).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Confirmer").click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+
+    page.get_by_label("E-mail").fill("navigateur@example.org")
+    page.get_by_label(PASSWORD_LABEL).fill("un-mot-de-passe-solide-42")
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.get_by_role("heading", name="Bienvenue, Nina Navigatrice").is_visible()
+
+    user = User.objects.get(email="navigateur@example.org")
+    assert AgreementAcceptance.objects.filter(user=user).exists()
+
+
+def test_log_in_switch_to_english_and_log_out(page):
+    user = UserFactory(display_name="Paul Lecteur")
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.get_by_role("heading", name="Bienvenue, Paul Lecteur").is_visible()
+
+    page.get_by_label("Langue").select_option("en")
+    page.get_by_role("button", name="Changer").click()
+    assert page.get_by_role("heading", name="Welcome, Paul Lecteur").is_visible()
+
+    page.get_by_role("link", name="Sign out").click()
+    page.get_by_role("button", name="Sign Out").click()
+    assert page.get_by_role("link", name="Sign in").is_visible()
