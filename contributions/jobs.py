@@ -12,10 +12,11 @@ from datetime import timedelta
 from functools import partial
 
 from celery import Task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import JobStatus, OutgoingEmail
+from .models import AnalysisRun, JobStatus, OutgoingEmail
 
 logger = logging.getLogger(__name__)
 
@@ -50,4 +51,17 @@ def jobs_requeue_stale(*, now=None) -> int:
     ids = list(stale.values_list("id", flat=True)[:1000])
     for email_id in ids:
         _send(tasks.deliver_email, (email_id,))
-    return len(ids)
+
+    # Analyses: queued ones whose message may be lost, and running ones whose
+    # worker stopped beating (the claim takes those over).
+    runs = list(
+        AnalysisRun.objects.filter(status=JobStatus.QUEUED, created_at__lt=now - REQUEUE_AFTER)
+        .values_list("id", flat=True)[:1000]
+    ) + list(
+        AnalysisRun.objects.filter(
+            status=JobStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
+        ).values_list("id", flat=True)[:1000]
+    )
+    for run_id in runs:
+        _send(tasks.analyse_corpus, (run_id,))
+    return len(ids) + len(runs)

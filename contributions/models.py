@@ -123,6 +123,7 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class OutgoingEmail(models.Model):
@@ -147,3 +148,195 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.to}"
+
+
+# ---------------------------------------------------------------- corpora
+
+
+class License(models.TextChoices):
+    """Open licenses, by SPDX id. The non-commercial ones are accepted but
+    marked restricted: they go to a separate release config."""
+
+    CC0 = "CC0-1.0", "CC0 1.0 (CC0-1.0)"
+    CC_BY = "CC-BY-4.0", "Creative Commons BY 4.0 (CC-BY-4.0)"
+    CC_BY_SA = "CC-BY-SA-4.0", "Creative Commons BY-SA 4.0 (CC-BY-SA-4.0)"
+    ETALAB = "etalab-2.0", "Licence Ouverte / Open Licence 2.0 (etalab-2.0)"
+    ODC_BY = "ODC-By-1.0", "Open Data Commons Attribution 1.0 (ODC-By-1.0)"
+    PDDL = "PDDL-1.0", "Open Data Commons Public Domain Dedication 1.0 (PDDL-1.0)"
+    PUBLIC_DOMAIN = "public-domain", _("Public domain")
+    CC_BY_NC = "CC-BY-NC-4.0", _("Creative Commons BY-NC 4.0 (CC-BY-NC-4.0), restricted: non-commercial")
+    CC_BY_NC_SA = "CC-BY-NC-SA-4.0", _("Creative Commons BY-NC-SA 4.0 (CC-BY-NC-SA-4.0), restricted: non-commercial")
+
+
+RESTRICTED_LICENSES = frozenset({License.CC_BY_NC, License.CC_BY_NC_SA})
+
+
+class Domain(models.TextChoices):
+    NEWS = "news", _("News")
+    LITERATURE = "literature", _("Literature")
+    LEGAL = "legal", _("Legal")
+    ADMINISTRATIVE = "administrative", _("Administrative")
+    SCIENTIFIC = "scientific", _("Scientific")
+    ENCYCLOPEDIC = "encyclopedic", _("Encyclopedic")
+    EDUCATION = "education", _("Education")
+    CONVERSATION = "conversation", _("Conversation")
+    WEB = "web", _("Web")
+    OTHER = "other", _("Other")
+
+
+# The official languages of the EU, plus regional languages of France.
+LANGUAGES = [
+    ("fr", _("French")), ("en", _("English")), ("de", _("German")), ("es", _("Spanish")), ("it", _("Italian")),
+    ("pt", _("Portuguese")), ("nl", _("Dutch")), ("pl", _("Polish")), ("ro", _("Romanian")), ("sv", _("Swedish")),
+    ("da", _("Danish")), ("fi", _("Finnish")), ("el", _("Greek")), ("cs", _("Czech")), ("sk", _("Slovak")),
+    ("sl", _("Slovenian")), ("hu", _("Hungarian")), ("bg", _("Bulgarian")), ("hr", _("Croatian")),
+    ("et", _("Estonian")), ("lv", _("Latvian")), ("lt", _("Lithuanian")), ("ga", _("Irish")), ("mt", _("Maltese")),
+    ("br", _("Breton")), ("ca", _("Catalan")), ("eu", _("Basque")), ("co", _("Corsican")), ("oc", _("Occitan")),
+]
+
+
+class CorpusStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    PROCESSING = "processing", _("Processing")
+    AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    APPROVED = "approved", _("Approved")
+    QUEUED_FOR_TRAINING = "queued_for_training", _("Queued for training")
+    RELEASED = "released", _("Released")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    FAILED = "failed", _("Failed")
+
+
+# Corpora whose documents count as accepted data (duplicates against them).
+ACCEPTED_STATUSES = frozenset(
+    {CorpusStatus.APPROVED, CorpusStatus.QUEUED_FOR_TRAINING, CorpusStatus.RELEASED}
+)
+# The submitter may still change the corpus: review has not started.
+EDITABLE_STATUSES = frozenset(
+    {CorpusStatus.DRAFT, CorpusStatus.SUBMITTED, CorpusStatus.PROCESSING, CorpusStatus.AWAITING_REVIEW,
+     CorpusStatus.FAILED, CorpusStatus.CHANGES_REQUESTED}
+)
+
+
+class Corpus(models.Model):
+    submitter = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="corpora")
+    # Kept when the account is deleted: the corpus stays credited to it.
+    submitter_pseudonym = models.CharField(max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"))
+    languages = models.JSONField(_("languages"), default=list)
+    license = models.CharField(_("license"), max_length=32, choices=License.choices)
+    source_url = models.URLField(_("source URL"), max_length=500, blank=True)
+    collection_method = models.TextField(_("how the text was collected"), blank=True)
+    domain = models.CharField(_("domain"), max_length=32, choices=Domain.choices)
+    period_start = models.PositiveSmallIntegerField(_("period covered: from (year)"), null=True, blank=True)
+    period_end = models.PositiveSmallIntegerField(_("period covered: to (year)"), null=True, blank=True)
+    rights_attested = models.BooleanField(default=False)
+    web_collected = models.BooleanField(_("gathered from the web"), default=False)
+    tdm_respected = models.BooleanField(default=False)
+    may_contain_personal_data = models.BooleanField(_("may contain personal data"), default=False)
+    status = models.CharField(max_length=32, choices=CorpusStatus.choices, default=CorpusStatus.DRAFT)
+    status_reason = models.TextField(blank=True)
+    # Bumped at every submission: an analysis belongs to one version.
+    version = models.PositiveIntegerField(default=0)
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "corpora"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.license in RESTRICTED_LICENSES
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES and self.review_started_at is None
+
+
+class CorpusFile(models.Model):
+    class Split(models.TextChoices):
+        FILE = "file", _("one document per file")
+        BLANK_LINES = "blank_lines", _("split on blank lines")
+        SEPARATOR = "separator", _("split on a separator line")
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(max_length=500)
+    original_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=16)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    split = models.CharField(max_length=16, choices=Split.choices, default=Split.FILE)
+    separator = models.CharField(max_length=100, blank=True)
+    text_column = models.CharField(max_length=100, default="text")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["original_name", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class AnalysisRun(models.Model):
+    """One analysis of one version of a corpus: the job row the worker claims,
+    its progress, and the report once done."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="analyses")
+    corpus_version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    # Each claim increments it; the worker's writes carry it, so a worker
+    # that lost its claim cannot overwrite the one that took over.
+    attempt = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    bytes_total = models.BigIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    documents_done = models.BigIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    shards = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"analysis {self.pk} of corpus {self.corpus_id} v{self.corpus_version}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, int(100 * self.bytes_done / self.bytes_total)) if self.bytes_total else 0
+
+    @property
+    def eta_seconds(self) -> int | None:
+        if self.status != JobStatus.RUNNING or not self.started_at or not self.bytes_done:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return max(0, int(elapsed * (self.bytes_total - self.bytes_done) / self.bytes_done))
+
+
+class DocumentFingerprint(models.Model):
+    """The content hash of every analysed document: duplicates against the
+    corpora already accepted are found here."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="+")
+    hash = models.BigIntegerField(db_index=True)
+    doc_index = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.corpus_id}:{self.doc_index}"

@@ -279,6 +279,21 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "contributions.tasks.requeue_stale", "schedule": 60.0},
 }
 
+# Submissions and their analysis.
+UPLOAD_MAX_FILE_SIZE = env_int("UPLOAD_MAX_FILE_SIZE", 2 * 1024**3)
+UPLOAD_MAX_FILES_PER_REQUEST = env_int("UPLOAD_MAX_FILES_PER_REQUEST", 20)
+# Past our own limit, Django refuses the request outright (a 400 page).
+DATA_UPLOAD_MAX_NUMBER_FILES = 200
+FILE_UPLOAD_HANDLERS = [
+    "contributions.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
+# A running analysis whose worker has not reported for this long is taken
+# over by another worker.
+ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 300)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

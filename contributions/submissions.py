@@ -1,0 +1,186 @@
+"""Corpora: creation, files, submission, withdrawal."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from .analysis.formats import FORMATS, FileRejected, FormatOptions, buffered, format_of, read_documents, safe_name
+from .jobs import job_enqueue
+from .models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, JobStatus, User
+
+METADATA_FIELDS = [
+    "title", "description", "languages", "license", "source_url", "collection_method", "domain",
+    "period_start", "period_end", "rights_attested", "web_collected", "tdm_respected",
+    "may_contain_personal_data",
+]
+
+
+def corpora_visible_to(user: User) -> QuerySet[Corpus]:
+    """Members see their own corpora; reviewers and maintainers see all."""
+    if not user.is_authenticated:
+        return Corpus.objects.none()
+    if user.is_reviewer:
+        return Corpus.objects.all()
+    return Corpus.objects.filter(submitter=user)
+
+
+def _check_owner(corpus: Corpus, actor: User) -> None:
+    if corpus.submitter_id != actor.id:
+        raise PermissionDenied
+
+
+def _check_editable(corpus: Corpus) -> None:
+    if not corpus.is_editable:
+        raise ValidationError(_("This corpus can no longer be changed: its review has started or ended."))
+
+
+def _cancel_analyses(corpus: Corpus) -> None:
+    AnalysisRun.objects.filter(corpus=corpus, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now()
+    )
+
+
+def corpus_create(*, submitter: User, **metadata: Any) -> Corpus:
+    corpus = Corpus(submitter=submitter, submitter_pseudonym=submitter.pseudonym)
+    for name in METADATA_FIELDS:
+        if name in metadata:
+            setattr(corpus, name, metadata[name])
+    corpus.full_clean()
+    corpus.save()
+    return corpus
+
+
+def corpus_update(*, corpus: Corpus, actor: User, **metadata: Any) -> Corpus:
+    _check_owner(corpus, actor)
+    _check_editable(corpus)
+    changed = [name for name in METADATA_FIELDS if name in metadata]
+    for name in changed:
+        setattr(corpus, name, metadata[name])
+    corpus.updated_at = timezone.now()
+    corpus.full_clean()
+    corpus.save(update_fields=[*changed, "updated_at"])
+    return corpus
+
+
+def _back_to_draft(corpus: Corpus) -> None:
+    """The files changed: an analysis under way or done no longer describes
+    the corpus, which must be submitted again."""
+    _cancel_analyses(corpus)
+    if corpus.status != CorpusStatus.DRAFT:
+        corpus.status = CorpusStatus.DRAFT
+        corpus.status_reason = ""
+    corpus.updated_at = timezone.now()
+    corpus.save(update_fields=["status", "status_reason", "updated_at"])
+
+
+def corpus_file_add(
+    *, corpus: Corpus, actor: User, upload: UploadedFile, split: str = "file", separator: str = "",
+    text_column: str = "text",
+) -> CorpusFile:
+    """Check an uploaded file by its content and keep it. Raises
+    ValidationError with a message that names the file."""
+    _check_owner(corpus, actor)
+    _check_editable(corpus)
+    name = safe_name(upload.name or "file")
+    fmt = format_of(name)
+    if fmt is None:
+        accepted = ", ".join(f".{f}" for f in sorted(FORMATS))
+        raise ValidationError(_("%(name)s: unsupported file type (accepted: %(accepted)s).")
+                              % {"name": name, "accepted": accepted})
+    if upload.size > settings.UPLOAD_MAX_FILE_SIZE:
+        raise ValidationError(_("%(name)s: larger than the limit of %(limit)s bytes.")
+                              % {"name": name, "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"})
+    if split == "separator" and not separator.strip():
+        raise ValidationError(_("%(name)s: give the separator line.") % {"name": name})
+    options = FormatOptions(split=split, separator=separator, text_column=text_column or "text")
+    upload.seek(0)
+    stream, _counter = buffered(upload.file)
+    try:
+        # The first document (or the first problem) is enough to know that
+        # the file is what its name says and has what the options ask for.
+        next(iter(read_documents(stream, name=name, fmt=fmt, options=options)), None)
+    except FileRejected as exc:
+        raise ValidationError(str(exc)) from None
+    except (UnicodeError, ValueError, OSError) as exc:
+        raise ValidationError(f"{name}: {_('unreadable file')} ({type(exc).__name__})") from None
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        stored = CorpusFile(
+            corpus=corpus, original_name=name, format=fmt, size=upload.size, sha256=digest.hexdigest(),
+            split=split, separator=separator, text_column=text_column or "text",
+        )
+        stored.file.save(f"corpora/{corpus.id}/{uuid.uuid4().hex}/{get_valid_filename(name)}", upload, save=False)
+        stored.save()
+        _back_to_draft(corpus)
+    return stored
+
+
+def corpus_file_remove(*, corpus: Corpus, actor: User, corpus_file: CorpusFile) -> None:
+    _check_owner(corpus, actor)
+    _check_editable(corpus)
+    with transaction.atomic():
+        name = corpus_file.file.name
+        corpus_file.delete()
+        _back_to_draft(corpus)
+        transaction.on_commit(lambda: corpus_file.file.storage.delete(name))
+
+
+@transaction.atomic
+def corpus_submit(*, corpus: Corpus, actor: User) -> AnalysisRun:
+    """Send the corpus to analysis; the reviewers see it once analysed."""
+    from . import tasks
+
+    corpus = Corpus.objects.select_for_update().get(pk=corpus.pk)
+    _check_owner(corpus, actor)
+    _check_editable(corpus)
+    if corpus.status not in {CorpusStatus.DRAFT, CorpusStatus.FAILED, CorpusStatus.CHANGES_REQUESTED}:
+        raise ValidationError(_("This corpus is already submitted."))
+    if not corpus.files.exists():
+        raise ValidationError(_("Add at least one file before submitting."))
+    if not corpus.rights_attested:
+        raise ValidationError(_("Attest that you hold the rights to this text before submitting."))
+    if corpus.web_collected and not corpus.tdm_respected:
+        raise ValidationError(
+            _("Text gathered from the web needs the attestation that robots.txt and text-and-data-mining "
+              "reservations were respected.")
+        )
+    _cancel_analyses(corpus)
+    corpus.version += 1
+    corpus.status = CorpusStatus.SUBMITTED
+    corpus.status_reason = ""
+    corpus.submitted_at = corpus.updated_at = timezone.now()
+    corpus.save(update_fields=["version", "status", "status_reason", "submitted_at", "updated_at"])
+    run = AnalysisRun.objects.create(corpus=corpus, corpus_version=corpus.version)
+    job_enqueue(task=tasks.analyse_corpus, args=(run.id,))
+    return run
+
+
+@transaction.atomic
+def corpus_withdraw(*, corpus: Corpus, actor: User) -> Corpus:
+    corpus = Corpus.objects.select_for_update().get(pk=corpus.pk)
+    _check_owner(corpus, actor)
+    _check_editable(corpus)
+    _cancel_analyses(corpus)
+    corpus.status = CorpusStatus.WITHDRAWN
+    corpus.updated_at = timezone.now()
+    corpus.save(update_fields=["status", "updated_at"])
+    return corpus
+
+
+def corpus_latest_analysis(*, corpus: Corpus) -> AnalysisRun | None:
+    return corpus.analyses.order_by("-created_at", "-id").first()
