@@ -64,8 +64,21 @@ PII = [
 ]
 
 
+def _vocabulary() -> list[str]:
+    # Faker (a test dependency) carries 1,462 French words.
+    from faker.providers.lorem.fr_FR import Provider
+
+    return list(Provider.word_list)
+
+
+VOCABULARY = _vocabulary()
+
+
 def sentence(rng: random.Random) -> str:
-    return f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}"
+    """A sentence of the grammar above with a clause of random French words,
+    so that documents differ as real ones do."""
+    clause = " ".join(rng.choices(VOCABULARY, k=rng.randint(4, 12)))
+    return f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, {clause}, {rng.choice(TAILS)}"
 
 
 def document(rng: random.Random) -> str:

@@ -142,7 +142,7 @@ class DocumentAnalyzer:
             found = find_personal_data(text)
             pii = Counter(item.kind for item in found)
             words = text.split()
-            quality = quality_signals(text, language)
+            quality = quality_signals(text, language, words)
             if duplicate_of is None:
                 self.near.add(index, words)
 
@@ -283,7 +283,9 @@ class ShardWriter:
         if self._writer is None:
             self._path = self.workdir / f"shard-{len(self.names):05d}.parquet"
             self._writer = pq.ParquetWriter(self._path, SCHEMA, compression="zstd")
-        self._writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
+        # Column by column: much faster than pyarrow's row-wise conversion.
+        columns = {name: [row[name] for row in rows] for name in SCHEMA.names}
+        self._writer.write_table(pa.table(columns, schema=SCHEMA))
         self._chars += sum(row["chars"] for row in rows)
         if self._chars >= SHARD_MAX_CHARS:
             self.close_shard()

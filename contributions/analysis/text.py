@@ -228,9 +228,11 @@ QUALITY_MAX_WORDS = 50_000
 QUALITY_MAX_LINES = 10_000
 
 
-def quality_signals(text: str, language: str) -> Quality:
-    """Gopher, C4 and FineWeb-style signals, each a named flag."""
-    words = text.split()
+def quality_signals(text: str, language: str, words: list[str] | None = None) -> Quality:
+    """Gopher, C4 and FineWeb-style signals, each a named flag. ``words`` is
+    ``text.split()`` when the caller has it already."""
+    if words is None:
+        words = text.split()
     n_words = len(words)
     quality = Quality(words=n_words)
     flags = quality.flags
