@@ -6,7 +6,7 @@ from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Role, User
+from .models import LANGUAGES, Corpus, CorpusFile, Role, User
 
 
 def _agreement_label() -> str:
@@ -47,4 +47,66 @@ class RoleForm(forms.Form):
 class DeleteAccountForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("I understand that my account is deleted for good."), required=True
+    )
+
+
+class CorpusForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        label=_("Languages"), choices=LANGUAGES, initial=["fr"], widget=forms.CheckboxSelectMultiple
+    )
+    rights_attested = forms.BooleanField(
+        label=_("I hold the rights to this text, or its license lets me share it under the license chosen here."),
+        required=True,
+    )
+    tdm_respected = forms.BooleanField(
+        label=_(
+            "For text gathered from the web: robots.txt and text-and-data-mining reservations "
+            "(EU directive 2019/790, art. 4) were respected."
+        ),
+        required=False,
+    )
+
+    class Meta:
+        model = Corpus
+        fields = [
+            "title", "description", "languages", "license", "domain", "source_url", "collection_method",
+            "period_start", "period_end", "web_collected", "tdm_respected", "may_contain_personal_data",
+            "rights_attested",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "collection_method": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "license": _("Non-commercial licenses are accepted but marked restricted: they go to a separate part "
+                         "of each release."),
+            "collection_method": _("How the text was collected: scanning, export from a database, web crawl..."),
+            "may_contain_personal_data": _("Names, emails, phone numbers... The analysis looks for them too."),
+        }
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and start > end:
+            self.add_error("period_end", _("The end of the period comes before its start."))
+        if not data.get("source_url") and not (data.get("collection_method") or "").strip():
+            self.add_error("source_url", _("Give the source URL, or say how the text was collected, or both."))
+        if data.get("web_collected") and not data.get("tdm_respected"):
+            self.add_error("tdm_respected", _("Text gathered from the web needs this attestation."))
+        return data
+
+
+class UploadForm(forms.Form):
+    """Options for the files of one upload; the files themselves are checked
+    one by one, so that each gets its own message."""
+
+    split = forms.ChoiceField(
+        label=_("Documents in .txt and .md files"), choices=CorpusFile.Split.choices, initial="file"
+    )
+    separator = forms.CharField(
+        label=_("Separator line"), max_length=100, required=False, initial="---",
+        help_text=_("Used with \u201csplit on a separator line\u201d."),
+    )
+    text_column = forms.CharField(
+        label=_("Text column (.csv, .tsv, .parquet)"), max_length=100, initial="text", required=False
     )

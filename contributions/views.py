@@ -2,24 +2,29 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Count, Q
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import accounts
+from . import accounts, submissions
+from .analysis.formats import safe_name
+from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
+from .analysis.labels import QUALITY as QUALITY_LABELS
 from .decorators import maintainer_required
-from .forms import DeleteAccountForm, ProfileForm, RoleForm
+from .forms import CorpusForm, DeleteAccountForm, ProfileForm, RoleForm, UploadForm
 from .health import health_check
-from .models import Role, User
+from .models import Corpus, CorpusFile, JobStatus, Role, User
 
 
 @require_GET
@@ -135,3 +140,182 @@ def healthz(request: HttpRequest) -> JsonResponse:
     state = health_check()
     healthy = all(value == "ok" for value in state.values())
     return JsonResponse({"status": "ok" if healthy else "error", **state}, status=200 if healthy else 503)
+
+
+# ---------------------------------------------------------------- corpora
+
+
+def _own_corpus(request: HttpRequest, pk: int) -> Corpus:
+    """The corpus, for its submitter only: to anyone else it does not exist."""
+    return get_object_or_404(Corpus, pk=pk, submitter=request.user)
+
+
+@require_GET
+@login_required
+def corpus_list(request: HttpRequest) -> HttpResponse:
+    corpora = (
+        Corpus.objects.filter(submitter=request.user)
+        .annotate(file_count=Count("files"))
+        .order_by("-created_at")
+    )
+    return render(request, "contributions/corpus_list.html", {"corpora": corpora})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def corpus_new(request: HttpRequest) -> HttpResponse:
+    form = CorpusForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        corpus = submissions.corpus_create(submitter=request.user, **form.cleaned_data)
+        messages.success(request, _("Corpus created. Now add its files."))
+        return redirect("contributions:corpus_detail", pk=corpus.pk)
+    return render(request, "contributions/corpus_form.html", {"form": form})
+
+
+@require_GET
+@login_required
+def corpus_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
+    analysis = submissions.corpus_latest_analysis(corpus=corpus)
+    is_owner = corpus.submitter_id == request.user.id
+    return render(
+        request,
+        "contributions/corpus_detail.html",
+        {
+            "corpus": corpus,
+            "files": corpus.files.all(),
+            "analysis": analysis,
+            "report": analysis.report if analysis and analysis.status == JobStatus.DONE else None,
+            "is_owner": is_owner,
+            "can_edit": is_owner and corpus.is_editable,
+            "upload_form": UploadForm(),
+            "max_files": settings.UPLOAD_MAX_FILES_PER_REQUEST,
+            "max_size": settings.UPLOAD_MAX_FILE_SIZE,
+            "pii_labels": PERSONAL_DATA_LABELS,
+            "quality_labels": QUALITY_LABELS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def corpus_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _own_corpus(request, pk)
+    if not corpus.is_editable:
+        messages.error(request, _("This corpus can no longer be changed: its review has started or ended."))
+        return redirect("contributions:corpus_detail", pk=pk)
+    form = CorpusForm(request.POST if request.method == "POST" else None, instance=corpus)
+    if request.method == "POST" and form.is_valid():
+        submissions.corpus_update(corpus=Corpus.objects.get(pk=pk), actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect("contributions:corpus_detail", pk=pk)
+    return render(request, "contributions/corpus_form.html", {"form": form, "corpus": corpus})
+
+
+@require_POST
+@login_required
+def corpus_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _own_corpus(request, pk)
+    form = UploadForm(request.POST)
+    uploads = request.FILES.getlist("files")
+    for name in getattr(request, "oversized_uploads", []):
+        messages.error(
+            request,
+            _("%(name)s: larger than the limit of %(limit)s bytes.")
+            % {"name": safe_name(name), "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"},
+        )
+    if len(uploads) > settings.UPLOAD_MAX_FILES_PER_REQUEST:
+        messages.error(
+            request,
+            _("Too many files at once: %(count)s, at most %(limit)s per upload. Send them in several uploads, "
+              "or in a .zip or .tar.gz archive.")
+            % {"count": len(uploads), "limit": settings.UPLOAD_MAX_FILES_PER_REQUEST},
+        )
+        return redirect("contributions:corpus_detail", pk=pk)
+    if not form.is_valid():
+        messages.error(request, _("Check the upload options."))
+        return redirect("contributions:corpus_detail", pk=pk)
+    if not uploads and not getattr(request, "oversized_uploads", []):
+        messages.error(request, _("Choose at least one file."))
+    added = 0
+    for upload in uploads:
+        try:
+            submissions.corpus_file_add(corpus=corpus, actor=request.user, upload=upload, **form.cleaned_data)
+            added += 1
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    if added:
+        messages.success(request, ngettext("%(count)d file added.", "%(count)d files added.", added) % {"count": added})
+    return redirect("contributions:corpus_detail", pk=pk)
+
+
+@require_POST
+@login_required
+def corpus_file_delete(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
+    corpus = _own_corpus(request, pk)
+    corpus_file = get_object_or_404(CorpusFile, pk=file_id, corpus=corpus)
+    try:
+        submissions.corpus_file_remove(corpus=corpus, actor=request.user, corpus_file=corpus_file)
+        messages.success(request, _("%(name)s removed.") % {"name": corpus_file.original_name})
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("contributions:corpus_detail", pk=pk)
+
+
+@require_GET
+@login_required
+def corpus_file_download(request: HttpRequest, pk: int, file_id: int) -> FileResponse:
+    corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
+    corpus_file = get_object_or_404(CorpusFile, pk=file_id, corpus=corpus)
+    # Never rendered by the browser: an uploaded file is untrusted content.
+    response = FileResponse(
+        corpus_file.file.open("rb"), as_attachment=True, filename=corpus_file.original_name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_POST
+@login_required
+def corpus_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _own_corpus(request, pk)
+    try:
+        submissions.corpus_submit(corpus=corpus, actor=request.user)
+        messages.success(request, _("Submitted: the analysis has started."))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("contributions:corpus_detail", pk=pk)
+
+
+@require_POST
+@login_required
+def corpus_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _own_corpus(request, pk)
+    try:
+        submissions.corpus_withdraw(corpus=corpus, actor=request.user)
+        messages.success(request, _("The corpus has been withdrawn."))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("contributions:corpus_detail", pk=pk)
+
+
+@require_GET
+@login_required
+@never_cache
+def corpus_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
+    analysis = submissions.corpus_latest_analysis(corpus=corpus)
+    data = {"corpus_status": corpus.status, "analysis": None}
+    if analysis:
+        data["analysis"] = {
+            "status": analysis.status,
+            "documents_done": analysis.documents_done,
+            "bytes_done": analysis.bytes_done,
+            "bytes_total": analysis.bytes_total,
+            "percent": analysis.percent,
+            "eta_seconds": analysis.eta_seconds,
+            "error": analysis.error,
+        }
+    return JsonResponse(data)

@@ -3,8 +3,10 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,11 +32,18 @@ def _test_queue() -> None:
     celery_app.conf.task_default_queue = TEST_QUEUE
 
 
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="openllm-test-media-"))
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _fast_password_hashing() -> Iterator[None]:
-    # Real hashing costs a second per user; the tests create hundreds.
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+def _test_settings() -> Iterator[None]:
+    # Real password hashing costs a second per user, and the tests create
+    # hundreds. Uploads go to a folder of their own, shared with the worker.
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], MEDIA_ROOT=str(MEDIA_ROOT)
+    ):
         yield
+    shutil.rmtree(MEDIA_ROOT, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +84,12 @@ def database_url() -> str:
 
 
 def child_env(**overrides: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_TASK_DEFAULT_QUEUE": TEST_QUEUE,
+        "MEDIA_ROOT": str(MEDIA_ROOT),
+    }
     env.update(overrides)
     return env
 

@@ -60,9 +60,10 @@ def content_hash(text: str) -> int:
 
 # ---------------------------------------------------------------- language
 
-# fastText on the first characters: the language is settled there, and a
+# fastText on the first characters (about a hundred words): the language is
+# settled there (fastText is 0.97+ accurate on far less), and a
 # long document costs no more than a short one.
-LANGUAGE_SAMPLE_CHARS = 1_000
+LANGUAGE_SAMPLE_CHARS = 600
 
 
 @cache
@@ -261,9 +262,8 @@ def quality_signals(text: str, language: str, words: list[str] | None = None) ->
     if sum(1 for line in lines if line.startswith(_BULLETS)) / n_lines > 0.9:
         flags.append("bullet_lines")
     if len(lines) > 1:
-        counts = Counter(lines)
-        repeated = sum(c for c in counts.values() if c > 1)
-        quality.repeated_line_ratio = round(repeated / len(lines), 4)
+        # Lines that repeat an earlier line, as datatrove counts them.
+        quality.repeated_line_ratio = round((len(lines) - len(set(lines))) / len(lines), 4)
         if quality.repeated_line_ratio > 0.3:
             flags.append("repeated_lines")
         if sum(1 for line in lines if line.endswith(_TERMINAL)) / n_lines < 0.12:
@@ -274,7 +274,8 @@ def quality_signals(text: str, language: str, words: list[str] | None = None) ->
     if len(sample) >= 20:
         # Gopher: the share of characters covered by the most frequent 2-gram.
         bigrams = Counter(zip(sample, sample[1:]))
-        (first, second), count = bigrams.most_common(1)[0]
+        (first, second) = max(bigrams, key=bigrams.__getitem__)
+        count = bigrams[first, second]
         total_chars = sum(map(len, sample)) or 1
         quality.top_ngram_ratio = round(count * (len(first) + len(second)) / total_chars, 4)
         if count > 1 and quality.top_ngram_ratio > 0.2:

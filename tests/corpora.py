@@ -1,0 +1,119 @@
+"""Helpers to build corpora, files and analyses in tests."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from contributions import submissions
+from contributions.analysis.pipeline import analysis_execute
+from contributions.models import AnalysisRun, Corpus
+
+METADATA = {
+    "title": "Comptes rendus du conseil municipal",
+    "description": "Procès-verbaux publics, 2010-2020.",
+    "languages": ["fr"],
+    "license": "etalab-2.0",
+    "domain": "administrative",
+    "source_url": "https://example.org/conseil",
+    "collection_method": "",
+    "rights_attested": True,
+    "web_collected": False,
+    "tdm_respected": False,
+    "may_contain_personal_data": True,
+}
+
+FRENCH = [
+    "Le conseil municipal s'est réuni le mardi soir pour examiner le budget de la commune et les travaux de "
+    "rénovation de l'école primaire. Les élus ont longuement débattu de la question du stationnement.",
+    "La bibliothèque propose désormais des ateliers de lecture pour les enfants le mercredi après-midi. "
+    "Les inscriptions sont ouvertes à la mairie et sur place, dans la limite des places disponibles.",
+    "Une nouvelle piste cyclable reliera bientôt la gare au centre-ville. Les travaux commenceront au "
+    "printemps et dureront environ six mois, selon le calendrier présenté par les services techniques.",
+]
+
+
+def upload(name: str, content: bytes | str) -> SimpleUploadedFile:
+    if isinstance(content, str):
+        content = content.encode()
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def jsonl(*texts: str, **extra) -> bytes:
+    import orjson
+
+    return b"".join(orjson.dumps({"text": t, **extra}) + b"\n" for t in texts)
+
+
+def parquet(texts: list[str], column: str = "text", **extra_columns) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({column: texts, **extra_columns}), buffer)
+    return buffer.getvalue()
+
+
+def zip_of(members: dict[str, bytes], **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def tar_gz_of(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            else:
+                archive.addfile(info)
+    return buffer.getvalue()
+
+
+def make_corpus(user, **overrides) -> Corpus:
+    return submissions.corpus_create(submitter=user, **{**METADATA, **overrides})
+
+
+def add_file(corpus: Corpus, name: str, content: bytes | str, **options):
+    return submissions.corpus_file_add(corpus=corpus, actor=corpus.submitter, upload=upload(name, content), **options)
+
+
+def submitted(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRun]:
+    corpus = make_corpus(user, **overrides)
+    for name, content, *options in files:
+        add_file(corpus, name, content, **(options[0] if options else {}))
+    run = submissions.corpus_submit(corpus=corpus, actor=user)
+    return corpus, run
+
+
+def analysed(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRun]:
+    """Submit and analyse in this process, as the worker would."""
+    corpus, run = submitted(user, files, **overrides)
+    analysis_execute(run_id=run.id)
+    corpus.refresh_from_db()
+    run.refresh_from_db()
+    return corpus, run
+
+
+def shard_rows(run: AnalysisRun) -> list[dict]:
+    rows = []
+    for name in run.shards:
+        if name.endswith("near_duplicates.parquet"):
+            continue
+        with default_storage.open(name, "rb") as handle:
+            rows.extend(pq.read_table(handle).to_pylist())
+    return rows
+
+
+def near_duplicates(run: AnalysisRun) -> dict[int, int]:
+    [name] = [n for n in run.shards if n.endswith("near_duplicates.parquet")]
+    with default_storage.open(name, "rb") as handle:
+        table = pq.read_table(handle).to_pydict()
+    return dict(zip(table["doc_index"], table["duplicate_of"]))
