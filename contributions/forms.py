@@ -54,6 +54,7 @@ class CorpusForm(forms.ModelForm):
     languages = forms.MultipleChoiceField(
         label=_("Languages"), choices=LANGUAGES, initial=["fr"], widget=forms.CheckboxSelectMultiple
     )
+    source_url = forms.URLField(label=_("Source URL"), max_length=500, required=False, assume_scheme="https")
     rights_attested = forms.BooleanField(
         label=_("I hold the rights to this text, or its license lets me share it under the license chosen here."),
         required=True,

@@ -47,9 +47,13 @@ def _test_settings() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache() -> None:
-    # allauth's rate limits live in the cache; each test starts afresh.
+def _clean_slate() -> Iterator[None]:
+    # allauth's rate limits live in the cache; stored files outlive the
+    # rolled-back rows that named them. Each test starts afresh.
     cache.clear()
+    yield
+    for path in MEDIA_ROOT.iterdir():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ def analysed(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRun
 def shard_rows(run: AnalysisRun) -> list[dict]:
     rows = []
     for name in run.shards:
-        if name.endswith("near_duplicates.parquet"):
+        if "near_duplicates" in name:
             continue
         with default_storage.open(name, "rb") as handle:
             rows.extend(pq.read_table(handle).to_pylist())
@@ -113,7 +113,7 @@ def shard_rows(run: AnalysisRun) -> list[dict]:
 
 
 def near_duplicates(run: AnalysisRun) -> dict[int, int]:
-    [name] = [n for n in run.shards if n.endswith("near_duplicates.parquet")]
+    [name] = [n for n in run.shards if "near_duplicates" in n]
     with default_storage.open(name, "rb") as handle:
         table = pq.read_table(handle).to_pydict()
     return dict(zip(table["doc_index"], table["duplicate_of"]))

@@ -69,7 +69,7 @@ def test_non_commercial_license_is_accepted_but_restricted(member):
         ("notes.txt", FRENCH[0], {}),
         ("notes.md", "# Titre\n\n" + FRENCH[0], {}),
         ("docs.jsonl", jsonl(*FRENCH), {}),
-        ("docs.csv", "id,contenu\n1,\"" + FRENCH[0] + "\"\n", {"text_column": "contenu"}),
+        ("docs.csv", 'id,contenu\n1,"' + FRENCH[0] + '"\n', {"text_column": "contenu"}),
         ("docs.tsv", "contenu\tid\n" + FRENCH[0] + "\t1\n", {"text_column": "contenu"}),
         ("docs.parquet", parquet(FRENCH), {}),
         ("docs.zip", zip_of({"a.txt": FRENCH[0].encode(), "b.jsonl": jsonl(FRENCH[1])}), {}),
@@ -82,7 +82,9 @@ def test_every_format_is_accepted(client, member, name, content, options):
     response = client.post(reverse("contributions:corpus_upload", args=[corpus.pk]), data)
     assert response.status_code == 302
     stored = CorpusFile.objects.get(corpus=corpus)
-    assert stored.original_name == name and stored.size == len(content if isinstance(content, bytes) else content.encode())
+    assert stored.original_name == name and stored.size == len(
+        content if isinstance(content, bytes) else content.encode()
+    )
     assert len(stored.sha256) == 64
     with stored.file.open("rb") as handle:
         assert handle.read() == (content if isinstance(content, bytes) else content.encode())
@@ -93,7 +95,11 @@ BAD_UPLOADS = [
     ("empty.txt", b"", "empty.txt: the file is empty"),
     ("photo.jpg", b"\xff\xd8\xff\xe0", "photo.jpg: unsupported file type"),
     ("image.txt", PNG, "image.txt: the content is not text: it looks like a PNG image"),
-    ("program.txt", b"MZ\x90\x00" + b"\x00" * 200, "program.txt: the content is not text: it looks like a Windows executable"),
+    (
+        "program.txt",
+        b"MZ\x90\x00" + b"\x00" * 200,
+        "program.txt: the content is not text: it looks like a Windows executable",
+    ),
     ("elf.md", b"\x7fELF\x02\x01\x01" + b"\x00" * 100, "elf.md: the content is not text: it looks like an executable"),
     ("page.txt", b"<!DOCTYPE html><html><body>Bonjour</body></html>", "page.txt: the content is HTML"),
     ("noise.txt", bytes(range(256)) * 40, "noise.txt: the content is binary data"),
@@ -105,7 +111,9 @@ BAD_UPLOADS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "content", "message"), BAD_UPLOADS, ids=[b[0] + str(i) for i, b in enumerate(BAD_UPLOADS)])
+@pytest.mark.parametrize(
+    ("name", "content", "message"), BAD_UPLOADS, ids=[b[0] + str(i) for i, b in enumerate(BAD_UPLOADS)]
+)
 def test_bad_upload_is_refused_with_a_message_naming_the_file(client, member, name, content, message):
     corpus = make_corpus(member)
     client.force_login(member)
@@ -159,7 +167,11 @@ def test_file_over_the_size_limit_is_refused(client, member, settings):
     client.force_login(member)
     response = client.post(
         reverse("contributions:corpus_upload", args=[corpus.pk]),
-        {"split": "file", "text_column": "text", "files": [upload("big.txt", "a" * 300_000), upload("small.txt", FRENCH[0])]},
+        {
+            "split": "file",
+            "text_column": "text",
+            "files": [upload("big.txt", "a" * 300_000), upload("small.txt", FRENCH[0])],
+        },
         follow=True,
     )
     shown = [str(m) for m in response.context["messages"]]

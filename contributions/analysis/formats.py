@@ -163,7 +163,10 @@ class _Counting(io.RawIOBase):
         return True
 
     def seekable(self) -> bool:
-        return self.stream.seekable()
+        try:
+            return self.stream.seekable()
+        except AttributeError:  # members of a streamed tar cannot say
+            return False
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         return self.stream.seek(offset, whence)
@@ -408,7 +411,8 @@ def _read_zip(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
         if stat.S_ISLNK(mode):
             yield Problem(name, None, "link: not opened")
             continue
-        if mode and not stat.S_ISREG(mode):
+        # Many tools leave the file type out (0): that is a regular file.
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
             yield Problem(name, None, "special file: not opened")
             continue
         problem = _member_problem(source, info.filename)
@@ -435,19 +439,18 @@ def _read_tar(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
             if member.isdir():
                 continue
             name = f"{source}/{safe_name(member.name)}"
-            try:
-                # The same checks as extracting with filter="data".
-                member = tarfile.data_filter(member, "/nonexistent-destination")
-            except tarfile.FilterError as exc:
-                yield Problem(name, None, f"refused ({type(exc).__name__}): not opened")
-                continue
-            if member.issym() or member.islnk():
-                yield Problem(name, None, "link: not opened")
-                continue
-            if not member.isreg():
-                yield Problem(name, None, "special file: not opened")
-                continue
             problem = _member_problem(source, member.name)
+            if problem is None:
+                try:
+                    # The checks of extracting with filter="data", which
+                    # would also refuse links out and device files.
+                    member = tarfile.data_filter(member, "/nonexistent-destination")
+                except tarfile.FilterError as exc:
+                    problem = f"refused ({type(exc).__name__}): not opened"
+            if problem is None and (member.issym() or member.islnk()):
+                problem = "link: not opened"
+            elif problem is None and not member.isreg():
+                problem = "special file: not opened"
             if problem:
                 yield Problem(name, None, problem)
                 continue

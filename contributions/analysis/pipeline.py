@@ -381,6 +381,7 @@ def analysis_execute(*, run_id: int) -> bool:
     prefix = f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{run.attempt}"
     workdir = Path(tempfile.mkdtemp(prefix=f"analysis-{run.id}-"))
     try:
+        _delete_prefix(prefix)  # whatever an earlier try under this name left
         _execute(run, corpus, prefix, workdir)
     except Lost:
         logger.info("Analysis %s attempt %s was taken over; stopping", run.id, run.attempt)
