@@ -106,7 +106,7 @@ class UploadForm(forms.Form):
     )
     separator = forms.CharField(
         label=_("Separator line"), max_length=100, required=False, initial="---",
-        help_text=_("Used with \u201csplit on a separator line\u201d."),
+        help_text=_("Used with \"split on a separator line\"."),
     )
     text_column = forms.CharField(
         label=_("Text column (.csv, .tsv, .parquet)"), max_length=100, initial="text", required=False

@@ -4,6 +4,7 @@ import email
 import email.policy
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from .factories import MaintainerFactory, ReviewerFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_QUEUE = "openllm-tests"
+STALE_SECONDS = 3
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -132,6 +134,27 @@ class Worker:
         self.stop()
         self.start()
 
+    def children(self) -> list[int]:
+        """Pids of the pool processes (the ones that run tasks)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool: nothing gets to clean up."""
+        for pid in [*self.children(), self.process.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
     def mails(self, to: str | None = None) -> list[EmailMessage]:
         found = []
         for path in sorted(self.outbox.glob("*.log")):
@@ -165,7 +188,14 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
     with django_db_blocker.unblock():
         env = child_env()
     outbox = tmp_path_factory.mktemp("outbox")
-    env.update({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(outbox)})
+    env.update(
+        {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(outbox),
+            # Tests kill workers: the survivors take over after 3 s, not 5 min.
+            "ANALYSIS_STALE_SECONDS": str(STALE_SECONDS),
+        }
+    )
     env.pop("EMAIL_HOST", None)
     celery_app.control.purge()
     worker = Worker(env, outbox, tmp_path_factory.mktemp("worker") / "worker.log")

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from .corpora import FRENCH, add_file, make_corpus
 from .factories import MaintainerFactory, ReviewerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,19 +29,22 @@ def same(status):
     return dict.fromkeys(ROLES, status)
 
 
+READERS = {"anonymous": LOGIN, "owner": 200, "member": 404, "reviewer": 200, "maintainer": 200}
+
+
+def OWNER_ONLY(status):  # noqa: N802 - reads as a constant in the table
+    return {"anonymous": LOGIN, "owner": status, "member": 404, "reviewer": 404, "maintainer": 404}
+
+
 # URL name -> {method: {role: expected status}}. "owner" is the member who
 # owns the object in the URL (objects take the owner's pk or pseudonym).
 MATRIX = {
     "contributions:home": row(get=same(200), post=same(NO)),
     "contributions:agreement": row(get=same(200), post=same(302)),
-    "contributions:profile": row(
-        get={**same(200), "anonymous": LOGIN}, post={**same(302), "anonymous": LOGIN}
-    ),
+    "contributions:profile": row(get={**same(200), "anonymous": LOGIN}, post={**same(302), "anonymous": LOGIN}),
     "contributions:profile_export": row(get={**same(200), "anonymous": LOGIN}),
     # An empty POST does not confirm, so nothing is deleted here.
-    "contributions:profile_delete": row(
-        get={**same(200), "anonymous": LOGIN}, post={**same(200), "anonymous": LOGIN}
-    ),
+    "contributions:profile_delete": row(get={**same(200), "anonymous": LOGIN}, post={**same(200), "anonymous": LOGIN}),
     # A private profile: only its owner sees it; to others it does not exist.
     "contributions:person": row(get={**same(404), "owner": 200}),
     "contributions:roles": row(
@@ -50,10 +54,32 @@ MATRIX = {
         get=same(NO),
         post={"anonymous": LOGIN, "owner": 403, "member": 403, "reviewer": 403, "maintainer": 302},
     ),
+    # Corpora: the owner's; reviewers and maintainers read any of them, only
+    # the submitter changes one. To everyone else a corpus does not exist.
+    "contributions:corpus_list": row(get={**same(200), "anonymous": LOGIN}),
+    "contributions:corpus_new": row(get={**same(200), "anonymous": LOGIN}, post={**same(200), "anonymous": LOGIN}),
+    "contributions:corpus_detail": row(get=READERS),
+    "contributions:corpus_edit": row(get=OWNER_ONLY(200), post=OWNER_ONLY(200)),
+    "contributions:corpus_upload": row(get=same(NO), post=OWNER_ONLY(302)),
+    "contributions:corpus_file_delete": row(get=same(NO), post=OWNER_ONLY(302)),
+    "contributions:corpus_file_download": row(get=READERS),
+    "contributions:corpus_submit": row(get=same(NO), post=OWNER_ONLY(302)),
+    "contributions:corpus_withdraw": row(get=same(NO), post=OWNER_ONLY(302)),
+    "contributions:corpus_progress": row(get=READERS),
 }
 
 
 def url_for(name: str, owner) -> str:
+    if name.startswith("contributions:corpus_") and name not in {
+        "contributions:corpus_list",
+        "contributions:corpus_new",
+    }:
+        corpus = make_corpus(owner)
+        stored = add_file(corpus, "a.txt", FRENCH[0])
+        kwargs = {"pk": corpus.pk}
+        if "file" in name:
+            kwargs["file_id"] = stored.pk
+        return reverse(name, kwargs=kwargs)
     kwargs = {
         "contributions:person": {"pseudonym": owner.pseudonym},
         "contributions:role_update": {"user_id": owner.pk},

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -14,17 +17,16 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from contributions import emails, jobs
-from contributions.models import JobStatus, OutgoingEmail, User
+from contributions import emails, jobs, submissions
+from contributions.models import AnalysisRun, CorpusStatus, JobStatus, OutgoingEmail, User
 
-from .conftest import ROOT, child_env
+from .conftest import ROOT, STALE_SECONDS, child_env
+from .corpora import FRENCH, add_file, jsonl, make_corpus, shard_rows
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def wait_for_status(email_id: int, status: str, timeout: float = 30) -> OutgoingEmail:
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         row = OutgoingEmail.objects.get(id=email_id)
@@ -66,7 +68,10 @@ def test_a_lost_broker_message_is_found_again_by_the_sweeper(celery_worker):
     # The row was committed but its message never reached the broker (Redis
     # restarted, say): the sweeper sends it again.
     row = OutgoingEmail.objects.create(
-        to="lost@example.org", subject="Retrouvé", body_text="x", from_email="site@example.org",
+        to="lost@example.org",
+        subject="Retrouvé",
+        body_text="x",
+        from_email="site@example.org",
         created_at=timezone.now() - timedelta(minutes=5),
     )
     assert jobs.jobs_requeue_stale() == 1
@@ -102,7 +107,10 @@ def test_healthz_is_ok_with_a_worker(client, celery_worker):
 def test_healthcheck_fails_when_the_broker_is_down(celery_worker):
     result = subprocess.run(
         [sys.executable, "manage.py", "healthcheck"],
-        cwd=ROOT, env=child_env(CELERY_BROKER_URL="redis://127.0.0.1:9/0"), capture_output=True, text=True,
+        cwd=ROOT,
+        env=child_env(CELERY_BROKER_URL="redis://127.0.0.1:9/0"),
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert result.returncode == 1
@@ -121,3 +129,110 @@ def test_healthz_is_503_when_no_worker_answers(client, celery_worker):
     finally:
         celery_worker.restart()
 
+
+# ---------------------------------------------------------------- analysis
+
+
+def big_jsonl(size_mb: float, seed: int = 1) -> bytes:
+    from bench.corpusgen import documents
+
+    return jsonl(*documents(int(size_mb * 1e6), seed=seed))
+
+
+def wait_for_run(run_id: int, predicate, timeout: float = 120) -> AnalysisRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = AnalysisRun.objects.get(id=run_id)
+        if predicate(run):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id}: {run.status}, {run.documents_done} docs, error {run.error!r}")
+
+
+def test_submitted_corpus_is_analysed_by_the_worker(client, member, celery_worker):
+    client.force_login(member)
+    corpus = make_corpus(member)
+    add_file(corpus, "a.jsonl", jsonl(*FRENCH, "Écrire à jeanne@exemple.fr."))
+    client.post(reverse("contributions:corpus_submit", args=[corpus.pk]))
+    run = AnalysisRun.objects.get(corpus=corpus)
+    run = wait_for_run(run.id, lambda r: r.status in {JobStatus.DONE, JobStatus.FAILED})
+    assert run.status == JobStatus.DONE, run.error
+    corpus.refresh_from_db()
+    assert corpus.status == CorpusStatus.AWAITING_REVIEW
+    assert run.report["documents"] == 4 and run.report["personal_data"]["email"]["documents"] == 1
+    assert len(shard_rows(run)) == 4
+
+
+def test_progress_is_visible_while_the_worker_runs(client, member, celery_worker):
+    corpus = make_corpus(member)
+    add_file(corpus, "big.jsonl", big_jsonl(12))
+    submissions.corpus_submit(corpus=corpus, actor=member)
+    client.force_login(member)
+    url = reverse("contributions:corpus_progress", args=[corpus.pk])
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        analysis = client.get(url).json()["analysis"]
+        seen.append(analysis)
+        if analysis["status"] in {"done", "failed"}:
+            break
+        time.sleep(0.2)
+    assert seen[-1]["status"] == "done", seen[-1]
+    running = [a for a in seen if a["status"] == "running" and 0 < a["percent"] < 100]
+    assert running, "no progress seen while running"
+    assert any(a["eta_seconds"] is not None for a in running)
+    html = client.get(reverse("contributions:corpus_detail", args=[corpus.pk])).content.decode()
+    assert "documents" in html
+
+
+def _complete_and_correct(run: AnalysisRun, expected_docs: int) -> None:
+    from django.core.files.storage import default_storage
+
+    assert run.status == JobStatus.DONE, run.error
+    assert run.report["documents"] == expected_docs
+    assert len(shard_rows(run)) == expected_docs
+    assert sorted(row["doc_index"] for row in shard_rows(run)) == list(range(expected_docs))
+    # Only the finishing attempt's files remain.
+    base = f"analysis/corpus-{run.corpus_id}/run-{run.id}"
+    attempts = default_storage.listdir(base)[0]
+    assert attempts == [f"attempt-{run.attempt}"]
+    from contributions.models import DocumentFingerprint
+
+    assert DocumentFingerprint.objects.filter(corpus_id=run.corpus_id).count() == expected_docs
+
+
+def test_a_killed_pool_process_gives_the_task_back_and_it_completes(member, celery_worker):
+    content = big_jsonl(12, seed=2)
+    expected = content.count(b"\n")
+    corpus = make_corpus(member)
+    add_file(corpus, "big.jsonl", content)
+    run = submissions.corpus_submit(corpus=corpus, actor=member)
+    wait_for_run(run.id, lambda r: r.status == JobStatus.RUNNING and r.documents_done > 0)
+    for pid in celery_worker.children():
+        os.kill(pid, signal.SIGKILL)  # the task's process dies; the worker lives
+    run = wait_for_run(run.id, lambda r: r.status == JobStatus.DONE and r.attempt >= 2, timeout=180)
+    _complete_and_correct(run, expected)
+
+
+def test_a_killed_worker_loses_no_work(member, celery_worker, settings):
+    settings.ANALYSIS_STALE_SECONDS = STALE_SECONDS
+    content = big_jsonl(12, seed=3)
+    expected = content.count(b"\n")
+    corpus = make_corpus(member)
+    add_file(corpus, "big.jsonl", content)
+    run = submissions.corpus_submit(corpus=corpus, actor=member)
+    wait_for_run(run.id, lambda r: r.status == JobStatus.RUNNING and r.documents_done > 0)
+    celery_worker.kill()  # the whole worker: its message is gone with it
+    try:
+        celery_worker.start()
+        time.sleep(STALE_SECONDS + 1)
+        # What the beat's sweeper does every minute.
+        assert jobs.jobs_requeue_stale() >= 1
+        run = wait_for_run(run.id, lambda r: r.status == JobStatus.DONE, timeout=180)
+    finally:
+        if celery_worker.process.poll() is not None:
+            celery_worker.start()
+    assert run.attempt == 2
+    _complete_and_correct(run, expected)
+    corpus.refresh_from_db()
+    assert corpus.status == CorpusStatus.AWAITING_REVIEW
