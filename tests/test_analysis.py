@@ -10,6 +10,7 @@ import unicodedata
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from contributions.analysis.text import detect_language, find_personal_data, normalize, quality_signals
 from contributions.models import CorpusStatus, DocumentFingerprint, JobStatus
@@ -17,6 +18,14 @@ from contributions.models import CorpusStatus, DocumentFingerprint, JobStatus
 from .corpora import FRENCH, analysed, jsonl, near_duplicates, parquet, shard_rows, tar_gz_of, zip_of
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Messages are written in the active language (French by default, as in
+    # the worker); these tests read them in English.
+    with translation.override("en"):
+        yield
 
 LONG_FRENCH = " ".join(FRENCH * 3)
 
@@ -370,6 +379,7 @@ def test_progress_and_report_are_shown_on_the_corpus_page(client, member):
     corpus, run = analysed(member, [("a.jsonl", jsonl(FRENCH[0] + " Écrire à jeanne@exemple.fr.", FRENCH[1]))])
     assert run.bytes_done == run.bytes_total > 0 and run.documents_done == 2 and run.percent == 100
     client.force_login(member)
+    translation.activate("fr")
     progress = client.get(reverse("contributions:corpus_progress", args=[corpus.pk])).json()
     assert progress["analysis"]["status"] == "done" and progress["analysis"]["percent"] == 100
     html = client.get(reverse("contributions:corpus_detail", args=[corpus.pk])).content.decode()

@@ -6,6 +6,7 @@ import zipfile
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from contributions import submissions
 from contributions.models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, JobStatus
@@ -13,6 +14,13 @@ from contributions.models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, 
 from .corpora import FRENCH, add_file, jsonl, make_corpus, parquet, submitted, upload, zip_of
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Domain calls made here speak English; requests speak their own language.
+    with translation.override("en"):
+        yield
 
 FORM = {
     "title": "Contes populaires",
@@ -121,11 +129,24 @@ def test_bad_upload_is_refused_with_a_message_naming_the_file(client, member, na
         reverse("contributions:corpus_upload", args=[corpus.pk]),
         {"split": "file", "text_column": "text", "files": [upload(name, content)]},
         follow=True,
+        headers={"accept-language": "en"},
     )
     assert response.status_code == 200
     shown = [str(m) for m in response.context["messages"]]
     assert any(message in m for m in shown), shown
     assert not CorpusFile.objects.exists()
+
+
+def test_upload_messages_are_in_french_by_default(client, member):
+    corpus = make_corpus(member)
+    client.force_login(member)
+    response = client.post(
+        reverse("contributions:corpus_upload", args=[corpus.pk]),
+        {"split": "file", "text_column": "text", "files": [upload("image.txt", PNG)]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert "image.txt : le contenu n'est pas du texte : cela ressemble à une image PNG" in shown
 
 
 def test_one_bad_file_does_not_stop_the_good_ones(client, member):

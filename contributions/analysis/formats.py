@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import orjson
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # One document: beyond this, it is skipped with a message naming its line.
 MAX_DOCUMENT_CHARS = 10_000_000
@@ -35,29 +37,29 @@ FORMATS = TEXT_FORMATS | {"parquet", "zip", "tar.gz"}
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
 
 MAGIC = [
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"MZ", "a Windows executable"),
-    (b"\x7fELF", "an executable (ELF)"),
-    (b"\xca\xfe\xba\xbe", "an executable (Mach-O or Java class)"),
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"PK\x05\x06", "a ZIP archive"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"BZh", "a bzip2-compressed file"),
-    (b"\xfd7zXZ", "an xz-compressed file"),
-    (b"7z\xbc\xaf", "a 7z archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"PAR1", "a Parquet file"),
-    (b"RIFF", "an audio or video file"),
-    (b"OggS", "an audio file"),
-    (b"ID3", "an MP3 file"),
-    (b"\x00\x00\x00\x18ftyp", "a video file"),
-    (b"\x00\x00\x00\x20ftyp", "a video file"),
-    (b"SQLite format 3", "a SQLite database"),
-    (b"\xd0\xcf\x11\xe0", "an Office document"),
+    (b"\x89PNG", gettext_lazy("a PNG image")),
+    (b"\xff\xd8\xff", gettext_lazy("a JPEG image")),
+    (b"GIF87a", gettext_lazy("a GIF image")),
+    (b"GIF89a", gettext_lazy("a GIF image")),
+    (b"%PDF", gettext_lazy("a PDF document")),
+    (b"MZ", gettext_lazy("a Windows executable")),
+    (b"\x7fELF", gettext_lazy("an executable (ELF)")),
+    (b"\xca\xfe\xba\xbe", gettext_lazy("an executable (Mach-O or Java class)")),
+    (b"PK\x03\x04", gettext_lazy("a ZIP archive")),
+    (b"PK\x05\x06", gettext_lazy("a ZIP archive")),
+    (b"\x1f\x8b", gettext_lazy("a gzip-compressed file")),
+    (b"BZh", gettext_lazy("a bzip2-compressed file")),
+    (b"\xfd7zXZ", gettext_lazy("an xz-compressed file")),
+    (b"7z\xbc\xaf", gettext_lazy("a 7z archive")),
+    (b"Rar!", gettext_lazy("a RAR archive")),
+    (b"PAR1", gettext_lazy("a Parquet file")),
+    (b"RIFF", gettext_lazy("an audio or video file")),
+    (b"OggS", gettext_lazy("an audio file")),
+    (b"ID3", gettext_lazy("an MP3 file")),
+    (b"\x00\x00\x00\x18ftyp", gettext_lazy("a video file")),
+    (b"\x00\x00\x00\x20ftyp", gettext_lazy("a video file")),
+    (b"SQLite format 3", gettext_lazy("a SQLite database")),
+    (b"\xd0\xcf\x11\xe0", gettext_lazy("an Office document")),
 ]
 
 
@@ -83,8 +85,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.source}, line {self.line}" if self.line else self.source
-        return f"{where}: {self.message}"
+        if self.line:
+            return _("%(source)s, line %(line)s: %(message)s") % {
+                "source": self.source,
+                "line": self.line,
+                "message": self.message,
+            }
+        return _("%(source)s: %(message)s") % {"source": self.source, "message": self.message}
 
 
 class FileRejected(Exception):
@@ -110,25 +117,25 @@ def sniff(head: bytes, fmt: str) -> str | None:
     """What is wrong with a file whose first bytes are ``head``, for the
     format its name claims; None when the content fits."""
     if not head:
-        return "the file is empty"
+        return _("the file is empty")
     if fmt == "parquet":
-        return None if head.startswith(b"PAR1") else "the content is not a Parquet file"
+        return None if head.startswith(b"PAR1") else _("the content is not a Parquet file")
     if fmt == "zip":
-        return None if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) else "the content is not a ZIP archive"
+        return None if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) else _("the content is not a ZIP archive")
     if fmt == "tar.gz":
-        return None if head.startswith(b"\x1f\x8b") else "the content is not a gzip-compressed tar archive"
+        return None if head.startswith(b"\x1f\x8b") else _("the content is not a gzip-compressed tar archive")
     for magic, what in MAGIC:
         if head.startswith(magic):
-            return f"the content is not text: it looks like {what}"
+            return _("the content is not text: it looks like %(what)s") % {"what": what}
     encoding = detect_encoding(head)
     if encoding.startswith("utf-16"):
         return None
     sample = head.lstrip(codecs.BOM_UTF8).lstrip()[:512].lower()
     if sample.startswith((b"<!doctype html", b"<html")) or (b"<head" in sample and b"<body" in head.lower()):
-        return "the content is HTML, not plain text: extract the text first"
+        return _("the content is HTML, not plain text: extract the text first")
     control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
     if control > len(head) * 0.05:
-        return "the content is binary data, not text"
+        return _("the content is binary data, not text")
     return None
 
 
@@ -180,7 +187,7 @@ class _Counting(io.RawIOBase):
         buffer[:n] = data
         self.count += n
         if self.limit is not None and self.count > self.limit:
-            raise FileRejected(self.source, "decompression bomb: the archive expands far beyond its size")
+            raise FileRejected(self.source, _("decompression bomb: the archive expands far beyond its size"))
         return n
 
 
@@ -234,7 +241,9 @@ def _lines(text: io.TextIOWrapper) -> Iterator[tuple[int, str | None]]:
 
 
 def _too_long(source: str, line: int) -> Problem:
-    return Problem(source, line, f"document longer than {MAX_DOCUMENT_CHARS:,} characters: skipped")
+    return Problem(
+        source, line, _("document longer than %(limit)s characters: skipped") % {"limit": f"{MAX_DOCUMENT_CHARS:,}"}
+    )
 
 
 def _read_plain(text: io.TextIOWrapper, source: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:
@@ -285,14 +294,14 @@ def _read_jsonl(text: io.TextIOWrapper, source: str) -> Iterator[RawDoc | Proble
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield Problem(source, number, f"invalid JSON ({exc})")
+            yield Problem(source, number, _("invalid JSON (%(error)s)") % {"error": exc})
             continue
         if not isinstance(record, dict):
-            yield Problem(source, number, "a JSON object is expected on each line")
+            yield Problem(source, number, _("a JSON object is expected on each line"))
             continue
         value = record.pop("text", None)
         if not isinstance(value, str):
-            yield Problem(source, number, 'no "text" field with a string')
+            yield Problem(source, number, _('no "text" field with a string'))
             continue
         yield RawDoc(value, source, number, record)
 
@@ -305,14 +314,18 @@ def _read_csv(
     try:
         header = next(reader)
     except StopIteration:
-        raise FileRejected(source, "the file is empty") from None
+        raise FileRejected(source, _("the file is empty")) from None
     except csv.Error as exc:
-        raise FileRejected(source, f"unreadable header ({exc})", 1) from None
+        raise FileRejected(source, _("unreadable header (%(error)s)") % {"error": exc}, 1) from None
     header = [h.lstrip("\ufeff").strip() for h in header]
     column = options.text_column.strip()
     if column not in header:
         shown = ", ".join(safe_name(h) for h in header[:20])
-        raise FileRejected(source, f'no column "{safe_name(column)}" (columns: {shown})', 1)
+        raise FileRejected(
+            source,
+            _('no column "%(column)s" (columns: %(columns)s)') % {"column": safe_name(column), "columns": shown},
+            1,
+        )
     index = header.index(column)
     errors_in_a_row = 0
     while True:
@@ -323,15 +336,20 @@ def _read_csv(
             return
         except csv.Error as exc:
             errors_in_a_row += 1
-            yield Problem(source, line, f"unreadable row ({exc})")
+            yield Problem(source, line, _("unreadable row (%(error)s)") % {"error": exc})
             if errors_in_a_row > 100:
-                raise FileRejected(source, "too many unreadable rows in a row", line) from None
+                raise FileRejected(source, _("too many unreadable rows in a row"), line) from None
             continue
         errors_in_a_row = 0
         if not row:
             continue
         if len(row) != len(header):
-            yield Problem(source, line, f"{len(row)} columns where the header has {len(header)}: skipped")
+            yield Problem(
+                source,
+                line,
+                _("%(found)s columns where the header has %(expected)s: skipped")
+                % {"found": len(row), "expected": len(header)},
+            )
             continue
         meta = {h: v for i, (h, v) in enumerate(zip(header, row, strict=True)) if i != index}
         yield RawDoc(row[index], source, line, meta)
@@ -344,16 +362,19 @@ def _read_parquet(stream, source: str, options: FormatOptions) -> Iterator[RawDo
     try:
         parquet = pq.ParquetFile(stream)
     except (pa.ArrowException, OSError) as exc:
-        raise FileRejected(source, f"unreadable Parquet file ({exc})") from None
+        raise FileRejected(source, _("unreadable Parquet file (%(error)s)") % {"error": exc}) from None
     column = options.text_column.strip() or "text"
     schema = parquet.schema_arrow
     if column not in schema.names:
-        raise FileRejected(source, f'no column "{safe_name(column)}" (columns: {", ".join(schema.names[:20])})')
+        raise FileRejected(
+            source,
+            _('no column "%(column)s" (columns: %(columns)s)')
+            % {"column": safe_name(column), "columns": ", ".join(schema.names[:20])},
+        )
     if not (pa.types.is_string(schema.field(column).type) or pa.types.is_large_string(schema.field(column).type)):
-        raise FileRejected(source, f'column "{safe_name(column)}" is not text')
+        raise FileRejected(source, _('column "%(column)s" is not text') % {"column": safe_name(column)})
     scalar = [
-        f.name for f in schema
-        if f.name != column and (pa.types.is_primitive(f.type) or pa.types.is_string(f.type))
+        f.name for f in schema if f.name != column and (pa.types.is_primitive(f.type) or pa.types.is_string(f.type))
     ]
     row = 0
     try:
@@ -363,25 +384,25 @@ def _read_parquet(stream, source: str, options: FormatOptions) -> Iterator[RawDo
             for value, meta in zip(texts, metas, strict=True):
                 row += 1
                 if value is None:
-                    yield Problem(source, row, "empty text")
+                    yield Problem(source, row, _("empty text"))
                 elif len(value) > MAX_DOCUMENT_CHARS:
                     yield _too_long(source, row)
                 else:
                     yield RawDoc(value, source, row, meta)
     except (pa.ArrowException, OSError) as exc:
-        raise FileRejected(source, f"unreadable Parquet data ({exc})", row + 1) from None
+        raise FileRejected(source, _("unreadable Parquet data (%(error)s)") % {"error": exc}, row + 1) from None
 
 
 def _member_problem(source: str, name: str) -> str | None:
     path = PurePosixPath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "absolute path: not opened"
+        return _("absolute path: not opened")
     if ".." in path.parts:
-        return "path goes outside the archive (..): not opened"
+        return _("path goes outside the archive (..): not opened")
     if name.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
-        return "nested archive: not opened"
+        return _("nested archive: not opened")
     if format_of(name) not in TEXT_FORMATS | {"parquet"}:
-        return "unsupported file type: skipped"
+        return _("unsupported file type: skipped")
     return None
 
 
@@ -390,7 +411,9 @@ def _check_bomb(source: str, declared: int, compressed: int) -> None:
         declared > BOMB_MIN_SIZE and declared > MAX_COMPRESSION_RATIO * max(compressed, 1)
     ):
         raise FileRejected(
-            source, f"decompression bomb: {compressed:,} bytes claim to expand to {declared:,} bytes"
+            source,
+            _("decompression bomb: %(compressed)s bytes claim to expand to %(declared)s bytes")
+            % {"compressed": f"{compressed:,}", "declared": f"{declared:,}"},
         )
 
 
@@ -399,9 +422,11 @@ def _read_zip(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
         archive = zipfile.ZipFile(stream)
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise FileRejected(source, f"not a valid ZIP archive ({exc})") from None
+        raise FileRejected(source, _("not a valid ZIP archive (%(error)s)") % {"error": exc}) from None
     if len(members) > MAX_ARCHIVE_MEMBERS:
-        raise FileRejected(source, f"{len(members):,} files in the archive, more than {MAX_ARCHIVE_MEMBERS:,}")
+        raise FileRejected(
+            source, _("more than %(limit)s files in the archive") % {"limit": f"{MAX_ARCHIVE_MEMBERS:,}"}
+        )
     _check_bomb(source, sum(m.file_size for m in members), sum(m.compress_size for m in members))
     for info in members:
         if info.is_dir():
@@ -409,11 +434,11 @@ def _read_zip(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
         name = f"{source}/{safe_name(info.filename)}"
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            yield Problem(name, None, "link: not opened")
+            yield Problem(name, None, _("link: not opened"))
             continue
         # Many tools leave the file type out (0): that is a regular file.
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-            yield Problem(name, None, "special file: not opened")
+            yield Problem(name, None, _("special file: not opened"))
             continue
         problem = _member_problem(source, info.filename)
         if problem:
@@ -421,11 +446,11 @@ def _read_zip(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
             continue
         try:
             with archive.open(info) as member:
-                reader, _ = buffered(member)
+                reader, _counter = buffered(member)
                 yield from _member_documents(reader, name, info.filename, options)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
             # Encrypted or corrupt members, unsupported compression.
-            yield Problem(name, None, f"unreadable member ({exc})")
+            yield Problem(name, None, _("unreadable member (%(error)s)") % {"error": exc})
 
 
 def _read_tar(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:
@@ -435,7 +460,9 @@ def _read_tar(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
         for member in archive:
             count += 1
             if count > MAX_ARCHIVE_MEMBERS:
-                raise FileRejected(source, f"more than {MAX_ARCHIVE_MEMBERS:,} files in the archive")
+                raise FileRejected(
+                    source, _("more than %(limit)s files in the archive") % {"limit": f"{MAX_ARCHIVE_MEMBERS:,}"}
+                )
             if member.isdir():
                 continue
             name = f"{source}/{safe_name(member.name)}"
@@ -446,11 +473,11 @@ def _read_tar(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
                     # would also refuse links out and device files.
                     member = tarfile.data_filter(member, "/nonexistent-destination")
                 except tarfile.FilterError as exc:
-                    problem = f"refused ({type(exc).__name__}): not opened"
+                    problem = _("refused (%(reason)s): not opened") % {"reason": type(exc).__name__}
             if problem is None and (member.issym() or member.islnk()):
-                problem = "link: not opened"
+                problem = _("link: not opened")
             elif problem is None and not member.isreg():
-                problem = "special file: not opened"
+                problem = _("special file: not opened")
             if problem:
                 yield Problem(name, None, problem)
                 continue
@@ -459,14 +486,16 @@ def _read_tar(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
             extracted = archive.extractfile(member)
             if extracted is None:
                 continue
-            reader, _ = buffered(extracted)
+            reader, _counter = buffered(extracted)
             if format_of(member.name) == "parquet":
                 # Parquet needs to seek; members of a streamed tar cannot.
-                yield Problem(name, None, "Parquet inside a tar.gz cannot be read: put it in a ZIP or upload it alone")
+                yield Problem(
+                    name, None, _("Parquet inside a tar.gz cannot be read: put it in a ZIP or upload it alone")
+                )
                 continue
             yield from _member_documents(reader, name, member.name, options)
     except (tarfile.ReadError, EOFError, OSError) as exc:
-        raise FileRejected(source, f"not a valid tar.gz archive ({exc})") from None
+        raise FileRejected(source, _("not a valid tar.gz archive (%(error)s)") % {"error": exc}) from None
 
 
 def _member_documents(reader, name: str, filename: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:

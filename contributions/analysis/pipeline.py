@@ -26,6 +26,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..models import (
     ACCEPTED_STATUSES,
@@ -127,7 +128,7 @@ class DocumentAnalyzer:
             text = clean.text
             if not text:
                 self.empty += 1
-                self.problem(Problem(raw.source, raw.line, "empty document: skipped"))
+                self.problem(Problem(raw.source, raw.line, _("empty document: skipped")))
                 continue
             index = self.documents
             self.documents += 1
@@ -178,7 +179,8 @@ class DocumentAnalyzer:
                 "stop_words": quality.stop_words,
                 "mojibake_fixed": clean.mojibake_fixed,
                 "meta": orjson.dumps(raw.meta, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
-                if raw.meta else None,
+                if raw.meta
+                else None,
             }
             self._maybe_sample(row, found)
             yield row
@@ -203,7 +205,8 @@ class DocumentAnalyzer:
                 "flags": row["flags"],
                 "personal_data": [
                     {"kind": item.kind, "start": item.start, "end": item.end}
-                    for item in found if item.end <= SAMPLE_TEXT_CHARS
+                    for item in found
+                    if item.end <= SAMPLE_TEXT_CHARS
                 ],
                 "text": row["text"][:SAMPLE_TEXT_CHARS],
                 "truncated": row["chars"] > SAMPLE_TEXT_CHARS,
@@ -224,9 +227,11 @@ class DocumentAnalyzer:
         def rate(count: int) -> float:
             return round(count / n, 4)
 
-        labels = [f"< {LENGTH_BUCKETS[0]}"] + [
-            f"{a}–{b}" for a, b in zip(LENGTH_BUCKETS, LENGTH_BUCKETS[1:])
-        ] + [f"≥ {LENGTH_BUCKETS[-1]}"]
+        labels = (
+            [f"< {LENGTH_BUCKETS[0]}"]
+            + [f"{a}–{b}" for a, b in zip(LENGTH_BUCKETS, LENGTH_BUCKETS[1:])]
+            + [f"≥ {LENGTH_BUCKETS[-1]}"]
+        )
         return {
             "processing_version": PROCESSING_VERSION,
             "documents": self.documents,
@@ -242,8 +247,11 @@ class DocumentAnalyzer:
                 for lang, count in self.languages.most_common()
             ],
             "personal_data": {
-                kind: {"documents": self.pii_docs[kind], "occurrences": self.pii_occurrences[kind],
-                       "rate": rate(self.pii_docs[kind])}
+                kind: {
+                    "documents": self.pii_docs[kind],
+                    "occurrences": self.pii_occurrences[kind],
+                    "rate": rate(self.pii_docs[kind]),
+                }
                 for kind in PII_KINDS
             },
             "duplicates": {
@@ -321,11 +329,15 @@ def analysis_claim(*, run_id: int) -> AnalysisRun | None | bool:
     a live worker has it."""
     now = timezone.now()
     claimed = AnalysisRun.objects.filter(id=run_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, attempt=F("attempt") + 1, started_at=now, heartbeat_at=now,
-        bytes_done=0, documents_done=0,
-    ) or AnalysisRun.objects.filter(
-        id=run_id, status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_after()
-    ).update(attempt=F("attempt") + 1, started_at=now, heartbeat_at=now, bytes_done=0, documents_done=0)
+        status=JobStatus.RUNNING,
+        attempt=F("attempt") + 1,
+        started_at=now,
+        heartbeat_at=now,
+        bytes_done=0,
+        documents_done=0,
+    ) or AnalysisRun.objects.filter(id=run_id, status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_after()).update(
+        attempt=F("attempt") + 1, started_at=now, heartbeat_at=now, bytes_done=0, documents_done=0
+    )
     if claimed:
         return AnalysisRun.objects.select_related("corpus").get(id=run_id)
     return False if AnalysisRun.objects.filter(id=run_id, status=JobStatus.RUNNING).exists() else None
@@ -372,7 +384,9 @@ def analysis_execute(*, run_id: int) -> bool:
     if run is None:
         return True
     if run.attempt > MAX_ATTEMPTS:
-        _fail(run, f"the analysis stopped {MAX_ATTEMPTS} times without finishing; ask a maintainer")
+        _fail(
+            run, _("the analysis stopped %(count)s times without finishing; ask a maintainer") % {"count": MAX_ATTEMPTS}
+        )
         return True
     corpus = run.corpus
     Corpus.objects.filter(id=corpus.id, version=run.corpus_version, status=CorpusStatus.SUBMITTED).update(
@@ -391,7 +405,7 @@ def analysis_execute(*, run_id: int) -> bool:
         _delete_prefix(prefix)
     except Exception as exc:
         logger.exception("Analysis %s failed", run.id)
-        _fail(run, f"internal error ({type(exc).__name__}); the maintainers have the details")
+        _fail(run, _("internal error (%(kind)s); the maintainers have the details") % {"kind": type(exc).__name__})
         _delete_prefix(prefix)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -401,7 +415,7 @@ def analysis_execute(*, run_id: int) -> bool:
 def _execute(run: AnalysisRun, corpus: Corpus, prefix: str, workdir: Path) -> None:
     files = list(CorpusFile.objects.filter(corpus=corpus).order_by("id"))
     if not files:
-        raise FileRejected("corpus", "no file to analyse")
+        raise FileRejected("corpus", _("no file to analyse"))
     total = sum(f.size for f in files)
     AnalysisRun.objects.filter(id=run.id, attempt=run.attempt).update(bytes_total=total)
     DocumentFingerprint.objects.filter(corpus=corpus).exclude(run_id=run.id).delete()
@@ -432,22 +446,29 @@ def _execute(run: AnalysisRun, corpus: Corpus, prefix: str, workdir: Path) -> No
         done_before += stored.size
         _progress(run, bytes_done=done_before, documents=analyzer.documents)
     if not analyzer.documents:
-        raise FileRejected("corpus", "no usable document in the files")
+        raise FileRejected("corpus", _("no usable document in the files"))
     shards.close_shard()
     near = analyzer.near.duplicates()
     names = list(shards.names)
     names.append(
         shards.save_table(
             "near_duplicates.parquet",
-            pa.table({"doc_index": list(near), "duplicate_of": list(near.values())},
-                     schema=pa.schema([("doc_index", pa.int64()), ("duplicate_of", pa.int64())])),
+            pa.table(
+                {"doc_index": list(near), "duplicate_of": list(near.values())},
+                schema=pa.schema([("doc_index", pa.int64()), ("duplicate_of", pa.int64())]),
+            ),
         )
     )
     report = analyzer.report(near, done_before)
     with transaction.atomic():
         finished = AnalysisRun.objects.filter(id=run.id, attempt=run.attempt, status=JobStatus.RUNNING).update(
-            status=JobStatus.DONE, finished_at=timezone.now(), report=report, shards=names,
-            bytes_done=done_before, documents_done=analyzer.documents, error="",
+            status=JobStatus.DONE,
+            finished_at=timezone.now(),
+            report=report,
+            shards=names,
+            bytes_done=done_before,
+            documents_done=analyzer.documents,
+            error="",
         )
         if not finished:
             raise Lost
