@@ -59,3 +59,34 @@ def test_log_in_switch_to_english_and_log_out(page):
     page.get_by_role("link", name="Sign out").click()
     page.get_by_role("button", name="Sign Out").click()
     assert page.get_by_role("link", name="Sign in").is_visible()
+
+
+def test_member_submits_a_corpus_and_follows_its_analysis(page, celery_worker, tmp_path):
+    from .corpora import FRENCH, jsonl
+
+    user = UserFactory()
+    corpus_file = tmp_path / "conseil.jsonl"
+    corpus_file.write_bytes(jsonl(*FRENCH, "Contact : jeanne@exemple.fr. " + FRENCH[0][:80]))
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.get_by_role("link", name="Soumettre un corpus").click()
+    page.get_by_label("Titre").fill("Comptes rendus du conseil")
+    page.get_by_label("Description").fill("Procès-verbaux publics.")
+    page.locator("#id_license").select_option("etalab-2.0")
+    page.locator("#id_domain").select_option("administrative")
+    page.get_by_label("URL de la source").fill("https://example.org/pv")
+    page.get_by_label("Je détiens les droits").check()
+    page.get_by_role("button", name="Créer le corpus").click()
+    page.wait_for_url(re.compile(r"/corpora/\d+/$"))
+
+    page.set_input_files("#id_files", str(corpus_file))
+    page.get_by_role("button", name="Envoyer").click()
+    assert page.get_by_role("link", name="conseil.jsonl").is_visible()
+    page.get_by_role("button", name="Soumettre pour analyse et relecture").click()
+    # The page refreshes itself while the worker runs, without JavaScript.
+    page.get_by_text("des documents contiennent une adresse e-mail").wait_for(timeout=60_000)
+    assert page.get_by_text("En attente de relecture").first.is_visible()
