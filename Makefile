@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test lint install messages
+.PHONY: run test lint install messages bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -39,3 +39,7 @@ test: lint
 messages: $(VENV)/.installed-dev
 	$(BIN)/python manage.py makemessages --locale fr --locale en --ignore '.venv/*' --ignore 'var/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+# Throughput and memory of the analysis (prints one JSON line).
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/ingest.py --size-mb 100

@@ -40,6 +40,10 @@ class User(AbstractBaseUser):
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
     affiliation = models.CharField(_("affiliation"), max_length=120, blank=True)
     public_profile = models.BooleanField(_("public profile"), default=False)
+    review_digest = models.BooleanField(
+        _("daily email of corpora waiting for review"), default=True,
+        help_text=_("For reviewers: one email a day when corpora wait for review."),
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
     # Stands for the member wherever their contributions are published, and
     # stays on those contributions after the account is deleted.
@@ -340,3 +344,171 @@ class DocumentFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.corpus_id}:{self.doc_index}"
+
+
+# ---------------------------------------------------------------- review
+
+
+class CorpusEvent(models.Model):
+    """The audit trail: every status change of a corpus, and who made it."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_status = models.CharField(max_length=32, choices=CorpusStatus.choices)
+    to_status = models.CharField(max_length=32, choices=CorpusStatus.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.corpus_id}: {self.from_status} -> {self.to_status}"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REQUEST_CHANGES = "request_changes", _("Request changes")
+    REJECT = "reject", _("Reject")
+
+
+class RejectReason(models.TextChoices):
+    RIGHTS = "rights", _("Rights not established")
+    LICENSE = "license", _("License not acceptable")
+    PERSONAL_DATA = "personal_data", _("Too much personal data")
+    QUALITY = "quality", _("Quality too low")
+    LANGUAGE = "language", _("Not in the declared languages")
+    DUPLICATE = "duplicate", _("Already in accepted data")
+    OFFENSIVE = "offensive", _("Offensive or illegal content")
+    OTHER = "other", _("Other")
+
+
+class Review(models.Model):
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="reviews")
+    corpus_version = models.PositiveIntegerField()
+    reviewer = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="reviews")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    reason = models.CharField(max_length=16, choices=RejectReason.choices, blank=True)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "corpus_version", "reviewer"], name="one_decision_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} {self.decision} {self.corpus_id} v{self.corpus_version}"
+
+
+class Exclusion(models.Model):
+    """What a reviewer keeps out of the training-ready version: one document,
+    or a whole category of them."""
+
+    class Kind(models.TextChoices):
+        DOCUMENT = "document", _("Document")
+        PERSONAL_DATA = "personal_data", _("Documents with personal data")
+        NEAR_DUPLICATES = "near_duplicates", _("Near-duplicates")
+        EXACT_DUPLICATES = "exact_duplicates", _("Exact duplicates")
+        FLAG = "flag", _("Quality flag")
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="exclusions")
+    corpus_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=64, blank=True)  # the document index or the flag
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "corpus_version", "kind", "value"], name="one_exclusion")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.corpus_id} v{self.corpus_version}: {self.kind} {self.value}"
+
+
+class Comment(models.Model):
+    """The discussion between a submitter and the reviewers of a corpus."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    author_pseudonym = models.CharField(max_length=40)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.corpus_id}"
+
+
+class TrainingVersion(models.Model):
+    """The training-ready documents of an approved corpus version: exclusions
+    applied, personal data replaced by placeholders, accepted duplicates
+    removed. A job row like AnalysisRun."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="training_versions")
+    corpus_version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    attempt = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    shards = models.JSONField(default=list, blank=True)
+    documents = models.BigIntegerField(default=0)
+    words = models.BigIntegerField(default=0)
+    characters = models.BigIntegerField(default=0)
+    excluded = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"training version of corpus {self.corpus_id} v{self.corpus_version}"
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message[:60]
+
+
+class AbuseReport(models.Model):
+    class Reason(models.TextChoices):
+        COPYRIGHT = "copyright", _("Copyright")
+        PERSONAL_DATA = "personal_data", _("Personal data")
+        OFFENSIVE = "offensive", _("Offensive content")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        UNPUBLISHED = "unpublished", _("Corpus unpublished")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="abuse_reports")
+    doc_index = models.BigIntegerField(null=True, blank=True)
+    reporter = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    comment = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    handled_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} on corpus {self.corpus_id}"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
+from . import lifecycle
 from .analysis.formats import FORMATS, FileRejected, FormatOptions, buffered, format_of, read_documents, safe_name
 from .jobs import job_enqueue
 from .models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, JobStatus, User
@@ -40,6 +41,15 @@ def _check_owner(corpus: Corpus, actor: User) -> None:
         raise PermissionDenied
 
 
+def _fresh(corpus: Corpus, actor: User) -> Corpus:
+    """The corpus as it is now in the database, checked as the actor's and
+    still editable: the caller's copy may be older than another request."""
+    corpus = Corpus.objects.get(pk=corpus.pk)
+    _check_owner(corpus, actor)
+    _check_editable(corpus)
+    return corpus
+
+
 def _check_editable(corpus: Corpus) -> None:
     if not corpus.is_editable:
         raise ValidationError(_("This corpus can no longer be changed: its review has started or ended."))
@@ -62,8 +72,7 @@ def corpus_create(*, submitter: User, **metadata: Any) -> Corpus:
 
 
 def corpus_update(*, corpus: Corpus, actor: User, **metadata: Any) -> Corpus:
-    _check_owner(corpus, actor)
-    _check_editable(corpus)
+    corpus = _fresh(corpus, actor)
     changed = [name for name in METADATA_FIELDS if name in metadata]
     for name in changed:
         setattr(corpus, name, metadata[name])
@@ -73,15 +82,16 @@ def corpus_update(*, corpus: Corpus, actor: User, **metadata: Any) -> Corpus:
     return corpus
 
 
-def _back_to_draft(corpus: Corpus) -> None:
+def _back_to_draft(corpus: Corpus, actor: User) -> None:
     """The files changed: an analysis under way or done no longer describes
     the corpus, which must be submitted again."""
     _cancel_analyses(corpus)
     if corpus.status != CorpusStatus.DRAFT:
-        corpus.status = CorpusStatus.DRAFT
-        corpus.status_reason = ""
-    corpus.updated_at = timezone.now()
-    corpus.save(update_fields=["status", "status_reason", "updated_at"])
+        lifecycle.corpus_transition(
+            corpus_id=corpus.id, to=CorpusStatus.DRAFT, actor=actor, comment=_("Files changed."), reason=""
+        )
+    else:
+        Corpus.objects.filter(pk=corpus.pk).update(updated_at=timezone.now())
 
 
 def corpus_file_add(
@@ -90,8 +100,7 @@ def corpus_file_add(
 ) -> CorpusFile:
     """Check an uploaded file by its content and keep it. Raises
     ValidationError with a message that names the file."""
-    _check_owner(corpus, actor)
-    _check_editable(corpus)
+    corpus = _fresh(corpus, actor)
     name = safe_name(upload.name or "file")
     fmt = format_of(name)
     if fmt is None:
@@ -126,17 +135,16 @@ def corpus_file_add(
         )
         stored.file.save(f"corpora/{corpus.id}/{uuid.uuid4().hex}/{get_valid_filename(name)}", upload, save=False)
         stored.save()
-        _back_to_draft(corpus)
+        _back_to_draft(corpus, actor)
     return stored
 
 
 def corpus_file_remove(*, corpus: Corpus, actor: User, corpus_file: CorpusFile) -> None:
-    _check_owner(corpus, actor)
-    _check_editable(corpus)
+    corpus = _fresh(corpus, actor)
     with transaction.atomic():
         name = corpus_file.file.name
         corpus_file.delete()
-        _back_to_draft(corpus)
+        _back_to_draft(corpus, actor)
         transaction.on_commit(lambda: corpus_file.file.storage.delete(name))
 
 
@@ -160,11 +168,11 @@ def corpus_submit(*, corpus: Corpus, actor: User) -> AnalysisRun:
               "reservations were respected.")
         )
     _cancel_analyses(corpus)
-    corpus.version += 1
-    corpus.status = CorpusStatus.SUBMITTED
-    corpus.status_reason = ""
-    corpus.submitted_at = corpus.updated_at = timezone.now()
-    corpus.save(update_fields=["version", "status", "status_reason", "submitted_at", "updated_at"])
+    now = timezone.now()
+    corpus = lifecycle.corpus_transition(
+        corpus_id=corpus.id, to=CorpusStatus.SUBMITTED, actor=actor, reason="",
+        version=corpus.version + 1, submitted_at=now,
+    )
     run = AnalysisRun.objects.create(corpus=corpus, corpus_version=corpus.version)
     job_enqueue(task=tasks.analyse_corpus, args=(run.id,))
     return run
@@ -172,14 +180,9 @@ def corpus_submit(*, corpus: Corpus, actor: User) -> AnalysisRun:
 
 @transaction.atomic
 def corpus_withdraw(*, corpus: Corpus, actor: User) -> Corpus:
-    corpus = Corpus.objects.select_for_update().get(pk=corpus.pk)
-    _check_owner(corpus, actor)
-    _check_editable(corpus)
+    corpus = _fresh(corpus, actor)
     _cancel_analyses(corpus)
-    corpus.status = CorpusStatus.WITHDRAWN
-    corpus.updated_at = timezone.now()
-    corpus.save(update_fields=["status", "updated_at"])
-    return corpus
+    return lifecycle.corpus_transition(corpus_id=corpus.id, to=CorpusStatus.WITHDRAWN, actor=actor)
 
 
 def corpus_latest_analysis(*, corpus: Corpus) -> AnalysisRun | None:

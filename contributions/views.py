@@ -206,7 +206,7 @@ def corpus_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("contributions:corpus_detail", pk=pk)
     form = CorpusForm(request.POST if request.method == "POST" else None, instance=corpus)
     if request.method == "POST" and form.is_valid():
-        submissions.corpus_update(corpus=Corpus.objects.get(pk=pk), actor=request.user, **form.cleaned_data)
+        submissions.corpus_update(corpus=corpus, actor=request.user, **form.cleaned_data)
         messages.success(request, _("Saved."))
         return redirect("contributions:corpus_detail", pk=pk)
     return render(request, "contributions/corpus_form.html", {"form": form, "corpus": corpus})

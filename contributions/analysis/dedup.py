@@ -1,6 +1,7 @@
 """Near-duplicates within a corpus: MinHash with LSH banding, in bounded
-memory. Band keys go to a file as documents stream by; clusters are found at
-the end, one band at a time."""
+memory. Band keys and signatures go to files as documents stream by (one
+file per band, so that reading a band touches nothing else); clusters are
+found at the end, one band at a time."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ MIN_WORDS = 5
 # pair is checked on its whole signature.
 THRESHOLD = 0.75
 _COEFFICIENTS = np.random.default_rng(SEED).integers(1, 2**63 - 1, size=ROWS, dtype=np.uint64) | np.uint64(1)
-_RECORD = np.dtype([("doc", "<i8"), ("keys", "<u8", (BANDS,)), ("signature", "<u4", (NUM_PERM,))])
 
 
 def shingle_hashes(words: list[str]) -> np.ndarray:
@@ -30,9 +30,12 @@ def shingle_hashes(words: list[str]) -> np.ndarray:
 
 
 class NearDuplicateIndex:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._out = path.open("wb")
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._docs = (directory / "docs.bin").open("wb")
+        self._signatures = (directory / "signatures.bin").open("wb")
+        self._bands = [(directory / f"band-{b:02d}.bin").open("wb") for b in range(BANDS)]
         self._pending_docs: list[int] = []
         self._pending_tokens: list[np.ndarray] = []
         self.count = 0
@@ -54,25 +57,26 @@ class NearDuplicateIndex:
             np.concatenate(self._pending_tokens), offsets, NUM_PERM, SEED
         )
         signatures = np.asarray(matrix.to_rows(), dtype=np.uint32)
-        records = np.empty(len(self._pending_docs), dtype=_RECORD)
-        records["doc"] = self._pending_docs
-        records["signature"] = signatures
+        np.asarray(self._pending_docs, dtype=np.int64).tofile(self._docs)
+        signatures.tofile(self._signatures)
         # Multiply-add hashing of each band's rows; uint64 arithmetic wraps.
         bands = signatures.astype(np.uint64).reshape(-1, BANDS, ROWS)
-        records["keys"] = (bands * _COEFFICIENTS).sum(axis=2, dtype=np.uint64)
-        records.tofile(self._out)
-        self.count += len(records)
+        keys = (bands * _COEFFICIENTS).sum(axis=2, dtype=np.uint64)
+        for band, out in enumerate(self._bands):
+            np.ascontiguousarray(keys[:, band]).tofile(out)
+        self.count += len(signatures)
         self._pending_docs, self._pending_tokens = [], []
 
     def duplicates(self) -> dict[int, int]:
         """{document: the first document of its cluster} for every document
         that is not the first of its cluster."""
         self.flush()
-        self._out.close()
+        for handle in [self._docs, self._signatures, *self._bands]:
+            handle.close()
         if not self.count:
             return {}
-        records = np.memmap(self.path, dtype=_RECORD, mode="r")
-        docs = np.asarray(records["doc"])
+        docs = np.fromfile(self.directory / "docs.bin", dtype=np.int64)
+        signatures = np.memmap(self.directory / "signatures.bin", dtype=np.uint32, mode="r").reshape(-1, NUM_PERM)
         parent = np.arange(len(docs))
 
         def root(i: int) -> int:
@@ -82,14 +86,14 @@ class NearDuplicateIndex:
             return i
 
         for band in range(BANDS):
-            keys = np.asarray(records["keys"][:, band])
+            keys = np.fromfile(self.directory / f"band-{band:02d}.bin", dtype=np.uint64)
             order = np.argsort(keys, kind="stable")
             sorted_keys = keys[order]
             same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1
             for position in same:
                 i, j = int(order[position - 1]), int(order[position])
                 a, b = root(i), root(j)
-                if a != b and np.mean(records["signature"][i] == records["signature"][j]) >= THRESHOLD:
+                if a != b and np.mean(signatures[i] == signatures[j]) >= THRESHOLD:
                     parent[max(a, b)] = min(a, b)
         result = {}
         for i in range(len(docs)):

@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..lifecycle import corpus_try_transition
 from ..models import (
     ACCEPTED_STATUSES,
     AnalysisRun,
@@ -94,7 +95,7 @@ class Lost(Exception):
 
 class DocumentAnalyzer:
     def __init__(self, *, workdir: Path, seed: str, accepted_lookup=None) -> None:
-        self.near = NearDuplicateIndex(workdir / "bands.bin")
+        self.near = NearDuplicateIndex(workdir / "near-duplicates")
         self.seen: dict[int, int] = {}
         self.accepted_lookup = accepted_lookup
         self.rng = random.Random(seed)
@@ -359,8 +360,9 @@ def _fail(run: AnalysisRun, message: str) -> None:
             status=JobStatus.FAILED, error=message[:5000], finished_at=timezone.now()
         )
         if updated:
-            Corpus.objects.filter(id=run.corpus_id, version=run.corpus_version, status=CorpusStatus.PROCESSING).update(
-                status=CorpusStatus.FAILED, status_reason=message[:5000], updated_at=timezone.now()
+            corpus_try_transition(
+                corpus_id=run.corpus_id, to=CorpusStatus.FAILED, expected_version=run.corpus_version,
+                reason=message[:5000],
             )
 
 
@@ -389,9 +391,8 @@ def analysis_execute(*, run_id: int) -> bool:
         )
         return True
     corpus = run.corpus
-    Corpus.objects.filter(id=corpus.id, version=run.corpus_version, status=CorpusStatus.SUBMITTED).update(
-        status=CorpusStatus.PROCESSING, updated_at=timezone.now()
-    )
+    if corpus.status == CorpusStatus.SUBMITTED:
+        corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.PROCESSING, expected_version=run.corpus_version)
     prefix = f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{run.attempt}"
     workdir = Path(tempfile.mkdtemp(prefix=f"analysis-{run.id}-"))
     try:
@@ -472,9 +473,9 @@ def _execute(run: AnalysisRun, corpus: Corpus, prefix: str, workdir: Path) -> No
         )
         if not finished:
             raise Lost
-        Corpus.objects.filter(
-            id=corpus.id, version=run.corpus_version, status__in=[CorpusStatus.PROCESSING, CorpusStatus.SUBMITTED]
-        ).update(status=CorpusStatus.AWAITING_REVIEW, status_reason="", updated_at=timezone.now())
+        corpus_try_transition(
+            corpus_id=corpus.id, to=CorpusStatus.AWAITING_REVIEW, expected_version=run.corpus_version, reason=""
+        )
     # Files of earlier attempts of this run, left by workers that died.
     for attempt in range(1, run.attempt):
         _delete_prefix(f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{attempt}")
