@@ -43,11 +43,14 @@ def member_register(*, user: User, display_name: str) -> User:
     return user
 
 
-def profile_update(*, user: User, display_name: str, affiliation: str, public_profile: bool) -> User:
+def profile_update(
+    *, user: User, display_name: str, affiliation: str, public_profile: bool, review_digest: bool = True
+) -> User:
     user.display_name = display_name.strip()
     user.affiliation = affiliation.strip()
     user.public_profile = public_profile
-    user.save(update_fields=["display_name", "affiliation", "public_profile"])
+    user.review_digest = review_digest
+    user.save(update_fields=["display_name", "affiliation", "public_profile", "review_digest"])
     return user
 
 
@@ -82,6 +85,7 @@ def user_export_data(*, user: User) -> dict[str, Any]:
             "display_name": user.display_name,
             "affiliation": user.affiliation,
             "public_profile": user.public_profile,
+            "review_digest": user.review_digest,
             "role": user.role,
             "pseudonym": user.pseudonym,
             "date_joined": user.date_joined.isoformat(),

@@ -6,7 +6,7 @@ from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import LANGUAGES, Corpus, CorpusFile, Role, User
+from .models import LANGUAGES, AbuseReport, Corpus, CorpusFile, Decision, Exclusion, RejectReason, Role, User
 
 
 def _agreement_label() -> str:
@@ -34,7 +34,7 @@ class SignupForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["display_name", "affiliation", "public_profile"]
+        fields = ["display_name", "affiliation", "public_profile", "review_digest"]
         help_texts = {
             "public_profile": _("Show your name and affiliation on your public page and on your contributions."),
         }
@@ -111,3 +111,35 @@ class UploadForm(forms.Form):
     text_column = forms.CharField(
         label=_("Text column (.csv, .tsv, .parquet)"), max_length=100, initial="text", required=False
     )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision"), choices=Decision.choices, widget=forms.RadioSelect)
+    reason = forms.ChoiceField(
+        label=_("Reason (for a rejection)"), choices=[("", "—"), *RejectReason.choices], required=False
+    )
+    comment = forms.CharField(
+        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000,
+        help_text=_("Required to request changes or reject; the submitter reads it."),
+    )
+
+
+class ExclusionForm(forms.Form):
+    kind = forms.ChoiceField(choices=Exclusion.Kind.choices)
+    value = forms.CharField(max_length=64, required=False)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+
+
+class AbuseReportForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=AbuseReport.Reason.choices)
+    doc_index = forms.IntegerField(label=_("Document number (optional)"), required=False, min_value=0)
+    comment = forms.CharField(label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                              max_length=5000)
+
+
+class ResolveForm(forms.Form):
+    action = forms.ChoiceField(choices=[("unpublish", _("Unpublish the corpus")), ("dismiss", _("Dismiss"))])
+    comment = forms.CharField(required=False, max_length=5000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from . import emails, jobs
+from . import emails, jobs, notifications, training
 from .analysis import pipeline
 
 
@@ -30,3 +30,13 @@ def analyse_corpus(self, run_id: int) -> None:
 @shared_task(name="contributions.tasks.requeue_stale")
 def requeue_stale() -> None:
     jobs.jobs_requeue_stale()
+
+
+@shared_task(name="contributions.tasks.build_training_version")
+def build_training_version(version_id: int) -> None:
+    training.training_build(version_id=version_id)
+
+
+@shared_task(name="contributions.tasks.send_review_digest")
+def send_review_digest() -> None:
+    notifications.review_digest_send()

@@ -29,3 +29,19 @@ urlpatterns += [
     path("corpora/<int:pk>/withdraw/", views.corpus_withdraw, name="corpus_withdraw"),
     path("corpora/<int:pk>/progress/", views.corpus_progress, name="corpus_progress"),
 ]
+
+urlpatterns += [
+    path("corpora/<int:pk>/comments/", views.comment_post, name="comment_post"),
+    path("review/", views.review_queue, name="review_queue"),
+    path("review/<int:pk>/", views.review_corpus, name="review_corpus"),
+    path("review/<int:pk>/decide/", views.review_decide, name="review_decide"),
+    path("review/<int:pk>/exclusions/", views.review_exclude, name="review_exclude"),
+    path("data/", views.data_list, name="data_list"),
+    path("data/<int:pk>/", views.data_detail, name="data_detail"),
+    path("data/<int:pk>/report/", views.data_report, name="data_report"),
+    path("maintainers/reports/", views.reports_queue, name="reports_queue"),
+    path("maintainers/reports/<int:report_id>/", views.report_resolve, name="report_resolve"),
+    path("maintainers/members/<int:user_id>/suspend/", views.member_suspend, name="member_suspend"),
+    path("maintainers/reviewers/", views.reviewer_stats, name="reviewer_stats"),
+    path("notifications/", views.notification_list, name="notifications"),
+]

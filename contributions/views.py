@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
@@ -17,14 +17,39 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import accounts, submissions
+from . import accounts, moderation, notifications, review, submissions
+from .analysis.documents import documents_page
 from .analysis.formats import safe_name
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
 from .analysis.labels import QUALITY as QUALITY_LABELS
-from .decorators import maintainer_required
-from .forms import CorpusForm, DeleteAccountForm, ProfileForm, RoleForm, UploadForm
+from .decorators import maintainer_required, reviewer_required
+from .forms import (
+    AbuseReportForm,
+    CommentForm,
+    CorpusForm,
+    DecisionForm,
+    DeleteAccountForm,
+    ExclusionForm,
+    ProfileForm,
+    ResolveForm,
+    RoleForm,
+    UploadForm,
+)
 from .health import health_check
-from .models import Corpus, CorpusFile, JobStatus, Role, User
+from .lifecycle import PUBLISHED
+from .models import (
+    LANGUAGES,
+    AbuseReport,
+    Corpus,
+    CorpusFile,
+    Domain,
+    Exclusion,
+    JobStatus,
+    License,
+    Review,
+    Role,
+    User,
+)
 
 
 @require_GET
@@ -319,3 +344,198 @@ def corpus_progress(request: HttpRequest, pk: int) -> JsonResponse:
             "error": analysis.error,
         }
     return JsonResponse(data)
+
+
+# ---------------------------------------------------------------- review
+
+
+def _review_target(request: HttpRequest, pk: int) -> Corpus:
+    corpus = get_object_or_404(Corpus, pk=pk)
+    if corpus.submitter_id == request.user.id:
+        raise PermissionDenied
+    return corpus
+
+
+@require_GET
+@reviewer_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    filters = {key: request.GET.get(key, "") for key in ("language", "domain", "license")}
+    max_documents = request.GET.get("max_documents", "")
+    corpora = review.review_queue(
+        reviewer=request.user, max_documents=int(max_documents) if max_documents.isdigit() else None, **filters
+    )
+    page = Paginator(corpora, 30).get_page(request.GET.get("page"))
+    return render(
+        request, "contributions/review_queue.html",
+        {"page": page, "filters": filters, "max_documents": max_documents, "required": review.approvals_required(),
+         "languages": LANGUAGES, "domains": Domain.choices, "licenses": License.choices},
+    )
+
+
+@require_GET
+@reviewer_required
+def review_corpus(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _review_target(request, pk)
+    analysis = corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).order_by("-id").first()
+    page_number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    query, flag = request.GET.get("q", "").strip()[:200], request.GET.get("flag", "")
+    personal_data = request.GET.get("pii") == "1"
+    documents = (
+        documents_page(run=analysis, page=page_number, query=query, flag=flag, personal_data=personal_data)
+        if analysis else None
+    )
+    exclusions = corpus.exclusions.filter(corpus_version=corpus.version)
+    return render(
+        request, "contributions/review_corpus.html",
+        {
+            "corpus": corpus, "analysis": analysis, "report": analysis.report if analysis else None,
+            "documents": documents, "query": query, "flag": flag, "personal_data": personal_data,
+            "excluded_documents": {int(e.value) for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT},
+            "exclusions": exclusions, "exclusion_kinds": Exclusion.Kind,
+            "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
+            "already_decided": corpus.reviews.filter(corpus_version=corpus.version, reviewer=request.user).exists(),
+            "decision_form": DecisionForm(), "comment_form": CommentForm(),
+            "comments": corpus.comments.all(), "events": corpus.events.select_related("actor"),
+            "changes": review.corpus_changes(corpus=corpus), "required": review.approvals_required(),
+            "pii_labels": PERSONAL_DATA_LABELS, "quality_labels": QUALITY_LABELS,
+        },
+    )
+
+
+@require_POST
+@reviewer_required
+def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _review_target(request, pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a decision."))
+        return redirect("contributions:review_corpus", pk=pk)
+    try:
+        corpus = review.review_decide(corpus=corpus, reviewer=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("contributions:review_corpus", pk=pk)
+    messages.success(request, _("Decision recorded. The corpus is now “%(status)s”.") % {
+        "status": corpus.get_status_display()})
+    return redirect("contributions:review_queue")
+
+
+@require_POST
+@reviewer_required
+def review_exclude(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _review_target(request, pk)
+    form = ExclusionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("Unknown exclusion."))
+        if request.POST.get("remove"):
+            review.exclusion_remove(corpus=corpus, reviewer=request.user, exclusion_id=int(request.POST["remove"]))
+        else:
+            review.exclusion_add(corpus=corpus, reviewer=request.user, **form.cleaned_data)
+    except (ValidationError, ValueError) as exc:
+        messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else _("Unknown exclusion."))
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) and back.startswith("/"):
+        return redirect(back)
+    return redirect("contributions:review_corpus", pk=pk)
+
+
+@require_POST
+@login_required
+def comment_post(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            review.comment_post(corpus=corpus, author=request.user, body=form.cleaned_data["body"])
+            messages.success(request, _("Comment posted."))
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+    else:
+        messages.error(request, _("The comment is empty."))
+    if request.user.is_reviewer and corpus.submitter_id != request.user.id:
+        return redirect("contributions:review_corpus", pk=pk)
+    return redirect("contributions:corpus_detail", pk=pk)
+
+
+# ---------------------------------------------------------------- accepted data and moderation
+
+
+@require_GET
+def data_list(request: HttpRequest) -> HttpResponse:
+    corpora = Corpus.objects.filter(status__in=PUBLISHED).order_by("-updated_at")
+    page = Paginator(corpora, 50).get_page(request.GET.get("page"))
+    return render(request, "contributions/data_list.html", {"page": page})
+
+
+@require_GET
+def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = get_object_or_404(Corpus, pk=pk, status__in=PUBLISHED)
+    return render(request, "contributions/data_detail.html", {"corpus": corpus, "form": AbuseReportForm()})
+
+
+@require_POST
+@login_required
+def data_report(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = get_object_or_404(Corpus, pk=pk, status__in=PUBLISHED)
+    form = AbuseReportForm(request.POST)
+    if form.is_valid():
+        moderation.abuse_report(reporter=request.user, corpus=corpus, **form.cleaned_data)
+        messages.success(request, _("Thank you: the maintainers will look at your report."))
+    else:
+        messages.error(request, _("Choose a reason."))
+    return redirect("contributions:data_detail", pk=pk)
+
+
+@require_GET
+@maintainer_required
+def reports_queue(request: HttpRequest) -> HttpResponse:
+    reports = AbuseReport.objects.filter(status=AbuseReport.Status.OPEN).select_related("corpus", "reporter")
+    handled = AbuseReport.objects.exclude(status=AbuseReport.Status.OPEN).select_related(
+        "corpus", "handled_by").order_by("-handled_at")[:50]
+    return render(request, "contributions/reports_queue.html", {"reports": reports, "handled": handled})
+
+
+@require_POST
+@maintainer_required
+def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = get_object_or_404(AbuseReport, pk=report_id)
+    form = ResolveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("Unknown action."))
+        moderation.abuse_resolve(report=report, maintainer=request.user, **form.cleaned_data)
+        messages.success(request, _("Report handled."))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("contributions:reports_queue")
+
+
+@require_POST
+@maintainer_required
+def member_suspend(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=user_id)
+    try:
+        moderation.user_suspend(actor=request.user, user=member)
+        messages.success(request, _("%(member)s is suspended.") % {"member": member.email})
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("contributions:roles")
+
+
+@require_GET
+@maintainer_required
+def reviewer_stats(request: HttpRequest) -> HttpResponse:
+    stats = review.reviewer_agreement()
+    recent = Review.objects.select_related("reviewer", "corpus").order_by("-created_at")[:100]
+    return render(request, "contributions/reviewer_stats.html", {"stats": stats, "recent": recent})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        notifications.notifications_mark_read(user=request.user)
+        return redirect("contributions:notifications")
+    items = request.user.notifications.select_related("corpus")[:100]
+    return render(request, "contributions/notifications.html", {"items": items})

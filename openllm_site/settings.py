@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,9 @@ if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_NAME = env("SITE_NAME", "OpenLLM Europe")
+# Where links in emails point to (emails are sent by the worker, which has
+# no request to take the address from).
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "contributions",
@@ -278,6 +282,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "contributions.tasks.requeue_stale", "schedule": 60.0},
+    "review-digest": {
+        "task": "contributions.tasks.send_review_digest",
+        "schedule": crontab(hour=env_int("REVIEW_DIGEST_HOUR", 8), minute=0),
+    },
 }
 
 # Submissions and their analysis.
@@ -291,6 +299,13 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
+# Review policy.
+REVIEW_APPROVALS_REQUIRED = env_int("REVIEW_APPROVALS_REQUIRED", 2)
+REVIEW_MAINTAINER_SETTLES = env_bool("REVIEW_MAINTAINER_SETTLES", True)
+# Personal data of these kinds becomes a placeholder (<EMAIL>...) in the
+# training-ready version.
+PII_PLACEHOLDER_KINDS = env_list("PII_PLACEHOLDER_KINDS", "email,phone,iban,nir,card,ip")
+
 # A running analysis whose worker has not reported for this long is taken
 # over by another worker.
 ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 300)

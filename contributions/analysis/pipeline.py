@@ -279,8 +279,8 @@ class DocumentAnalyzer:
 class ShardWriter:
     """Parquet shards of bounded size, written locally then saved to storage."""
 
-    def __init__(self, workdir: Path, prefix: str) -> None:
-        self.workdir, self.prefix = workdir, prefix
+    def __init__(self, workdir: Path, prefix: str, schema: pa.Schema = SCHEMA) -> None:
+        self.workdir, self.prefix, self.schema = workdir, prefix, schema
         self.names: list[str] = []
         self._writer: pq.ParquetWriter | None = None
         self._path: Path | None = None
@@ -291,10 +291,10 @@ class ShardWriter:
             return
         if self._writer is None:
             self._path = self.workdir / f"shard-{len(self.names):05d}.parquet"
-            self._writer = pq.ParquetWriter(self._path, SCHEMA, compression="zstd")
+            self._writer = pq.ParquetWriter(self._path, self.schema, compression="zstd")
         # Column by column: much faster than pyarrow's row-wise conversion.
-        columns = {name: [row[name] for row in rows] for name in SCHEMA.names}
-        self._writer.write_table(pa.table(columns, schema=SCHEMA))
+        columns = {name: [row[name] for row in rows] for name in self.schema.names}
+        self._writer.write_table(pa.table(columns, schema=self.schema))
         self._chars += sum(row["chars"] for row in rows)
         if self._chars >= SHARD_MAX_CHARS:
             self.close_shard()
@@ -396,18 +396,18 @@ def analysis_execute(*, run_id: int) -> bool:
     prefix = f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{run.attempt}"
     workdir = Path(tempfile.mkdtemp(prefix=f"analysis-{run.id}-"))
     try:
-        _delete_prefix(prefix)  # whatever an earlier try under this name left
+        delete_prefix(prefix)  # whatever an earlier try under this name left
         _execute(run, corpus, prefix, workdir)
     except Lost:
         logger.info("Analysis %s attempt %s was taken over; stopping", run.id, run.attempt)
-        _delete_prefix(prefix)
+        delete_prefix(prefix)
     except FileRejected as exc:
         _fail(run, str(exc))
-        _delete_prefix(prefix)
+        delete_prefix(prefix)
     except Exception as exc:
         logger.exception("Analysis %s failed", run.id)
         _fail(run, _("internal error (%(kind)s); the maintainers have the details") % {"kind": type(exc).__name__})
-        _delete_prefix(prefix)
+        delete_prefix(prefix)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return True
@@ -478,7 +478,7 @@ def _execute(run: AnalysisRun, corpus: Corpus, prefix: str, workdir: Path) -> No
         )
     # Files of earlier attempts of this run, left by workers that died.
     for attempt in range(1, run.attempt):
-        _delete_prefix(f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{attempt}")
+        delete_prefix(f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{attempt}")
 
 
 def _docs_only(items: Iterable[RawDoc | Problem], analyzer: DocumentAnalyzer) -> Iterator[RawDoc]:
@@ -500,7 +500,7 @@ def _flush(run, corpus, analyzer: DocumentAnalyzer, shards: ShardWriter, batch: 
     )
 
 
-def _delete_prefix(prefix: str) -> None:
+def delete_prefix(prefix: str) -> None:
     try:
         directories, files = default_storage.listdir(prefix)
     except (FileNotFoundError, NotADirectoryError, OSError):
@@ -508,4 +508,4 @@ def _delete_prefix(prefix: str) -> None:
     for name in files:
         default_storage.delete(f"{prefix}/{name}")
     for directory in directories:
-        _delete_prefix(f"{prefix}/{directory}")
+        delete_prefix(f"{prefix}/{directory}")

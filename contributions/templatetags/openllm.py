@@ -26,3 +26,23 @@ def language_name(code: str) -> str:
 @register.filter
 def get(mapping: dict, key: str):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def highlight_pii(text: str):
+    """The text, escaped, with its personal data in <mark>: corpus text is
+    untrusted and never rendered as HTML."""
+    from django.utils.html import escape, format_html
+    from django.utils.safestring import mark_safe
+
+    from ..analysis.text import find_personal_data
+
+    parts, position = [], 0
+    for item in find_personal_data(text):
+        if item.start < position:
+            continue
+        parts.append(escape(text[position : item.start]))
+        parts.append(format_html('<mark class="pii pii-{}" title="{}">{}</mark>', item.kind, item.kind, item.value))
+        position = item.end
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(str(p) for p in parts))  # noqa: S308 - every part is escaped above
