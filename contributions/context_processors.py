@@ -4,4 +4,8 @@ from django.conf import settings
 
 
 def site(request) -> dict:
-    return {"SITE_NAME": settings.SITE_NAME}
+    context = {"SITE_NAME": settings.SITE_NAME}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        context["unread_notifications"] = user.notifications.filter(read_at__isnull=True).count()
+    return context

@@ -218,6 +218,10 @@ def corpus_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "max_size": settings.UPLOAD_MAX_FILE_SIZE,
             "pii_labels": PERSONAL_DATA_LABELS,
             "quality_labels": QUALITY_LABELS,
+            "reviews": corpus.reviews.all(),
+            "events": corpus.events.select_related("actor"),
+            "comments": corpus.comments.all(),
+            "comment_form": CommentForm(),
         },
     )
 
@@ -368,7 +372,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request, "contributions/review_queue.html",
         {"page": page, "filters": filters, "max_documents": max_documents, "required": review.approvals_required(),
-         "languages": LANGUAGES, "domains": Domain.choices, "licenses": License.choices},
+         "language_choices": LANGUAGES, "domains": Domain.choices, "licenses": License.choices},
     )
 
 

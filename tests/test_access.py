@@ -10,6 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from contributions.models import AbuseReport, Corpus, CorpusStatus
+
 from .corpora import FRENCH, add_file, make_corpus
 from .factories import MaintainerFactory, ReviewerFactory, UserFactory
 
@@ -34,6 +36,14 @@ READERS = {"anonymous": LOGIN, "owner": 200, "member": 404, "reviewer": 200, "ma
 
 def OWNER_ONLY(status):  # noqa: N802 - reads as a constant in the table
     return {"anonymous": LOGIN, "owner": status, "member": 404, "reviewer": 404, "maintainer": 404}
+
+
+def REVIEWERS(status):  # noqa: N802
+    return {"anonymous": LOGIN, "owner": 403, "member": 403, "reviewer": status, "maintainer": status}
+
+
+def MAINTAINERS(status):  # noqa: N802
+    return {"anonymous": LOGIN, "owner": 403, "member": 403, "reviewer": 403, "maintainer": status}
 
 
 # URL name -> {method: {role: expected status}}. "owner" is the member who
@@ -66,23 +76,62 @@ MATRIX = {
     "contributions:corpus_submit": row(get=same(NO), post=OWNER_ONLY(302)),
     "contributions:corpus_withdraw": row(get=same(NO), post=OWNER_ONLY(302)),
     "contributions:corpus_progress": row(get=READERS),
+    "contributions:comment_post": row(
+        get=same(NO), post={"anonymous": LOGIN, "owner": 302, "member": 404, "reviewer": 302, "maintainer": 302}
+    ),
+    # Review: reviewers and maintainers, never on their own corpora.
+    "contributions:review_queue": row(get=REVIEWERS(200)),
+    "contributions:review_corpus": row(get=REVIEWERS(200)),
+    "contributions:review_decide": row(get=same(NO), post=REVIEWERS(302)),
+    "contributions:review_exclude": row(get=same(NO), post=REVIEWERS(302)),
+    # Accepted data is public; reporting needs an account.
+    "contributions:data_list": row(get=same(200)),
+    "contributions:data_detail": row(get=same(200)),
+    "contributions:data_report": row(get=same(NO), post={**same(302), "anonymous": LOGIN}),
+    "contributions:reports_queue": row(get=MAINTAINERS(200)),
+    "contributions:report_resolve": row(get=same(NO), post=MAINTAINERS(302)),
+    "contributions:member_suspend": row(get=same(NO), post=MAINTAINERS(302)),
+    "contributions:reviewer_stats": row(get=MAINTAINERS(200)),
+    "contributions:notifications": row(get={**same(200), "anonymous": LOGIN}, post={**same(302), "anonymous": LOGIN}),
+}
+
+
+CORPUS_URLS = {
+    "contributions:corpus_detail",
+    "contributions:corpus_edit",
+    "contributions:corpus_upload",
+    "contributions:corpus_file_delete",
+    "contributions:corpus_file_download",
+    "contributions:corpus_submit",
+    "contributions:corpus_withdraw",
+    "contributions:corpus_progress",
+    "contributions:comment_post",
+    "contributions:review_corpus",
+    "contributions:review_decide",
+    "contributions:review_exclude",
+    "contributions:data_detail",
+    "contributions:data_report",
 }
 
 
 def url_for(name: str, owner) -> str:
-    if name.startswith("contributions:corpus_") and name not in {
-        "contributions:corpus_list",
-        "contributions:corpus_new",
-    }:
+    """The URL, with objects that belong to ``owner`` where it takes one."""
+    if name in CORPUS_URLS:
         corpus = make_corpus(owner)
         stored = add_file(corpus, "a.txt", FRENCH[0])
+        if name.startswith("contributions:data_"):
+            Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.APPROVED)
         kwargs = {"pk": corpus.pk}
         if "file" in name:
             kwargs["file_id"] = stored.pk
         return reverse(name, kwargs=kwargs)
+    if name == "contributions:report_resolve":
+        report = AbuseReport.objects.create(corpus=make_corpus(owner), reason="copyright")
+        return reverse(name, kwargs={"report_id": report.pk})
     kwargs = {
         "contributions:person": {"pseudonym": owner.pseudonym},
         "contributions:role_update": {"user_id": owner.pk},
+        "contributions:member_suspend": {"user_id": owner.pk},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
