@@ -264,7 +264,11 @@ class Corpus(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_STATUSES and self.review_started_at is None
+        """The submitter may change it: not once a reviewer has acted on the
+        version under review, nor once the review has ended."""
+        if self.status == CorpusStatus.AWAITING_REVIEW and self.review_started_at is not None:
+            return False
+        return self.status in EDITABLE_STATUSES
 
 
 class CorpusFile(models.Model):

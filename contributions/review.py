@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,9 +47,10 @@ def review_queue(
                 filter=Q(reviews__decision=Decision.APPROVE, reviews__corpus_version=F("version")),
                 distinct=True,
             ),
-            documents=Sum(
-                "analyses__documents_done",
-                filter=Q(analyses__status=JobStatus.DONE, analyses__corpus_version=F("version")),
+            documents=Subquery(
+                AnalysisRun.objects.filter(
+                    corpus=OuterRef("pk"), corpus_version=OuterRef("version"), status=JobStatus.DONE
+                ).order_by("-id").values("documents_done")[:1]
             ),
         )
         .order_by("submitted_at", "id")

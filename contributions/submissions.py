@@ -171,7 +171,7 @@ def corpus_submit(*, corpus: Corpus, actor: User) -> AnalysisRun:
     now = timezone.now()
     corpus = lifecycle.corpus_transition(
         corpus_id=corpus.id, to=CorpusStatus.SUBMITTED, actor=actor, reason="",
-        version=corpus.version + 1, submitted_at=now,
+        version=corpus.version + 1, submitted_at=now, review_started_at=None,
     )
     run = AnalysisRun.objects.create(corpus=corpus, corpus_version=corpus.version)
     job_enqueue(task=tasks.analyse_corpus, args=(run.id,))

@@ -9,7 +9,7 @@ import pytest
 
 from contributions.models import AgreementAcceptance, User
 
-from .factories import PASSWORD, UserFactory
+from .factories import PASSWORD, MaintainerFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,9 +84,37 @@ def test_member_submits_a_corpus_and_follows_its_analysis(page, celery_worker, t
     page.wait_for_url(re.compile(r"/corpora/\d+/$"))
 
     page.set_input_files("#id_files", str(corpus_file))
-    page.get_by_role("button", name="Envoyer").click()
+    page.get_by_role("button", name="Envoyer les fichiers").click()
     assert page.get_by_role("link", name="conseil.jsonl").is_visible()
     page.get_by_role("button", name="Soumettre pour analyse et relecture").click()
     # The page refreshes itself while the worker runs, without JavaScript.
     page.get_by_text("des documents contiennent une adresse e-mail").wait_for(timeout=60_000)
     assert page.get_by_text("En attente de relecture").first.is_visible()
+
+
+def test_reviewer_approves_a_corpus_in_the_browser(page, celery_worker):
+    from contributions.analysis.pipeline import analysis_execute
+    from contributions.models import CorpusStatus
+
+    from .corpora import FRENCH, jsonl, submitted
+
+    submitter = UserFactory()
+    corpus, run = submitted(submitter, [("conseil.jsonl", jsonl(*FRENCH))], title="Procès-verbaux")
+    analysis_execute(run_id=run.id)
+    maintainer = MaintainerFactory()
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail").fill(maintainer.email)
+    page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.get_by_role("link", name="Relecture").click()
+    page.get_by_role("link", name="Procès-verbaux").click()
+    assert page.get_by_text("La bibliothèque propose désormais").first.is_visible()
+    page.get_by_label("Approuver").check()
+    page.get_by_label("Commentaire").fill("Corpus propre, licence claire.")
+    page.get_by_role("button", name="Enregistrer ma décision").click()
+    page.wait_for_url(re.compile(r"/review/$"))
+    assert page.get_by_text("Décision enregistrée").is_visible()
+    corpus.refresh_from_db()
+    assert corpus.status in {CorpusStatus.APPROVED, CorpusStatus.QUEUED_FOR_TRAINING}

@@ -269,6 +269,7 @@ def test_member_edits_metadata_until_review_starts(client, member):
     assert response.status_code == 302
     corpus.refresh_from_db()
     assert corpus.title == "Nouveau titre"
+    corpus.status = CorpusStatus.AWAITING_REVIEW
     corpus.review_started_at = corpus.submitted_at
     corpus.save()
     client.post(reverse("contributions:corpus_edit", args=[corpus.pk]), {**FORM, "title": "Trop tard"})

@@ -236,3 +236,30 @@ def test_a_killed_worker_loses_no_work(member, celery_worker, settings):
     _complete_and_correct(run, expected)
     corpus.refresh_from_db()
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
+
+
+# ---------------------------------------------------------------- review
+
+
+def test_approval_builds_the_training_version_and_emails_go_through_the_worker(member, maintainer, celery_worker):
+    from contributions import review
+    from contributions.models import TrainingVersion
+
+    corpus = make_corpus(member)
+    add_file(corpus, "a.jsonl", jsonl(FRENCH[0] + " Écrire à jeanne@exemple.fr.", FRENCH[1]))
+    run = submissions.corpus_submit(corpus=corpus, actor=member)
+    wait_for_run(run.id, lambda r: r.status == JobStatus.DONE)
+    corpus.refresh_from_db()
+    review.review_decide(corpus=corpus, reviewer=maintainer, decision="approve", comment="Très bien.")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        corpus.refresh_from_db()
+        if corpus.status == CorpusStatus.QUEUED_FOR_TRAINING:
+            break
+        time.sleep(0.2)
+    assert corpus.status == CorpusStatus.QUEUED_FOR_TRAINING
+    version = TrainingVersion.objects.get(corpus=corpus)
+    assert version.status == JobStatus.DONE and version.documents == 2
+    [mail] = celery_worker.wait_for_mail(member.email)
+    assert corpus.title in mail["Subject"]
+    assert "Très bien." in celery_worker.text(mail)
