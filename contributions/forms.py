@@ -6,7 +6,20 @@ from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import LANGUAGES, AbuseReport, Corpus, CorpusFile, Decision, Exclusion, RejectReason, Role, User
+from .analysis.text import QUALITY_FLAGS
+from .models import (
+    LANGUAGES,
+    AbuseReport,
+    Corpus,
+    CorpusFile,
+    Decision,
+    Domain,
+    Exclusion,
+    License,
+    RejectReason,
+    Role,
+    User,
+)
 
 
 def _agreement_label() -> str:
@@ -45,9 +58,7 @@ class RoleForm(forms.Form):
 
 
 class DeleteAccountForm(forms.Form):
-    confirm = forms.BooleanField(
-        label=_("I understand that my account is deleted for good."), required=True
-    )
+    confirm = forms.BooleanField(label=_("I understand that my account is deleted for good."), required=True)
 
 
 class CorpusForm(forms.ModelForm):
@@ -70,8 +81,18 @@ class CorpusForm(forms.ModelForm):
     class Meta:
         model = Corpus
         fields = [
-            "title", "description", "languages", "license", "domain", "source_url", "collection_method",
-            "period_start", "period_end", "web_collected", "tdm_respected", "may_contain_personal_data",
+            "title",
+            "description",
+            "languages",
+            "license",
+            "domain",
+            "source_url",
+            "collection_method",
+            "period_start",
+            "period_end",
+            "web_collected",
+            "tdm_respected",
+            "may_contain_personal_data",
             "rights_attested",
         ]
         widgets = {
@@ -79,8 +100,10 @@ class CorpusForm(forms.ModelForm):
             "collection_method": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {
-            "license": _("Non-commercial licenses are accepted but marked restricted: they go to a separate part "
-                         "of each release."),
+            "license": _(
+                "Non-commercial licenses are accepted but marked restricted: they go to a separate part "
+                "of each release."
+            ),
             "collection_method": _("How the text was collected: scanning, export from a database, web crawl..."),
             "may_contain_personal_data": _("Names, emails, phone numbers... The analysis looks for them too."),
         }
@@ -105,8 +128,11 @@ class UploadForm(forms.Form):
         label=_("Documents in .txt and .md files"), choices=CorpusFile.Split.choices, initial="file"
     )
     separator = forms.CharField(
-        label=_("Separator line"), max_length=100, required=False, initial="---",
-        help_text=_("Used with \"split on a separator line\"."),
+        label=_("Separator line"),
+        max_length=100,
+        required=False,
+        initial="---",
+        help_text=_('Used with "split on a separator line".'),
     )
     text_column = forms.CharField(
         label=_("Text column (.csv, .tsv, .parquet)"), max_length=100, initial="text", required=False
@@ -119,7 +145,10 @@ class DecisionForm(forms.Form):
         label=_("Reason (for a rejection)"), choices=[("", "—"), *RejectReason.choices], required=False
     )
     comment = forms.CharField(
-        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=10_000,
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=10_000,
         help_text=_("Required to request changes or reject; the submitter reads it."),
     )
 
@@ -136,10 +165,75 @@ class CommentForm(forms.Form):
 class AbuseReportForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=AbuseReport.Reason.choices)
     doc_index = forms.IntegerField(label=_("Document number (optional)"), required=False, min_value=0)
-    comment = forms.CharField(label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                              max_length=5000)
+    comment = forms.CharField(
+        label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
 
 
 class ResolveForm(forms.Form):
     action = forms.ChoiceField(choices=[("unpublish", _("Unpublish the corpus")), ("dismiss", _("Dismiss"))])
     comment = forms.CharField(required=False, max_length=5000)
+
+
+class ReleaseForm(forms.Form):
+    version = forms.SlugField(label=_("Version"), max_length=40, help_text=_("For example 2026-12 or v1.2."))
+    corpora = forms.ModelMultipleChoiceField(
+        label=_("Corpora"), queryset=Corpus.objects.none(), widget=forms.CheckboxSelectMultiple, required=True
+    )
+    licenses = forms.MultipleChoiceField(
+        label=_("Only these licenses"), choices=License.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Only these languages"), choices=LANGUAGES, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    domains = forms.MultipleChoiceField(
+        label=_("Only these domains"), choices=Domain.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    drop_flags = forms.MultipleChoiceField(
+        label=_("Drop documents with these quality flags"),
+        required=False,
+        choices=[(f, f) for f in QUALITY_FLAGS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    public = forms.BooleanField(label=_("Public: anyone may download it"), required=False)
+
+    def __init__(self, *args, corpora=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["corpora"].queryset = corpora if corpora is not None else Corpus.objects.none()
+        if not self.is_bound:
+            self.initial["corpora"] = list(self.fields["corpora"].queryset)
+
+
+class RemovalRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[
+            ("copyright", _("Copyright: my text is there without my permission")),
+            ("personal_data", _("Personal data: data about me is there")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    phrase = forms.CharField(
+        label=_("An exact phrase of the text"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    email = forms.EmailField(
+        label=_("Or an email address that may appear in it"),
+        required=False,
+        help_text=_("It is compared with hashes: the address itself is not kept."),
+    )
+    contact = forms.EmailField(label=_("Your email, to answer you"))
+    description = forms.CharField(
+        label=_("Anything else we should know"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not (data.get("phrase") or "").strip() and not data.get("email"):
+            raise forms.ValidationError(_("Give a phrase or an email address to look for."))
+        return data

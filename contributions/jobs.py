@@ -14,9 +14,10 @@ from functools import partial
 from celery import Task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import AnalysisRun, JobStatus, OutgoingEmail
+from .models import AnalysisRun, JobStatus, OutgoingEmail, Release, TrainingVersion
 
 logger = logging.getLogger(__name__)
 
@@ -64,4 +65,15 @@ def jobs_requeue_stale(*, now=None) -> int:
     )
     for run_id in runs:
         _send(tasks.analyse_corpus, (run_id,))
-    return len(ids) + len(runs)
+
+    # Training-ready versions and releases: the same two cases.
+    stale_running = now - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
+    others = 0
+    for model, task in ((TrainingVersion, tasks.build_training_version), (Release, tasks.build_release)):
+        for job_id in model.objects.filter(
+            Q(status=JobStatus.QUEUED, created_at__lt=now - REQUEUE_AFTER)
+            | Q(status=JobStatus.RUNNING, heartbeat_at__lt=stale_running)
+        ).values_list("id", flat=True)[:1000]:
+            _send(task, (job_id,))
+            others += 1
+    return len(ids) + len(runs) + others

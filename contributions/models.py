@@ -516,3 +516,83 @@ class AbuseReport(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} on corpus {self.corpus_id}"
+
+
+# ---------------------------------------------------------------- releases
+
+
+class Release(models.Model):
+    """A versioned dataset release, built by the worker from training-ready
+    corpus versions. Visible only once its build is done."""
+
+    version = models.SlugField(_("version"), max_length=40, unique=True)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    attempt = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    public = models.BooleanField(_("public"), default=False)
+    # The inputs: which corpus versions, and the filters applied to them.
+    corpora = models.ManyToManyField(Corpus, related_name="releases", blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    # The outputs.
+    prefix = models.CharField(max_length=255, blank=True)
+    files = models.JSONField(default=list, blank=True)  # [{"path", "sha256", "bytes"}]
+    stats = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+    documents_done = models.BigIntegerField(default=0)
+    documents_total = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.version
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, int(100 * self.documents_done / self.documents_total)) if self.documents_total else 0
+
+
+class RemovalRequest(models.Model):
+    class Kind(models.TextChoices):
+        COPYRIGHT = "copyright", _("Copyright")
+        PERSONAL_DATA = "personal_data", _("Personal data")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        REFUSED = "refused", _("Refused")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    phrase = models.TextField(blank=True)
+    # Only the hash of an email address is kept, as the analysis keeps it.
+    email_key = models.CharField(max_length=64, blank=True)
+    contact = models.EmailField()
+    description = models.TextField(blank=True)
+    matches = models.JSONField(default=list, blank=True)  # document ids
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    handled_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"removal request {self.pk}"
+
+
+class RemovedDocument(models.Model):
+    """A document that no later release contains."""
+
+    doc_id = models.CharField(max_length=64, unique=True)
+    request = models.ForeignKey(RemovalRequest, on_delete=models.SET_NULL, null=True, related_name="removed")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.doc_id

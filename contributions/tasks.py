@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from . import emails, jobs, notifications, training
+from . import emails, jobs, notifications, releases, training
 from .analysis import pipeline
 
 
@@ -40,3 +40,8 @@ def build_training_version(version_id: int) -> None:
 @shared_task(name="contributions.tasks.send_review_digest")
 def send_review_digest() -> None:
     notifications.review_digest_send()
+
+
+@shared_task(name="contributions.tasks.build_release")
+def build_release(release_id: int) -> None:
+    releases.release_build(release_id=release_id)

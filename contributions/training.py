@@ -22,7 +22,6 @@ from .analysis.pipeline import ShardWriter, delete_prefix
 from .analysis.text import find_personal_data
 from .lifecycle import corpus_try_transition
 from .models import (
-    ACCEPTED_STATUSES,
     AnalysisRun,
     CorpusStatus,
     DocumentFingerprint,
@@ -162,11 +161,17 @@ def _exclusion_reason(row, documents, flags, kinds, near, accepted) -> str | Non
     return None
 
 
+# Corpora whose training-ready version came first: their documents stay, and
+# the same documents are dropped here. (Counting corpora merely approved
+# would let two corpora approved together drop each other's copy.)
+EARLIER = [CorpusStatus.QUEUED_FOR_TRAINING, CorpusStatus.RELEASED]
+
+
 def _accepted_hashes(corpus_id: int, hashes: set[int]) -> set[int]:
     """Duplicates of accepted data are always removed, including data
     accepted after this corpus was analysed."""
     return set(
-        DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=ACCEPTED_STATUSES)
+        DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=EARLIER)
         .exclude(corpus_id=corpus_id)
         .values_list("hash", flat=True)
     )

@@ -45,3 +45,13 @@ urlpatterns += [
     path("maintainers/reviewers/", views.reviewer_stats, name="reviewer_stats"),
     path("notifications/", views.notification_list, name="notifications"),
 ]
+
+urlpatterns += [
+    path("maintainers/training-queue/", views.training_queue, name="training_queue"),
+    path("releases/", views.release_list, name="release_list"),
+    path("releases/<slug:version>/", views.release_detail, name="release_detail"),
+    path("releases/<slug:version>/files/<path:path>", views.release_file, name="release_file"),
+    path("removal/", views.removal_new, name="removal_new"),
+    path("maintainers/removals/", views.removal_queue, name="removal_queue"),
+    path("maintainers/removals/<int:request_id>/", views.removal_decide, name="removal_decide"),
+]

@@ -7,9 +7,10 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Count, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import accounts, moderation, notifications, review, submissions
+from . import accounts, moderation, notifications, releases, review, submissions
 from .analysis.documents import documents_page
 from .analysis.formats import safe_name
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
@@ -31,6 +32,8 @@ from .forms import (
     DeleteAccountForm,
     ExclusionForm,
     ProfileForm,
+    ReleaseForm,
+    RemovalRequestForm,
     ResolveForm,
     RoleForm,
     UploadForm,
@@ -46,6 +49,8 @@ from .models import (
     Exclusion,
     JobStatus,
     License,
+    Release,
+    RemovalRequest,
     Review,
     Role,
     User,
@@ -543,3 +548,88 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         return redirect("contributions:notifications")
     items = request.user.notifications.select_related("corpus")[:100]
     return render(request, "contributions/notifications.html", {"items": items})
+
+
+# ---------------------------------------------------------------- releases
+
+
+@require_http_methods(["GET", "POST"])
+@maintainer_required
+def training_queue(request: HttpRequest) -> HttpResponse:
+    entries = releases.training_queue()
+    candidates = Corpus.objects.filter(status__in=releases.RELEASABLE).order_by("id")
+    form = ReleaseForm(request.POST if request.method == "POST" else None, corpora=candidates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            release = releases.release_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages[0])
+        else:
+            messages.success(request, _("The release is being built."))
+            return redirect("contributions:release_detail", version=release.version)
+    return render(
+        request, "contributions/training_queue.html",
+        {"entries": entries, "totals": releases.queue_totals(entries), "form": form},
+    )
+
+
+def _visible_releases(user) -> QuerySet[Release]:
+    if user.is_authenticated and user.is_maintainer:
+        return Release.objects.all()
+    return Release.objects.filter(public=True, status=JobStatus.DONE)
+
+
+@require_GET
+def release_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "contributions/release_list.html", {"releases": _visible_releases(request.user)})
+
+
+@require_GET
+def release_detail(request: HttpRequest, version: str) -> HttpResponse:
+    release = get_object_or_404(_visible_releases(request.user), version=version)
+    return render(request, "contributions/release_detail.html", {"release": release})
+
+
+@require_GET
+def release_file(request: HttpRequest, version: str, path: str) -> FileResponse:
+    release = get_object_or_404(_visible_releases(request.user).filter(status=JobStatus.DONE), version=version)
+    if path not in {entry["path"] for entry in release.files}:
+        raise Http404
+    response = FileResponse(
+        default_storage.open(f"{release.prefix}/{path}", "rb"), as_attachment=True,
+        filename=path.replace("/", "_"), content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def removal_new(request: HttpRequest) -> HttpResponse:
+    form = RemovalRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        removal = releases.removal_request_file(**form.cleaned_data)
+        return render(request, "contributions/removal_done.html", {"removal": removal})
+    return render(request, "contributions/removal_new.html", {"form": form})
+
+
+@require_GET
+@maintainer_required
+def removal_queue(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "contributions/removal_queue.html",
+        {"requests": RemovalRequest.objects.filter(status=RemovalRequest.Status.OPEN),
+         "handled": RemovalRequest.objects.exclude(status=RemovalRequest.Status.OPEN).order_by("-handled_at")[:50]},
+    )
+
+
+@require_POST
+@maintainer_required
+def removal_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    get_object_or_404(RemovalRequest, pk=request_id)
+    try:
+        releases.removal_decide(request_id=request_id, maintainer=request.user,
+                                accept=request.POST.get("decision") == "accept")
+        messages.success(request, _("Request handled."))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("contributions:removal_queue")

@@ -1,0 +1,626 @@
+"""Dataset releases: from the training-ready versions of accepted corpora to
+Parquet files that ``datasets.load_dataset`` reads, with a dataset card that
+says where every document came from.
+
+A build is reproducible: the same inputs give byte-identical files (a fixed
+order, fixed writer settings, no clock in any file). It streams twice over
+the inputs, first to find duplicates across corpora, then to write, and
+keeps only a byte or two per document in memory between the passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .analysis.dedup import NearDuplicateIndex
+from .analysis.pipeline import PROCESSING_VERSION, delete_prefix
+from .jobs import job_enqueue
+from .lifecycle import corpus_try_transition
+from .models import (
+    RESTRICTED_LICENSES,
+    Corpus,
+    CorpusStatus,
+    Decision,
+    JobStatus,
+    Release,
+    RemovedDocument,
+    Review,
+    TrainingVersion,
+    User,
+)
+
+logger = logging.getLogger(__name__)
+
+SHARD_MAX_BYTES = 500 * 1024**2
+ROW_GROUP_ROWS = 1000
+RELEASABLE = [CorpusStatus.QUEUED_FOR_TRAINING, CorpusStatus.RELEASED]
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("text", pa.large_string()),
+        ("corpus_id", pa.int64()),
+        ("corpus_title", pa.string()),
+        ("license", pa.string()),
+        ("source", pa.string()),
+        ("language", pa.string()),
+        ("domain", pa.string()),
+        ("submitter", pa.string()),
+        ("reviewers", pa.list_(pa.string())),
+        ("processing_version", pa.string()),
+        ("chars", pa.int64()),
+        ("words", pa.int64()),
+        ("quality_flags", pa.list_(pa.string())),
+        ("personal_data_replaced", pa.int32()),
+    ]
+)
+
+# Hugging Face license ids.
+HF_LICENSES = {
+    "CC0-1.0": "cc0-1.0",
+    "CC-BY-4.0": "cc-by-4.0",
+    "CC-BY-SA-4.0": "cc-by-sa-4.0",
+    "etalab-2.0": "etalab-2.0",
+    "ODC-By-1.0": "odc-by",
+    "PDDL-1.0": "pddl",
+    "public-domain": "other",
+    "CC-BY-NC-4.0": "cc-by-nc-4.0",
+    "CC-BY-NC-SA-4.0": "cc-by-nc-sa-4.0",
+}
+
+
+def doc_id(corpus_id: int, version: int, doc_index: int) -> str:
+    return f"c{corpus_id}-v{version}-d{doc_index}"
+
+
+def family(license: str) -> str:
+    return "restricted" if license in RESTRICTED_LICENSES else "open"
+
+
+# ---------------------------------------------------------------- creating
+
+
+def training_queue() -> list[dict]:
+    """Approved corpora not yet released, with their training-ready totals."""
+    versions = _latest_versions(Corpus.objects.filter(status=CorpusStatus.QUEUED_FOR_TRAINING))
+    return [{"corpus": v.corpus, "version": v} for v in versions]
+
+
+def _latest_versions(corpora) -> list[TrainingVersion]:
+    latest = {}
+    for version in (
+        TrainingVersion.objects.filter(corpus__in=corpora, status=JobStatus.DONE, corpus_version=F("corpus__version"))
+        .select_related("corpus")
+        .order_by("corpus_id", "-id")
+    ):
+        latest.setdefault(version.corpus_id, version)
+    return [latest[k] for k in sorted(latest)]
+
+
+def queue_totals(entries: list[dict]) -> dict[str, list[dict]]:
+    """Documents, words and characters of the queue, by license, language
+    and domain."""
+    totals: dict[str, dict[str, Counter]] = {"license": {}, "language": {}, "domain": {}}
+    for entry in entries:
+        corpus, version = entry["corpus"], entry["version"]
+        groups = [("license", corpus.license), ("domain", corpus.domain)]
+        groups += [("language", language) for language in corpus.languages]
+        for key, value in groups:
+            counter = totals[key].setdefault(value, Counter())
+            counter["documents"] += version.documents
+            counter["words"] += version.words
+            counter["characters"] += version.characters
+    return {
+        key: [{"value": value, **counts} for value, counts in sorted(groups.items())] for key, groups in totals.items()
+    }
+
+
+@transaction.atomic
+def release_create(
+    *,
+    actor: User,
+    version: str,
+    corpora: list[Corpus] | None = None,
+    licenses: list[str] | None = None,
+    languages: list[str] | None = None,
+    domains: list[str] | None = None,
+    drop_flags: list[str] | None = None,
+    public: bool = False,
+) -> Release:
+    from . import tasks
+
+    if not actor.is_maintainer:
+        raise ValidationError(_("Only maintainers build releases."))
+    if Release.objects.filter(version=version).exists():
+        raise ValidationError(_("A release with this version already exists."))
+    if corpora is None:
+        corpora = list(Corpus.objects.filter(status__in=RELEASABLE))
+    if not corpora:
+        raise ValidationError(_("No corpus to release."))
+    release = Release.objects.create(
+        version=version,
+        created_by=actor,
+        public=public,
+        filters={
+            "licenses": sorted(licenses or []),
+            "languages": sorted(languages or []),
+            "domains": sorted(domains or []),
+            "drop_flags": sorted(drop_flags or []),
+        },
+    )
+    release.corpora.set(corpora)
+    job_enqueue(task=tasks.build_release, args=(release.id,))
+    return release
+
+
+# ---------------------------------------------------------------- building
+
+
+@dataclass(slots=True)
+class Source:
+    corpus: Corpus
+    version: TrainingVersion
+    reviewers: list[str]
+
+
+def release_claim(*, release_id: int) -> Release | None:
+    now = timezone.now()
+    stale = now - timezone.timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
+    claimed = Release.objects.filter(id=release_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, attempt=F("attempt") + 1, heartbeat_at=now, documents_done=0
+    ) or Release.objects.filter(id=release_id, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
+        attempt=F("attempt") + 1, heartbeat_at=now, documents_done=0
+    )
+    return Release.objects.get(id=release_id) if claimed else None
+
+
+def release_build(*, release_id: int) -> None:
+    release = release_claim(release_id=release_id)
+    if release is None:
+        return
+    prefix = f"releases/{release.version}/attempt-{release.attempt}"
+    workdir = Path(tempfile.mkdtemp(prefix=f"release-{release.id}-"))
+    try:
+        delete_prefix(prefix)
+        files, stats = build_into(release, workdir / "out", workdir)
+        saved = []
+        for entry in files:
+            with (workdir / "out" / entry["path"]).open("rb") as handle:
+                default_storage.save(f"{prefix}/{entry['path']}", File(handle))
+            saved.append(entry)
+        with transaction.atomic():
+            done = Release.objects.filter(id=release.id, attempt=release.attempt, status=JobStatus.RUNNING).update(
+                status=JobStatus.DONE,
+                finished_at=timezone.now(),
+                prefix=prefix,
+                files=saved,
+                stats=stats,
+                notes=release_notes(release=release, stats=stats),
+                error="",
+            )
+            if done:
+                for corpus in release.corpora.filter(status=CorpusStatus.QUEUED_FOR_TRAINING):
+                    corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.RELEASED)
+    except Exception as exc:
+        logger.exception("Release %s failed", release.id)
+        Release.objects.filter(id=release.id, attempt=release.attempt).update(
+            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now()
+        )
+        delete_prefix(prefix)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _sources(release: Release) -> list[Source]:
+    versions = _latest_versions(release.corpora.all())
+    approvals = defaultdict(list)
+    for corpus_id, version, pseudonym in (
+        Review.objects.filter(corpus__in=[v.corpus for v in versions], decision=Decision.APPROVE)
+        .values_list("corpus_id", "corpus_version", "reviewer__pseudonym")
+        .order_by("corpus_id", "created_at")
+    ):
+        approvals[corpus_id, version].append(pseudonym or "")
+    sources = []
+    filters = release.filters
+    for version in versions:
+        corpus = version.corpus
+        if filters.get("licenses") and corpus.license not in filters["licenses"]:
+            continue
+        if filters.get("domains") and corpus.domain not in filters["domains"]:
+            continue
+        sources.append(Source(corpus, version, approvals[corpus.id, version.corpus_version]))
+    return sources
+
+
+def _rows(sources: list[Source], release: Release) -> Iterator[tuple[Source, dict]]:
+    """Every document of the inputs that the filters keep, in a fixed order."""
+    languages = set(release.filters.get("languages") or [])
+    drop_flags = set(release.filters.get("drop_flags") or [])
+    removed = set(RemovedDocument.objects.values_list("doc_id", flat=True))
+    for source in sources:
+        for name in source.version.shards:
+            with default_storage.open(name, "rb") as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=1000):
+                    for row in batch.to_pylist():
+                        if languages and row["language"] not in languages:
+                            continue
+                        if drop_flags.intersection(row["flags"] or []):
+                            continue
+                        row["id"] = doc_id(source.corpus.id, source.version.corpus_version, row["doc_index"])
+                        if row["id"] in removed:
+                            continue
+                        yield source, row
+
+
+def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], dict]:
+    """Write the release's files into ``out``; returns the manifest entries
+    and the statistics."""
+    sources = _sources(release)
+    # Pass 1: duplicates across corpora, exact then near (the first
+    # occurrence, in corpus order, is kept).
+    seen: dict[int, int] = {}
+    dropped = bytearray()
+    language_of: list[str] = []
+    near = NearDuplicateIndex(workdir / "near")
+    exact = 0
+    for position, (_source, row) in enumerate(_rows(sources, release)):
+        duplicate = row["hash"] in seen
+        dropped.append(1 if duplicate else 0)
+        language_of.append(row["language"])
+        if duplicate:
+            exact += 1
+        else:
+            seen[row["hash"]] = position
+            near.add(position, row["text"].split())
+    Release.objects.filter(id=release.id).update(documents_total=len(dropped))
+    seen.clear()
+    near_duplicates = near.duplicates()
+    for position in near_duplicates:
+        dropped[position] = 1
+    kept_languages = {language_of[i] for i in range(len(dropped)) if not dropped[i]}
+    several = len(kept_languages) > 1
+    del language_of
+
+    # Pass 2: write, config by config.
+    writers: dict[str, _ConfigWriter] = {}
+    per_corpus: dict[int, Counter] = defaultdict(Counter)
+    words_by_license: Counter[str] = Counter()
+    for position, (source, row) in enumerate(_rows(sources, release)):
+        if dropped[position]:
+            continue
+        corpus = source.corpus
+        config = family(corpus.license) + (f"-{row['language']}" if several else "")
+        writer = writers.get(config) or writers.setdefault(config, _ConfigWriter(out, config))
+        writer.add(
+            {
+                "id": row["id"],
+                "text": row["text"],
+                "corpus_id": corpus.id,
+                "corpus_title": corpus.title,
+                "license": corpus.license,
+                "source": corpus.source_url or row["source"],
+                "language": row["language"],
+                "domain": corpus.domain,
+                "submitter": corpus.submitter_pseudonym,
+                "reviewers": source.reviewers,
+                "processing_version": PROCESSING_VERSION,
+                "chars": row["chars"],
+                "words": row["words"],
+                "quality_flags": row["flags"] or [],
+                "personal_data_replaced": row["personal_data_replaced"],
+            }
+        )
+        per_corpus[corpus.id]["documents"] += 1
+        per_corpus[corpus.id]["words"] += row["words"]
+        words_by_license[corpus.license] += row["words"]
+        if position % 5000 == 0:
+            Release.objects.filter(id=release.id).update(documents_done=position, heartbeat_at=timezone.now())
+    for writer in writers.values():
+        writer.close()
+    stats = {
+        "documents": sum(c["documents"] for c in per_corpus.values()),
+        "words": sum(c["words"] for c in per_corpus.values()),
+        "configs": {name: {"documents": w.rows, "files": len(w.files)} for name, w in sorted(writers.items())},
+        "corpora": {str(k): dict(v) for k, v in sorted(per_corpus.items())},
+        "words_by_license": dict(sorted(words_by_license.items())),
+        "duplicates_removed": {"exact": exact, "near": len(near_duplicates)},
+        "languages": sorted(kept_languages),
+        "removed_ids": sorted(RemovedDocument.objects.values_list("doc_id", flat=True)),
+    }
+    files = [path for writer in writers.values() for path in writer.files]
+    (out / "removed_ids.txt").write_text("".join(f"{i}\n" for i in stats["removed_ids"]))
+    (out / "README.md").write_text(dataset_card(release, sources, stats, writers))
+    files += ["README.md", "removed_ids.txt"]
+    manifest = [{"path": p, "sha256": _sha256(out / p), "bytes": (out / p).stat().st_size} for p in sorted(files)]
+    (out / "MANIFEST.sha256").write_text("".join(f"{m['sha256']}  {m['path']}\n" for m in manifest))
+    manifest.append(
+        {
+            "path": "MANIFEST.sha256",
+            "sha256": _sha256(out / "MANIFEST.sha256"),
+            "bytes": (out / "MANIFEST.sha256").stat().st_size,
+        }
+    )
+    return manifest, stats
+
+
+class _ConfigWriter:
+    """Shards of at most SHARD_MAX_BYTES of text for one config."""
+
+    def __init__(self, out: Path, config: str) -> None:
+        self.out, self.config = out, config
+        self.files: list[str] = []
+        self.rows = 0
+        self._pending: list[dict] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._bytes = 0
+
+    def add(self, row: dict) -> None:
+        self._pending.append(row)
+        self.rows += 1
+        self._bytes += len(row["text"].encode())
+        if len(self._pending) >= ROW_GROUP_ROWS:
+            self._flush()
+        if self._bytes >= SHARD_MAX_BYTES:
+            self._flush()
+            self._close_shard()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        if self._writer is None:
+            path = f"data/{self.config}/train-{len(self.files):05d}.parquet"
+            (self.out / path).parent.mkdir(parents=True, exist_ok=True)
+            self.files.append(path)
+            self._writer = pq.ParquetWriter(
+                self.out / path, SCHEMA, compression="zstd", compression_level=3, write_statistics=True
+            )
+        columns = {name: [row[name] for row in self._pending] for name in SCHEMA.names}
+        self._writer.write_table(pa.table(columns, schema=SCHEMA), row_group_size=ROW_GROUP_ROWS)
+        self._pending = []
+
+    def _close_shard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._writer, self._bytes = None, 0
+
+    def close(self) -> None:
+        self._flush()
+        self._close_shard()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def size_category(n: int) -> str:
+    for limit, label in [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+    ]:
+        if n < limit:
+            return label
+    return "100M<n<1B"
+
+
+def dataset_card(release: Release, sources: list[Source], stats: dict, writers: dict) -> str:
+    configs = []
+    for index, name in enumerate(sorted(writers)):
+        entry = {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
+        if index == 0:
+            entry["default"] = True
+        configs.append(entry)
+    licenses = sorted({HF_LICENSES.get(s.corpus.license, "other") for s in sources})
+    metadata = {
+        "license": licenses[0] if len(licenses) == 1 else licenses,
+        "language": stats["languages"],
+        "size_categories": [size_category(stats["documents"])],
+        "task_categories": ["text-generation"],
+        "pretty_name": f"{settings.SITE_NAME} {release.version}",
+        "configs": configs,
+    }
+    header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True)
+    body = render_to_string(
+        "contributions/release_card.md",
+        {
+            "release": release,
+            "sources": sources,
+            "stats": stats,
+            "site_name": settings.SITE_NAME,
+            "processing_version": PROCESSING_VERSION,
+        },
+    )
+    return f"---\n{header}---\n\n{body}"
+
+
+def release_notes(*, release: Release, stats: dict) -> str:
+    """Corpora and documents added and removed since the previous release,
+    and words by license."""
+    previous = (
+        Release.objects.filter(status=JobStatus.DONE, created_at__lt=release.created_at)
+        .exclude(pk=release.pk)
+        .order_by("-created_at")
+        .first()
+    )
+    before = previous.stats.get("corpora", {}) if previous else {}
+    now = stats["corpora"]
+    added = sorted(set(now) - set(before), key=int)
+    removed = sorted(set(before) - set(now), key=int)
+    docs_added = sum(now[c]["documents"] for c in added) + sum(
+        max(0, now[c]["documents"] - before[c]["documents"]) for c in set(now) & set(before)
+    )
+    docs_removed = sum(before[c]["documents"] for c in removed) + sum(
+        max(0, before[c]["documents"] - now[c]["documents"]) for c in set(now) & set(before)
+    )
+    lines = [f"# {release.version}", ""]
+    lines.append(f"Previous release: {previous.version}" if previous else "First release.")
+    lines += [
+        "",
+        f"- Corpora added: {len(added)}" + (f" ({', '.join(added)})" if added else ""),
+        f"- Corpora removed: {len(removed)}" + (f" ({', '.join(removed)})" if removed else ""),
+        f"- Documents added: {docs_added}",
+        f"- Documents removed: {docs_removed}",
+        f"- Documents removed on request: {len(stats['removed_ids'])}",
+        "",
+        "Words by license:",
+        "",
+    ]
+    old_words = previous.stats.get("words_by_license", {}) if previous else {}
+    for license, words in stats["words_by_license"].items():
+        lines.append(f"- {license}: {words} ({words - old_words.get(license, 0):+d})")
+    return "\n".join(lines) + "\n"
+
+
+def release_export(*, release: Release, out: Path) -> list[Path]:
+    """Copy a built release's files from storage into ``out``."""
+    if release.status != JobStatus.DONE:
+        raise ValidationError(_("This release is not built."))
+    written = []
+    for entry in release.files:
+        target = out / entry["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with default_storage.open(f"{release.prefix}/{entry['path']}", "rb") as src, target.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        written.append(target)
+    return written
+
+
+def release_publish(*, release: Release, repo_id: str, token: str | None = None, dry_run: bool = False) -> dict:
+    """Publish to a Hugging Face Hub dataset repository in one commit (the
+    Hub limits commits per hour). ``dry_run`` lists what would be sent."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    if release.status != JobStatus.DONE:
+        raise ValidationError(_("This release is not built."))
+    plan = {
+        "repo_id": repo_id,
+        "commit_message": f"Release {release.version}",
+        "files": [entry["path"] for entry in release.files],
+        "dry_run": dry_run,
+    }
+    if dry_run:
+        return plan
+    with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
+        release_export(release=release, out=Path(tmp))
+        operations = [
+            CommitOperationAdd(path_in_repo=entry["path"], path_or_fileobj=str(Path(tmp) / entry["path"]))
+            for entry in release.files
+        ]
+        api = HfApi(token=token)
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        commit = api.create_commit(
+            repo_id=repo_id, repo_type="dataset", operations=operations, commit_message=plan["commit_message"]
+        )
+    plan["commit_url"] = str(commit.commit_url)
+    return plan
+
+
+# ---------------------------------------------------------------- removal requests
+
+
+def removal_search(*, phrase: str = "", email: str = "", limit: int = 1000) -> list[str]:
+    """Ids of the documents of the latest release that contain ``phrase``
+    exactly, or in which ``email`` was found (matched by its hash, as the
+    analysis kept it)."""
+    import pyarrow.compute as pc
+
+    from .analysis.text import PersonalData, personal_data_key
+    from .models import AnalysisRun
+
+    release = Release.objects.filter(status=JobStatus.DONE).order_by("-created_at").first()
+    if release is None:
+        return []
+    found: list[str] = []
+    if phrase.strip():
+        for entry in release.files:
+            if not entry["path"].endswith(".parquet"):
+                continue
+            with default_storage.open(f"{release.prefix}/{entry['path']}", "rb") as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=2000, columns=["id", "text"]):
+                    hits = batch.filter(pc.match_substring(batch.column("text"), phrase.strip()))
+                    found.extend(hits.column("id").to_pylist())
+                    if len(found) >= limit:
+                        return found[:limit]
+    if email.strip():
+        key = personal_data_key(PersonalData("email", 0, 0, email.strip()))
+        released = set()
+        for entry in release.stats.get("corpora", {}):
+            released.add(int(entry))
+        for run in AnalysisRun.objects.filter(
+            corpus_id__in=released, status=JobStatus.DONE, corpus_version=F("corpus__version")
+        ):
+            for name in run.shards:
+                if "near_duplicates" in name:
+                    continue
+                with default_storage.open(name, "rb") as handle:
+                    for batch in pq.ParquetFile(handle).iter_batches(
+                        batch_size=2000, columns=["doc_index", "pii_keys"]
+                    ):
+                        for index, keys in zip(
+                            batch.column("doc_index").to_pylist(), batch.column("pii_keys").to_pylist()
+                        ):
+                            if keys and key in keys:
+                                found.append(doc_id(run.corpus_id, run.corpus_version, index))
+    return sorted(set(found))[:limit]
+
+
+def removal_request_file(*, kind: str, contact: str, phrase: str = "", email: str = "", description: str = ""):
+    from .analysis.text import PersonalData, personal_data_key
+    from .models import RemovalRequest
+
+    if not phrase.strip() and not email.strip():
+        raise ValidationError(_("Give a phrase or an email address to look for."))
+    matches = removal_search(phrase=phrase, email=email)
+    return RemovalRequest.objects.create(
+        kind=kind,
+        contact=contact,
+        phrase=phrase.strip()[:5000],
+        description=description.strip()[:5000],
+        email_key=personal_data_key(PersonalData("email", 0, 0, email.strip())) if email.strip() else "",
+        matches=matches,
+    )
+
+
+@transaction.atomic
+def removal_decide(*, request_id: int, maintainer: User, accept: bool):
+    from .models import RemovalRequest
+
+    if not maintainer.is_maintainer:
+        raise ValidationError(_("Only maintainers decide on removals."))
+    request = RemovalRequest.objects.select_for_update().get(pk=request_id)
+    if request.status != RemovalRequest.Status.OPEN:
+        raise ValidationError(_("This request has already been handled."))
+    request.status = RemovalRequest.Status.ACCEPTED if accept else RemovalRequest.Status.REFUSED
+    request.handled_by, request.handled_at = maintainer, timezone.now()
+    request.save(update_fields=["status", "handled_by", "handled_at"])
+    if accept:
+        for identifier in request.matches:
+            RemovedDocument.objects.get_or_create(doc_id=identifier, defaults={"request": request})
+    return request
