@@ -53,9 +53,12 @@ def run_analysis(path: Path, workdir: Path) -> dict:
             batch.append(row)
             chars += row["chars"]
             if len(batch) >= BATCH_ROWS or chars >= BATCH_MAX_CHARS:
+                analyzer.finish_batch(batch)
                 shards.write(batch)
                 batch, chars = [], 0
-        shards.write(batch)
+        if batch:
+            analyzer.finish_batch(batch)
+            shards.write(batch)
     shards.close_shard()
     near = analyzer.near.duplicates()
     report = analyzer.report(near, counter.count)

@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 from django.conf import settings
@@ -252,52 +254,68 @@ def _sources(release: Release) -> list[Source]:
     return sources
 
 
-def _rows(sources: list[Source], release: Release) -> Iterator[tuple[Source, dict]]:
-    """Every document of the inputs that the filters keep, in a fixed order."""
-    languages = set(release.filters.get("languages") or [])
+def _batches(sources: list[Source], release: Release, columns: list[str]) -> Iterator[tuple[Source, pa.Table]]:
+    """The documents the filters keep, batch by batch in a fixed order, each
+    batch with its ``id`` column."""
+    languages = release.filters.get("languages") or []
     drop_flags = set(release.filters.get("drop_flags") or [])
-    removed = set(RemovedDocument.objects.values_list("doc_id", flat=True))
+    removed = pa.array(sorted(RemovedDocument.objects.values_list("doc_id", flat=True)), pa.string())
+    needed = sorted({"doc_index", "language", *columns, *(["flags"] if drop_flags else [])})
     for source in sources:
+        prefix = f"c{source.corpus.id}-v{source.version.corpus_version}-d"
         for name in source.version.shards:
             with default_storage.open(name, "rb") as handle:
-                for batch in pq.ParquetFile(handle).iter_batches(batch_size=1000):
-                    for row in batch.to_pylist():
-                        if languages and row["language"] not in languages:
-                            continue
-                        if drop_flags.intersection(row["flags"] or []):
-                            continue
-                        row["id"] = doc_id(source.corpus.id, source.version.corpus_version, row["doc_index"])
-                        if row["id"] in removed:
-                            continue
-                        yield source, row
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=4096, columns=needed):
+                    table = pa.Table.from_batches([batch])
+                    ids = pc.binary_join_element_wise(prefix, pc.cast(table["doc_index"], pa.string()), "")
+                    table = table.append_column("id", ids)
+                    mask = pc.invert(pc.is_in(ids, value_set=removed))
+                    if languages:
+                        mask = pc.and_(mask, pc.is_in(table["language"], value_set=pa.array(languages)))
+                    if drop_flags:
+                        flagged = [bool(drop_flags.intersection(f or [])) for f in table["flags"].to_pylist()]
+                        mask = pc.and_(mask, pc.invert(pa.array(flagged)))
+                    yield source, table.filter(mask)
 
 
 def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], dict]:
     """Write the release's files into ``out``; returns the manifest entries
     and the statistics."""
     sources = _sources(release)
-    # Pass 1: duplicates across corpora, exact then near (the first
-    # occurrence, in corpus order, is kept).
-    seen: dict[int, int] = {}
+    # Pass 1: duplicates across the release, exact by hash and near by the
+    # MinHash signatures the analysis kept (the first occurrence, in corpus
+    # order, is kept). One byte a document stays in memory.
+    seen: set[int] = set()
     dropped = bytearray()
-    language_of: list[str] = []
+    language_codes: dict[str, int] = {}
+    language_of = bytearray()
     near = NearDuplicateIndex(workdir / "near")
-    exact = 0
-    for position, (_source, row) in enumerate(_rows(sources, release)):
-        duplicate = row["hash"] in seen
-        dropped.append(1 if duplicate else 0)
-        language_of.append(row["language"])
-        if duplicate:
-            exact += 1
-        else:
-            seen[row["hash"]] = position
-            near.add(position, row["text"].split())
+    position = exact = 0
+    for _source, table in _batches(sources, release, ["hash", "minhash"]):
+        n = table.num_rows
+        firsts = []
+        for offset, value in enumerate(table["hash"].to_pylist()):
+            if value in seen:
+                dropped.append(1)
+                exact += 1
+            else:
+                seen.add(value)
+                dropped.append(0)
+                firsts.append(offset)
+        for language in table["language"].to_pylist():
+            language_of.append(language_codes.setdefault(language, len(language_codes)))
+        signatures = table["minhash"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        near.add(np.arange(position, position + n)[firsts], signatures.reshape(n, -1)[firsts])
+        position += n
     Release.objects.filter(id=release.id).update(documents_total=len(dropped))
     seen.clear()
     near_duplicates = near.duplicates()
-    for position in near_duplicates:
-        dropped[position] = 1
-    kept_languages = {language_of[i] for i in range(len(dropped)) if not dropped[i]}
+    for index in near_duplicates:
+        dropped[index] = 1
+    keep = np.frombuffer(bytes(dropped), dtype=np.uint8) == 0
+    # Which languages remain decides the configs.
+    kept_codes = set(np.frombuffer(bytes(language_of), dtype=np.uint8)[keep].tolist())
+    kept_languages = sorted(language for language, code in language_codes.items() if code in kept_codes)
     several = len(kept_languages) > 1
     del language_of
 
@@ -305,36 +323,30 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
     writers: dict[str, _ConfigWriter] = {}
     per_corpus: dict[int, Counter] = defaultdict(Counter)
     words_by_license: Counter[str] = Counter()
-    for position, (source, row) in enumerate(_rows(sources, release)):
-        if dropped[position]:
+    position = 0
+    columns = ["text", "source", "chars", "words", "flags", "personal_data_replaced"]
+    for source, table in _batches(sources, release, columns):
+        n = table.num_rows
+        table = table.filter(pa.array(keep[position : position + n]))
+        position += n
+        if not table.num_rows:
             continue
         corpus = source.corpus
-        config = family(corpus.license) + (f"-{row['language']}" if several else "")
-        writer = writers.get(config) or writers.setdefault(config, _ConfigWriter(out, config))
-        writer.add(
-            {
-                "id": row["id"],
-                "text": row["text"],
-                "corpus_id": corpus.id,
-                "corpus_title": corpus.title,
-                "license": corpus.license,
-                "source": corpus.source_url or row["source"],
-                "language": row["language"],
-                "domain": corpus.domain,
-                "submitter": corpus.submitter_pseudonym,
-                "reviewers": source.reviewers,
-                "processing_version": PROCESSING_VERSION,
-                "chars": row["chars"],
-                "words": row["words"],
-                "quality_flags": row["flags"] or [],
-                "personal_data_replaced": row["personal_data_replaced"],
-            }
-        )
-        per_corpus[corpus.id]["documents"] += 1
-        per_corpus[corpus.id]["words"] += row["words"]
-        words_by_license[corpus.license] += row["words"]
-        if position % 5000 == 0:
-            Release.objects.filter(id=release.id).update(documents_done=position, heartbeat_at=timezone.now())
+        output = _output_table(source, table)
+        groups = [(family(corpus.license), output)]
+        if several:
+            groups = [
+                (f"{family(corpus.license)}-{language}", output.filter(pc.equal(output["language"], language)))
+                for language in sorted(set(output["language"].to_pylist()))
+            ]
+        for config, part in groups:
+            writer = writers.get(config) or writers.setdefault(config, _ConfigWriter(out, config))
+            writer.add(part)
+        words = pc.sum(table["words"]).as_py() or 0
+        per_corpus[corpus.id]["documents"] += table.num_rows
+        per_corpus[corpus.id]["words"] += words
+        words_by_license[corpus.license] += words
+        Release.objects.filter(id=release.id).update(documents_done=position, heartbeat_at=timezone.now())
     for writer in writers.values():
         writer.close()
     stats = {
@@ -344,7 +356,7 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
         "corpora": {str(k): dict(v) for k, v in sorted(per_corpus.items())},
         "words_by_license": dict(sorted(words_by_license.items())),
         "duplicates_removed": {"exact": exact, "near": len(near_duplicates)},
-        "languages": sorted(kept_languages),
+        "languages": kept_languages,
         "removed_ids": sorted(RemovedDocument.objects.values_list("doc_id", flat=True)),
     }
     files = [path for writer in writers.values() for path in writer.files]
@@ -353,14 +365,38 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
     files += ["README.md", "removed_ids.txt"]
     manifest = [{"path": p, "sha256": _sha256(out / p), "bytes": (out / p).stat().st_size} for p in sorted(files)]
     (out / "MANIFEST.sha256").write_text("".join(f"{m['sha256']}  {m['path']}\n" for m in manifest))
-    manifest.append(
-        {
-            "path": "MANIFEST.sha256",
-            "sha256": _sha256(out / "MANIFEST.sha256"),
-            "bytes": (out / "MANIFEST.sha256").stat().st_size,
-        }
-    )
+    manifest.append({"path": "MANIFEST.sha256", "sha256": _sha256(out / "MANIFEST.sha256"),
+                     "bytes": (out / "MANIFEST.sha256").stat().st_size})
     return manifest, stats
+
+
+def _output_table(source: Source, table: pa.Table) -> pa.Table:
+    """The release's columns, built column by column (no row in Python)."""
+    corpus, n = source.corpus, table.num_rows
+
+    def constant(value, type_=None):
+        return pa.array([value] * n, type=type_ or pa.string())
+
+    return pa.table(
+        {
+            "id": table["id"],
+            "text": pc.cast(table["text"], pa.large_string()),
+            "corpus_id": constant(corpus.id, pa.int64()),
+            "corpus_title": constant(corpus.title),
+            "license": constant(corpus.license),
+            "source": constant(corpus.source_url) if corpus.source_url else table["source"],
+            "language": table["language"],
+            "domain": constant(corpus.domain),
+            "submitter": constant(corpus.submitter_pseudonym),
+            "reviewers": constant(source.reviewers, pa.list_(pa.string())),
+            "processing_version": constant(PROCESSING_VERSION),
+            "chars": table["chars"],
+            "words": table["words"],
+            "quality_flags": table["flags"],
+            "personal_data_replaced": table["personal_data_replaced"],
+        },
+        schema=SCHEMA,
+    )
 
 
 class _ConfigWriter:
@@ -370,22 +406,11 @@ class _ConfigWriter:
         self.out, self.config = out, config
         self.files: list[str] = []
         self.rows = 0
-        self._pending: list[dict] = []
         self._writer: pq.ParquetWriter | None = None
         self._bytes = 0
 
-    def add(self, row: dict) -> None:
-        self._pending.append(row)
-        self.rows += 1
-        self._bytes += len(row["text"].encode())
-        if len(self._pending) >= ROW_GROUP_ROWS:
-            self._flush()
-        if self._bytes >= SHARD_MAX_BYTES:
-            self._flush()
-            self._close_shard()
-
-    def _flush(self) -> None:
-        if not self._pending:
+    def add(self, table: pa.Table) -> None:
+        if not table.num_rows:
             return
         if self._writer is None:
             path = f"data/{self.config}/train-{len(self.files):05d}.parquet"
@@ -394,18 +419,16 @@ class _ConfigWriter:
             self._writer = pq.ParquetWriter(
                 self.out / path, SCHEMA, compression="zstd", compression_level=3, write_statistics=True
             )
-        columns = {name: [row[name] for row in self._pending] for name in SCHEMA.names}
-        self._writer.write_table(pa.table(columns, schema=SCHEMA), row_group_size=ROW_GROUP_ROWS)
-        self._pending = []
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self.rows += table.num_rows
+        self._bytes += pc.sum(pc.binary_length(table["text"])).as_py() or 0
+        if self._bytes >= SHARD_MAX_BYTES:
+            self.close()
 
-    def _close_shard(self) -> None:
+    def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
         self._writer, self._bytes = None, 0
-
-    def close(self) -> None:
-        self._flush()
-        self._close_shard()
 
 
 def _sha256(path: Path) -> str:

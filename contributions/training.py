@@ -45,10 +45,11 @@ TRAINING_SCHEMA = pa.schema(
         ("personal_data_replaced", pa.int32()),
         ("hash", pa.int64()),
         ("meta", pa.string()),
+        ("minhash", pa.list_(pa.uint32())),
     ]
 )
 READ_COLUMNS = ["doc_index", "text", "source", "line", "language", "chars", "words", "flags", "hash",
-                "duplicate_of", "meta", "pii_keys"]
+                "duplicate_of", "meta", "pii_keys", "minhash"]
 
 
 def placeholder(kind: str) -> str:

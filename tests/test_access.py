@@ -7,10 +7,12 @@ fails until they do.
 from __future__ import annotations
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from contributions.models import AbuseReport, Corpus, CorpusStatus
+from contributions.models import AbuseReport, Corpus, CorpusStatus, Release, RemovalRequest
 
 from .corpora import FRENCH, add_file, make_corpus
 from .factories import MaintainerFactory, ReviewerFactory, UserFactory
@@ -92,6 +94,14 @@ MATRIX = {
     "contributions:report_resolve": row(get=same(NO), post=MAINTAINERS(302)),
     "contributions:member_suspend": row(get=same(NO), post=MAINTAINERS(302)),
     "contributions:reviewer_stats": row(get=MAINTAINERS(200)),
+    # Releases: built ones are listed for everyone once public; this one is not.
+    "contributions:training_queue": row(get=MAINTAINERS(200), post=MAINTAINERS(200)),
+    "contributions:release_list": row(get=same(200)),
+    "contributions:release_detail": row(get={**same(404), "maintainer": 200}),
+    "contributions:release_file": row(get={**same(404), "maintainer": 200}),
+    "contributions:removal_new": row(get=same(200), post=same(200)),
+    "contributions:removal_queue": row(get=MAINTAINERS(200)),
+    "contributions:removal_decide": row(get=same(NO), post=MAINTAINERS(302)),
     "contributions:notifications": row(get={**same(200), "anonymous": LOGIN}, post={**same(302), "anonymous": LOGIN}),
 }
 
@@ -125,6 +135,21 @@ def url_for(name: str, owner) -> str:
         if "file" in name:
             kwargs["file_id"] = stored.pk
         return reverse(name, kwargs=kwargs)
+    if name in {"contributions:release_detail", "contributions:release_file"}:
+        release = Release.objects.create(
+            version="private",
+            status="done",
+            prefix="releases/private/attempt-1",
+            files=[{"path": "README.md", "sha256": "", "bytes": 2}],
+        )
+        default_storage.save("releases/private/attempt-1/README.md", ContentFile(b"# x"))
+        kwargs = {"version": release.version}
+        if name == "contributions:release_file":
+            kwargs["path"] = "README.md"
+        return reverse(name, kwargs=kwargs)
+    if name == "contributions:removal_decide":
+        removal = RemovalRequest.objects.create(kind="copyright", contact="a@example.org", phrase="x")
+        return reverse(name, kwargs={"request_id": removal.pk})
     if name == "contributions:report_resolve":
         report = AbuseReport.objects.create(corpus=make_corpus(owner), reason="copyright")
         return reverse(name, kwargs={"report_id": report.pk})

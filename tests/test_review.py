@@ -275,7 +275,7 @@ def test_review_page_paginates_documents(client, member, reviewer):
 
 def test_exclusions_and_placeholders_reach_the_training_version(member, reviewer, maintainer):
     accepted = waiting(UserFactory(), "Un texte déjà accepté ailleurs, mot pour mot, dans un autre corpus.")
-    accepted.status = S.APPROVED
+    accepted.status = S.QUEUED_FOR_TRAINING
     accepted.save()
     docs = [
         FRENCH[0] + " Contact : jeanne@exemple.fr, tél. 06 12 34 56 78.",

@@ -29,6 +29,23 @@ def shingle_hashes(words: list[str]) -> np.ndarray:
     return h[:-1] * np.uint64(1_000_003) ^ h[1:]
 
 
+def signatures(word_lists: list[list[str]]) -> np.ndarray:
+    """MinHash signatures (NUM_PERM uint32 each) of word-bigram sets, in one
+    call for a batch of documents. A document under MIN_WORDS words gets an
+    all-zero signature, which the index ignores."""
+    hashes = [shingle_hashes(words) if len(words) >= MIN_WORDS else np.empty(0, np.uint64) for words in word_lists]
+    result = np.zeros((len(word_lists), NUM_PERM), dtype=np.uint32)
+    keep = [i for i, h in enumerate(hashes) if len(h)]
+    if keep:
+        offsets = np.zeros(len(keep) + 1, dtype=np.uint64)
+        np.cumsum([len(hashes[i]) for i in keep], out=offsets[1:])
+        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            np.concatenate([hashes[i] for i in keep]), offsets, NUM_PERM, SEED
+        )
+        result[keep] = np.asarray(matrix.to_rows(), dtype=np.uint32)
+    return result
+
+
 class NearDuplicateIndex:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -36,41 +53,28 @@ class NearDuplicateIndex:
         self._docs = (directory / "docs.bin").open("wb")
         self._signatures = (directory / "signatures.bin").open("wb")
         self._bands = [(directory / f"band-{b:02d}.bin").open("wb") for b in range(BANDS)]
-        self._pending_docs: list[int] = []
-        self._pending_tokens: list[np.ndarray] = []
         self.count = 0
 
-    def add(self, doc_index: int, words: list[str]) -> None:
-        if len(words) < MIN_WORDS:
+    def add(self, docs: np.ndarray | list[int], signatures_: np.ndarray) -> None:
+        """Index documents (in increasing order) by their signatures."""
+        signatures_ = np.asarray(signatures_, dtype=np.uint32).reshape(-1, NUM_PERM)
+        docs = np.asarray(docs, dtype=np.int64)
+        present = signatures_.any(axis=1)
+        docs, signatures_ = docs[present], signatures_[present]
+        if not len(docs):
             return
-        self._pending_docs.append(doc_index)
-        self._pending_tokens.append(shingle_hashes(words))
-        if len(self._pending_docs) >= 1000:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._pending_docs:
-            return
-        offsets = np.zeros(len(self._pending_tokens) + 1, dtype=np.uint64)
-        np.cumsum([len(t) for t in self._pending_tokens], out=offsets[1:])
-        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-            np.concatenate(self._pending_tokens), offsets, NUM_PERM, SEED
-        )
-        signatures = np.asarray(matrix.to_rows(), dtype=np.uint32)
-        np.asarray(self._pending_docs, dtype=np.int64).tofile(self._docs)
-        signatures.tofile(self._signatures)
+        docs.tofile(self._docs)
+        signatures_.tofile(self._signatures)
         # Multiply-add hashing of each band's rows; uint64 arithmetic wraps.
-        bands = signatures.astype(np.uint64).reshape(-1, BANDS, ROWS)
+        bands = signatures_.astype(np.uint64).reshape(-1, BANDS, ROWS)
         keys = (bands * _COEFFICIENTS).sum(axis=2, dtype=np.uint64)
         for band, out in enumerate(self._bands):
             np.ascontiguousarray(keys[:, band]).tofile(out)
-        self.count += len(signatures)
-        self._pending_docs, self._pending_tokens = [], []
+        self.count += len(docs)
 
     def duplicates(self) -> dict[int, int]:
         """{document: the first document of its cluster} for every document
         that is not the first of its cluster."""
-        self.flush()
         for handle in [self._docs, self._signatures, *self._bands]:
             handle.close()
         if not self.count:

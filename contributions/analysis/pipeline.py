@@ -38,7 +38,7 @@ from ..models import (
     DocumentFingerprint,
     JobStatus,
 )
-from .dedup import NearDuplicateIndex
+from .dedup import NearDuplicateIndex, signatures
 from .formats import FileRejected, FormatOptions, Problem, RawDoc, buffered, read_documents
 from .text import (
     PII_KINDS,
@@ -85,6 +85,9 @@ SCHEMA = pa.schema(
         ("stop_words", pa.int32()),
         ("mojibake_fixed", pa.bool_()),
         ("meta", pa.string()),
+        # Kept so that a release finds near-duplicates across corpora
+        # without hashing every text again.
+        ("minhash", pa.list_(pa.uint32())),
     ]
 )
 
@@ -145,8 +148,6 @@ class DocumentAnalyzer:
             pii = Counter(item.kind for item in found)
             words = text.split()
             quality = quality_signals(text, language, words)
-            if duplicate_of is None:
-                self.near.add(index, words)
 
             self.characters += len(text)
             self.words += quality.words
@@ -182,6 +183,8 @@ class DocumentAnalyzer:
                 "meta": orjson.dumps(raw.meta, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
                 if raw.meta
                 else None,
+                # Until finish_batch turns it into a MinHash signature.
+                "words_list": words,
             }
             self._maybe_sample(row, found)
             yield row
@@ -212,6 +215,16 @@ class DocumentAnalyzer:
                 "text": row["text"][:SAMPLE_TEXT_CHARS],
                 "truncated": row["chars"] > SAMPLE_TEXT_CHARS,
             }
+
+    def finish_batch(self, rows: list[dict]) -> None:
+        """Signatures for a batch of rows, in one call; documents that are
+        not exact duplicates go into the near-duplicate index."""
+        batch_signatures = signatures([row.pop("words_list") for row in rows])
+        for row, signature in zip(rows, batch_signatures):
+            row["minhash"] = signature
+        firsts = [i for i, row in enumerate(rows) if row["duplicate_of"] is None]
+        self.near.add([rows[i]["doc_index"] for i in firsts], batch_signatures[firsts])
+        self.mark_accepted_duplicates(rows)
 
     def mark_accepted_duplicates(self, rows: list[dict]) -> None:
         if not self.accepted_lookup:
@@ -492,7 +505,7 @@ def _docs_only(items: Iterable[RawDoc | Problem], analyzer: DocumentAnalyzer) ->
 def _flush(run, corpus, analyzer: DocumentAnalyzer, shards: ShardWriter, batch: list[dict]) -> None:
     if not batch:
         return
-    analyzer.mark_accepted_duplicates(batch)
+    analyzer.finish_batch(batch)
     shards.write(batch)
     DocumentFingerprint.objects.bulk_create(
         [DocumentFingerprint(corpus=corpus, run=run, hash=row["hash"], doc_index=row["doc_index"]) for row in batch],
