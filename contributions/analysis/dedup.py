@@ -80,7 +80,14 @@ class NearDuplicateIndex:
         if not self.count:
             return {}
         docs = np.fromfile(self.directory / "docs.bin", dtype=np.int64)
-        signatures = np.memmap(self.directory / "signatures.bin", dtype=np.uint32, mode="r").reshape(-1, NUM_PERM)
+        signature_file = (self.directory / "signatures.bin").open("rb")
+        row_bytes = NUM_PERM * 4
+
+        def signature(i: int) -> np.ndarray:
+            # Read, not mapped: mapped pages would count in the worker's
+            # memory for the whole file.
+            signature_file.seek(i * row_bytes)
+            return np.frombuffer(signature_file.read(row_bytes), dtype=np.uint32)
         parent = np.arange(len(docs))
 
         def root(i: int) -> int:
@@ -97,8 +104,9 @@ class NearDuplicateIndex:
             for position in same:
                 i, j = int(order[position - 1]), int(order[position])
                 a, b = root(i), root(j)
-                if a != b and np.mean(signatures[i] == signatures[j]) >= THRESHOLD:
+                if a != b and np.mean(signature(i) == signature(j)) >= THRESHOLD:
                     parent[max(a, b)] = min(a, b)
+        signature_file.close()
         result = {}
         for i in range(len(docs)):
             r = root(i)
