@@ -164,7 +164,7 @@ def _save(rows, tmp, corpus_id, number, schema, pa, pq, File, storage) -> str:
 
     path = tmp / f"c{corpus_id}-{number}.parquet"
     # What the analysis keeps for each document: its MinHash signature.
-    for row, signature in zip(rows, signatures([row["text"].split() for row in rows])):
+    for row, signature in zip(rows, signatures([row["text"] for row in rows])):
         row["minhash"] = signature
     pq.write_table(pa.table({n: [r[n] for r in rows] for n in schema.names}, schema=schema), path, compression="zstd")
     with path.open("rb") as handle:

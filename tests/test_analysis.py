@@ -27,6 +27,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 LONG_FRENCH = " ".join(FRENCH * 3)
 
 
@@ -406,3 +407,29 @@ def test_shards_are_parquet_with_the_documented_columns(member):
         schema = pq.read_schema(io.BytesIO(handle.read()))
     for column in ["text", "language", "flags", "pii_email", "pii_keys", "duplicate_of", "hash", "source", "line"]:
         assert column in schema.names
+
+
+def test_minhash_signatures_are_the_same_in_every_process():
+    """Releases compare signatures computed by different workers."""
+    import subprocess
+    import sys
+
+    from contributions.analysis.dedup import signatures
+
+    from .conftest import ROOT
+
+    code = (
+        "from contributions.analysis.dedup import signatures; import sys; "
+        "print(','.join(map(str, signatures([sys.argv[1]])[0][:8])))"
+    )
+    mine = ",".join(map(str, signatures([LONG_FRENCH])[0][:8]))
+    for seed in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-c", code, LONG_FRENCH],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+        )
+        assert result.stdout.strip() == mine, result.stderr

@@ -20,29 +20,33 @@ THRESHOLD = 0.75
 _COEFFICIENTS = np.random.default_rng(SEED).integers(1, 2**63 - 1, size=ROWS, dtype=np.uint64) | np.uint64(1)
 
 
-def shingle_hashes(words: list[str]) -> np.ndarray:
+def bigram_hashes(word_hashes: list[int]) -> np.ndarray:
     """Hashes of word bigrams (single words make unrelated texts on one topic
-    look alike), combined in numpy rather than built as strings. Python's
-    string hash differs between processes, which is fine: keys are only
-    compared within one index."""
-    h = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+    look alike), combined in numpy rather than built as strings."""
+    h = np.asarray(word_hashes, dtype=np.uint64)
     return h[:-1] * np.uint64(1_000_003) ^ h[1:]
 
 
-def signatures(word_lists: list[list[str]]) -> np.ndarray:
-    """MinHash signatures (NUM_PERM uint32 each) of word-bigram sets, in one
-    call for a batch of documents. A document under MIN_WORDS words gets an
-    all-zero signature, which the index ignores."""
-    hashes = [shingle_hashes(words) if len(words) >= MIN_WORDS else np.empty(0, np.uint64) for words in word_lists]
-    result = np.zeros((len(word_lists), NUM_PERM), dtype=np.uint32)
-    keep = [i for i, h in enumerate(hashes) if len(h)]
-    if keep:
+def signatures(texts: list[str], chunk: int = 64) -> np.ndarray:
+    """MinHash signatures (NUM_PERM uint32 each) of the word-bigram sets of
+    ``texts``. A text under MIN_WORDS words gets an all-zero signature, which
+    the index ignores. Words are split a few texts at a time: a batch's
+    words would weigh far more than its texts."""
+    result = np.zeros((len(texts), NUM_PERM), dtype=np.uint32)
+    for start in range(0, len(texts), chunk):
+        word_lists = [text.split() for text in texts[start : start + chunk]]
+        # rensa hashes the words the same way in every process (Python's
+        # own string hash does not): signatures from different workers compare.
+        word_hashes = rensa.RMinHash.hash_token_sets(word_lists)
+        keep = [i for i, words in enumerate(word_lists) if len(words) >= MIN_WORDS]
+        del word_lists
+        if not keep:
+            continue
+        hashes = [bigram_hashes(word_hashes[i]) for i in keep]
         offsets = np.zeros(len(keep) + 1, dtype=np.uint64)
-        np.cumsum([len(hashes[i]) for i in keep], out=offsets[1:])
-        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-            np.concatenate([hashes[i] for i in keep]), offsets, NUM_PERM, SEED
-        )
-        result[keep] = np.asarray(matrix.to_rows(), dtype=np.uint32)
+        np.cumsum([len(h) for h in hashes], out=offsets[1:])
+        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(np.concatenate(hashes), offsets, NUM_PERM, SEED)
+        result[[start + i for i in keep]] = np.asarray(matrix.to_rows(), dtype=np.uint32)
     return result
 
 

@@ -183,8 +183,6 @@ class DocumentAnalyzer:
                 "meta": orjson.dumps(raw.meta, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
                 if raw.meta
                 else None,
-                # Until finish_batch turns it into a MinHash signature.
-                "words_list": words,
             }
             self._maybe_sample(row, found)
             yield row
@@ -219,7 +217,7 @@ class DocumentAnalyzer:
     def finish_batch(self, rows: list[dict]) -> None:
         """Signatures for a batch of rows, in one call; documents that are
         not exact duplicates go into the near-duplicate index."""
-        batch_signatures = signatures([row.pop("words_list") for row in rows])
+        batch_signatures = signatures([row["text"] for row in rows])
         for row, signature in zip(rows, batch_signatures):
             row["minhash"] = signature
         firsts = [i for i, row in enumerate(rows) if row["duplicate_of"] is None]
