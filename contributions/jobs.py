@@ -13,6 +13,7 @@ from functools import partial
 
 from celery import Task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +26,15 @@ logger = logging.getLogger(__name__)
 REQUEUE_AFTER = timedelta(minutes=2)
 # A running row not finished within this time belongs to a dead worker.
 RUNNING_TIMEOUT = timedelta(minutes=15)
+
+
+def _send_again(task: Task, args: tuple, *, every: timedelta) -> bool:
+    """Send a job's message again, at most once per ``every``: a job still
+    waiting behind others is not worth a pile of duplicate messages."""
+    if not cache.add(f"requeued:{task.name}:{args}", 1, timeout=int(every.total_seconds())):
+        return False
+    _send(task, args)
+    return True
 
 
 def _send(task: Task, args: tuple) -> None:
@@ -53,27 +63,18 @@ def jobs_requeue_stale(*, now=None) -> int:
     for email_id in ids:
         _send(tasks.deliver_email, (email_id,))
 
-    # Analyses: queued ones whose message may be lost, and running ones whose
-    # worker stopped beating (the claim takes those over).
-    runs = list(
-        AnalysisRun.objects.filter(status=JobStatus.QUEUED, created_at__lt=now - REQUEUE_AFTER)
-        .values_list("id", flat=True)[:1000]
-    ) + list(
-        AnalysisRun.objects.filter(
-            status=JobStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
-        ).values_list("id", flat=True)[:1000]
-    )
-    for run_id in runs:
-        _send(tasks.analyse_corpus, (run_id,))
-
-    # Training-ready versions and releases: the same two cases.
-    stale_running = now - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
-    others = 0
-    for model, task in ((TrainingVersion, tasks.build_training_version), (Release, tasks.build_release)):
+    # Jobs with a row of their own: queued ones whose message may be lost,
+    # and running ones whose worker stopped beating (the claim takes those over).
+    stale_running = timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
+    sent = 0
+    for model, task in (
+        (AnalysisRun, tasks.analyse_corpus),
+        (TrainingVersion, tasks.build_training_version),
+        (Release, tasks.build_release),
+    ):
         for job_id in model.objects.filter(
             Q(status=JobStatus.QUEUED, created_at__lt=now - REQUEUE_AFTER)
-            | Q(status=JobStatus.RUNNING, heartbeat_at__lt=stale_running)
+            | Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_running)
         ).values_list("id", flat=True)[:1000]:
-            _send(task, (job_id,))
-            others += 1
-    return len(ids) + len(runs) + others
+            sent += _send_again(task, (job_id,), every=stale_running)
+    return len(ids) + sent

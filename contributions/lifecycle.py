@@ -59,6 +59,8 @@ def corpus_transition(
                 _("A corpus cannot go from “%(from)s” to “%(to)s”.")
                 % {"from": S(corpus.status).label, "to": S(to).label}
             )
+        if to in {S.DRAFT, S.WITHDRAWN} and corpus.status == S.AWAITING_REVIEW and corpus.review_started_at:
+            raise TransitionRefused(_("The review has started: the corpus can no longer be changed."))
         if to == S.WITHDRAWN and corpus.status not in EDITABLE_STATUSES | PUBLISHED:
             raise TransitionRefused(_("This corpus can no longer be withdrawn."))
         CorpusEvent.objects.create(

@@ -54,6 +54,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 SHARD_MAX_BYTES = 500 * 1024**2
+MAX_ATTEMPTS = 3
 ROW_GROUP_ROWS = 1000
 RELEASABLE = [CorpusStatus.QUEUED_FOR_TRAINING, CorpusStatus.RELEASED]
 
@@ -159,6 +160,8 @@ def release_create(
         corpora = list(Corpus.objects.filter(status__in=RELEASABLE))
     if not corpora:
         raise ValidationError(_("No corpus to release."))
+    # The inputs are fixed now, so that building again (after a worker
+    # died, say) gives the same files.
     release = Release.objects.create(
         version=version,
         created_by=actor,
@@ -168,6 +171,8 @@ def release_create(
             "languages": sorted(languages or []),
             "domains": sorted(domains or []),
             "drop_flags": sorted(drop_flags or []),
+            "training_versions": [v.id for v in _latest_versions(corpora)],
+            "removed": sorted(RemovedDocument.objects.values_list("doc_id", flat=True)),
         },
     )
     release.corpora.set(corpora)
@@ -200,6 +205,13 @@ def release_build(*, release_id: int) -> None:
     release = release_claim(release_id=release_id)
     if release is None:
         return
+    if release.attempt > MAX_ATTEMPTS:
+        Release.objects.filter(id=release.id).update(
+            status=JobStatus.FAILED,
+            error=_("the build stopped %(count)s times without finishing") % {"count": MAX_ATTEMPTS},
+            finished_at=timezone.now(),
+        )
+        return
     prefix = f"releases/{release.version}/attempt-{release.attempt}"
     workdir = Path(tempfile.mkdtemp(prefix=f"release-{release.id}-"))
     try:
@@ -210,6 +222,7 @@ def release_build(*, release_id: int) -> None:
             with (workdir / "out" / entry["path"]).open("rb") as handle:
                 default_storage.save(f"{prefix}/{entry['path']}", File(handle))
             saved.append(entry)
+            _beat(release)
         with transaction.atomic():
             done = Release.objects.filter(id=release.id, attempt=release.attempt, status=JobStatus.RUNNING).update(
                 status=JobStatus.DONE,
@@ -234,7 +247,14 @@ def release_build(*, release_id: int) -> None:
 
 
 def _sources(release: Release) -> list[Source]:
-    versions = _latest_versions(release.corpora.all())
+    # The versions chosen at creation, less corpora unpublished since.
+    versions = list(
+        TrainingVersion.objects.filter(
+            id__in=release.filters.get("training_versions", []), corpus__status__in=RELEASABLE
+        )
+        .select_related("corpus")
+        .order_by("corpus_id")
+    )
     approvals = defaultdict(list)
     for corpus_id, version, pseudonym in (
         Review.objects.filter(corpus__in=[v.corpus for v in versions], decision=Decision.APPROVE)
@@ -259,7 +279,7 @@ def _batches(sources: list[Source], release: Release, columns: list[str]) -> Ite
     batch with its ``id`` column."""
     languages = release.filters.get("languages") or []
     drop_flags = set(release.filters.get("drop_flags") or [])
-    removed = pa.array(sorted(RemovedDocument.objects.values_list("doc_id", flat=True)), pa.string())
+    removed = pa.array(release.filters.get("removed", []), pa.string())
     needed = sorted({"doc_index", "language", *columns, *(["flags"] if drop_flags else [])})
     for source in sources:
         prefix = f"c{source.corpus.id}-v{source.version.corpus_version}-d"
@@ -293,6 +313,8 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
     position = exact = 0
     for _source, table in _batches(sources, release, ["hash", "minhash"]):
         n = table.num_rows
+        if not n:
+            continue
         firsts = []
         for offset, value in enumerate(table["hash"].to_pylist()):
             if value in seen:
@@ -307,6 +329,7 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
         signatures = table["minhash"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
         near.add(np.arange(position, position + n)[firsts], signatures.reshape(n, -1)[firsts])
         position += n
+        _beat(release)
     Release.objects.filter(id=release.id).update(documents_total=len(dropped))
     seen.clear()
     near_duplicates = near.duplicates()
@@ -346,7 +369,7 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
         per_corpus[corpus.id]["documents"] += table.num_rows
         per_corpus[corpus.id]["words"] += words
         words_by_license[corpus.license] += words
-        Release.objects.filter(id=release.id).update(documents_done=position, heartbeat_at=timezone.now())
+        _beat(release, documents_done=position)
     for writer in writers.values():
         writer.close()
     stats = {
@@ -357,7 +380,7 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
         "words_by_license": dict(sorted(words_by_license.items())),
         "duplicates_removed": {"exact": exact, "near": len(near_duplicates)},
         "languages": kept_languages,
-        "removed_ids": sorted(RemovedDocument.objects.values_list("doc_id", flat=True)),
+        "removed_ids": release.filters.get("removed", []),
     }
     files = [path for writer in writers.values() for path in writer.files]
     (out / "removed_ids.txt").write_text("".join(f"{i}\n" for i in stats["removed_ids"]))
@@ -365,9 +388,18 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
     files += ["README.md", "removed_ids.txt"]
     manifest = [{"path": p, "sha256": _sha256(out / p), "bytes": (out / p).stat().st_size} for p in sorted(files)]
     (out / "MANIFEST.sha256").write_text("".join(f"{m['sha256']}  {m['path']}\n" for m in manifest))
-    manifest.append({"path": "MANIFEST.sha256", "sha256": _sha256(out / "MANIFEST.sha256"),
-                     "bytes": (out / "MANIFEST.sha256").stat().st_size})
+    manifest.append(
+        {
+            "path": "MANIFEST.sha256",
+            "sha256": _sha256(out / "MANIFEST.sha256"),
+            "bytes": (out / "MANIFEST.sha256").stat().st_size,
+        }
+    )
     return manifest, stats
+
+
+def _beat(release: Release, **fields) -> None:
+    Release.objects.filter(id=release.id, attempt=release.attempt).update(heartbeat_at=timezone.now(), **fields)
 
 
 def _output_table(source: Source, table: pa.Table) -> pa.Table:
@@ -478,6 +510,7 @@ def dataset_card(release: Release, sources: list[Source], stats: dict, writers: 
             "stats": stats,
             "site_name": settings.SITE_NAME,
             "processing_version": PROCESSING_VERSION,
+            "default_config": configs[0]["config_name"] if configs else "",
         },
     )
     return f"---\n{header}---\n\n{body}"

@@ -137,6 +137,15 @@ def training_version_request(*, corpus: Corpus) -> TrainingVersion:
     return version
 
 
+def parse_index(value) -> int | None:
+    """A non-negative number as typed in a form or URL, or None (only ASCII
+    digits: "²".isdigit() is true, int("²") is not)."""
+    value = str(value).strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 15:
+        return None
+    return int(value)
+
+
 def _check_can_exclude(corpus: Corpus, reviewer: User) -> None:
     _check_reviewer(corpus, reviewer)
     if corpus.status != CorpusStatus.AWAITING_REVIEW:
@@ -147,7 +156,7 @@ def exclusion_add(*, corpus: Corpus, reviewer: User, kind: str, value: str = "")
     _check_can_exclude(corpus, reviewer)
     if kind not in Exclusion.Kind.values:
         raise ValidationError(_("Unknown exclusion."))
-    if kind == Exclusion.Kind.DOCUMENT and not str(value).isdigit():
+    if kind == Exclusion.Kind.DOCUMENT and parse_index(value) is None:
         raise ValidationError(_("Give the number of the document."))
     exclusion, _created = Exclusion.objects.get_or_create(
         corpus=corpus, corpus_version=corpus.version, kind=kind, value=str(value),

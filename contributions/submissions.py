@@ -41,10 +41,13 @@ def _check_owner(corpus: Corpus, actor: User) -> None:
         raise PermissionDenied
 
 
-def _fresh(corpus: Corpus, actor: User) -> Corpus:
+def _fresh(corpus: Corpus, actor: User, *, lock: bool = False) -> Corpus:
     """The corpus as it is now in the database, checked as the actor's and
-    still editable: the caller's copy may be older than another request."""
-    corpus = Corpus.objects.get(pk=corpus.pk)
+    still editable: the caller's copy may be older than another request.
+    ``lock`` (inside a transaction) keeps a reviewer's first decision from
+    landing between the check and the change."""
+    corpora = Corpus.objects.select_for_update() if lock else Corpus.objects
+    corpus = corpora.get(pk=corpus.pk)
     _check_owner(corpus, actor)
     _check_editable(corpus)
     return corpus
@@ -71,8 +74,9 @@ def corpus_create(*, submitter: User, **metadata: Any) -> Corpus:
     return corpus
 
 
+@transaction.atomic
 def corpus_update(*, corpus: Corpus, actor: User, **metadata: Any) -> Corpus:
-    corpus = _fresh(corpus, actor)
+    corpus = _fresh(corpus, actor, lock=True)
     changed = [name for name in METADATA_FIELDS if name in metadata]
     for name in changed:
         setattr(corpus, name, metadata[name])
@@ -118,7 +122,7 @@ def corpus_file_add(
     try:
         # The first document (or the first problem) is enough to know that
         # the file is what its name says and has what the options ask for.
-        next(iter(read_documents(stream, name=name, fmt=fmt, options=options)), None)
+        next(iter(read_documents(stream, name=name, fmt=fmt, options=options, size=upload.size)), None)
     except FileRejected as exc:
         raise ValidationError(str(exc)) from None
     except (UnicodeError, ValueError, OSError) as exc:
@@ -128,20 +132,25 @@ def corpus_file_add(
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    with transaction.atomic():
-        stored = CorpusFile(
-            corpus=corpus, original_name=name, format=fmt, size=upload.size, sha256=digest.hexdigest(),
-            split=split, separator=separator, text_column=text_column or "text",
-        )
-        stored.file.save(f"corpora/{corpus.id}/{uuid.uuid4().hex}/{get_valid_filename(name)}", upload, save=False)
-        stored.save()
-        _back_to_draft(corpus, actor)
+    stored = CorpusFile(
+        original_name=name, format=fmt, size=upload.size, sha256=digest.hexdigest(),
+        split=split, separator=separator, text_column=text_column or "text",
+    )
+    stored.file.save(f"corpora/{corpus.id}/{uuid.uuid4().hex}/{get_valid_filename(name)}", upload, save=False)
+    try:
+        with transaction.atomic():
+            stored.corpus = _fresh(corpus, actor, lock=True)
+            stored.save()
+            _back_to_draft(stored.corpus, actor)
+    except Exception:
+        stored.file.storage.delete(stored.file.name)  # nothing half-written
+        raise
     return stored
 
 
 def corpus_file_remove(*, corpus: Corpus, actor: User, corpus_file: CorpusFile) -> None:
-    corpus = _fresh(corpus, actor)
     with transaction.atomic():
+        corpus = _fresh(corpus, actor, lock=True)
         name = corpus_file.file.name
         corpus_file.delete()
         _back_to_draft(corpus, actor)
@@ -180,7 +189,7 @@ def corpus_submit(*, corpus: Corpus, actor: User) -> AnalysisRun:
 
 @transaction.atomic
 def corpus_withdraw(*, corpus: Corpus, actor: User) -> Corpus:
-    corpus = _fresh(corpus, actor)
+    corpus = _fresh(corpus, actor, lock=True)
     _cancel_analyses(corpus)
     return lifecycle.corpus_transition(corpus_id=corpus.id, to=CorpusStatus.WITHDRAWN, actor=actor)
 

@@ -31,6 +31,7 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
 
 TRAINING_SCHEMA = pa.schema(
     [
@@ -89,8 +90,13 @@ def training_build(*, version_id: int) -> None:
         _build(version, prefix, workdir)
     except Exception as exc:
         logger.exception("Training version %s failed", version.id)
+        # A passing fault (storage, database) gets another try through the
+        # sweeper; the third failure stays, with its error, for maintainers.
+        final = version.attempt >= MAX_ATTEMPTS
         TrainingVersion.objects.filter(id=version.id, attempt=version.attempt).update(
-            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now()
+            status=JobStatus.FAILED if final else JobStatus.QUEUED,
+            error=f"{type(exc).__name__}: {exc}"[:5000],
+            finished_at=timezone.now() if final else None,
         )
         delete_prefix(prefix)
     finally:

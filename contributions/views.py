@@ -370,9 +370,7 @@ def _review_target(request: HttpRequest, pk: int) -> Corpus:
 def review_queue(request: HttpRequest) -> HttpResponse:
     filters = {key: request.GET.get(key, "") for key in ("language", "domain", "license")}
     max_documents = request.GET.get("max_documents", "")
-    corpora = review.review_queue(
-        reviewer=request.user, max_documents=int(max_documents) if max_documents.isdigit() else None, **filters
-    )
+    corpora = review.review_queue(reviewer=request.user, max_documents=review.parse_index(max_documents), **filters)
     page = Paginator(corpora, 30).get_page(request.GET.get("page"))
     return render(
         request, "contributions/review_queue.html",
@@ -386,7 +384,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 def review_corpus(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
     analysis = corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).order_by("-id").first()
-    page_number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    page_number = review.parse_index(request.GET.get("page", "")) or 1
     query, flag = request.GET.get("q", "").strip()[:200], request.GET.get("flag", "")
     personal_data = request.GET.get("pii") == "1"
     documents = (
@@ -438,7 +436,10 @@ def review_exclude(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             raise ValidationError(_("Unknown exclusion."))
         if request.POST.get("remove"):
-            review.exclusion_remove(corpus=corpus, reviewer=request.user, exclusion_id=int(request.POST["remove"]))
+            exclusion_id = review.parse_index(request.POST["remove"])
+            if exclusion_id is None:
+                raise ValidationError(_("Unknown exclusion."))
+            review.exclusion_remove(corpus=corpus, reviewer=request.user, exclusion_id=exclusion_id)
         else:
             review.exclusion_add(corpus=corpus, reviewer=request.user, **form.cleaned_data)
     except (ValidationError, ValueError) as exc:

@@ -89,7 +89,7 @@ def test_release_is_loadable_with_datasets(member, maintainer_user, tmp_path):
     assert row["id"] == f"c{corpus.id}-v1-d3"
     assert (row["corpus_id"], row["license"], row["domain"]) == (corpus.id, "etalab-2.0", "administrative")
     assert row["submitter"] == member.pseudonym and row["reviewers"] == [maintainer_user.pseudonym]
-    assert row["processing_version"] == "analysis-1"
+    assert row["processing_version"] == "analysis-2"
     files = sorted(str(p) for p in out.glob("data/open/*.parquet"))
     again = datasets.load_dataset("parquet", data_files=files, split="train", cache_dir=str(tmp_path / "cache2"))
     assert again.num_rows == 4
@@ -272,3 +272,42 @@ def test_training_queue_page_and_release_form(client, member, maintainer_user):
     assert response.status_code == 302
     release = Release.objects.get(version="2027-01")
     assert list(release.corpora.all()) == [corpus] and release.status == JobStatus.QUEUED
+
+
+def test_a_language_filter_that_empties_a_corpus(member, maintainer_user, tmp_path):
+    queued(member, maintainer_user, FRENCH)
+    queued(UserFactory(), maintainer_user, ENGLISH, languages=["en"])
+    release = build(maintainer_user, languages=["fr"])
+    assert sorted(r["text"] for r in rows_of(exported(release, tmp_path))) == sorted(FRENCH)
+
+
+def test_a_corpus_unpublished_before_the_build_is_left_out(member, maintainer_user, tmp_path):
+    from contributions import lifecycle
+
+    kept = queued(member, maintainer_user, FRENCH)
+    gone = queued(UserFactory(), maintainer_user, ENGLISH, languages=["en"])
+    release = releases.release_create(actor=maintainer_user, version="r1")
+    lifecycle.corpus_transition(corpus_id=gone.id, to=CorpusStatus.WITHDRAWN, actor=maintainer_user)
+    releases.release_build(release_id=release.id)
+    release.refresh_from_db()
+    assert {r["corpus_id"] for r in rows_of(exported(release, tmp_path))} == {kept.id}
+
+
+def test_a_failed_training_build_is_tried_again(member, maintainer_user, monkeypatch):
+    corpus, _run = analysed(member, [("a.jsonl", jsonl(*FRENCH))])
+    review.review_decide(corpus=corpus, reviewer=maintainer_user, decision=Decision.APPROVE)
+    version = TrainingVersion.objects.get(corpus=corpus)
+    real = training._build
+
+    def flaky(*args, **kwargs):
+        monkeypatch.setattr(training, "_build", real)
+        raise OSError("storage unavailable")
+
+    monkeypatch.setattr(training, "_build", flaky)
+    training.training_build(version_id=version.id)
+    version.refresh_from_db()
+    assert version.status == JobStatus.QUEUED and "storage unavailable" in version.error
+    training.training_build(version_id=version.id)
+    version.refresh_from_db()
+    corpus.refresh_from_db()
+    assert version.status == JobStatus.DONE and corpus.status == CorpusStatus.QUEUED_FOR_TRAINING

@@ -436,3 +436,29 @@ def test_reviewer_agreement_for_maintainers(client, member, maintainer, settings
     client.force_login(maintainer)
     html = client.get(reverse("contributions:reviewer_stats")).content.decode()
     assert first.email in html and "Krippendorff" in html
+
+
+def test_odd_numbers_in_forms_and_urls_are_refused_not_500(client, member, reviewer):
+    corpus = waiting(member)
+    client.force_login(reviewer)
+    url = reverse("contributions:review_corpus", args=[corpus.pk])
+    assert client.get(url, {"page": "²"}).status_code == 200
+    assert client.get(reverse("contributions:review_queue"), {"max_documents": "²"}).status_code == 200
+    assert client.get(reverse("contributions:review_queue"), {"max_documents": "9" * 40}).status_code == 200
+    client.post(reverse("contributions:review_exclude", args=[corpus.pk]), {"kind": "document", "value": "²"})
+    client.post(reverse("contributions:review_exclude", args=[corpus.pk]), {"kind": "document", "remove": "²"})
+    assert not Exclusion.objects.exists()
+    assert client.get(url).status_code == 200
+
+
+def test_no_edit_once_a_reviewer_has_decided(member, reviewer):
+    corpus = waiting(member)
+    review.review_decide(corpus=corpus, reviewer=reviewer, decision=Decision.APPROVE)
+    with pytest.raises(lifecycle.TransitionRefused):
+        lifecycle.corpus_transition(corpus_id=corpus.id, to=S.DRAFT, actor=member)
+    with pytest.raises(ValidationError):
+        submissions.corpus_withdraw(corpus=corpus, actor=member)
+    from .corpora import add_file
+
+    with pytest.raises(ValidationError):
+        add_file(corpus, "b.txt", FRENCH[1])

@@ -197,7 +197,7 @@ def buffered(stream, limit: int | None = None, source: str = "") -> tuple[io.Buf
 
 
 def read_documents(
-    stream: io.BufferedReader, *, name: str, fmt: str, options: FormatOptions
+    stream: io.BufferedReader, *, name: str, fmt: str, options: FormatOptions, size: int | None = None
 ) -> Iterator[RawDoc | Problem]:
     """Documents of one stored file (or archive member)."""
     source = safe_name(name)
@@ -208,7 +208,7 @@ def read_documents(
     if fmt == "zip":
         yield from _read_zip(stream, source, options)
     elif fmt == "tar.gz":
-        yield from _read_tar(stream, source, options)
+        yield from _read_tar(stream, source, options, size)
     elif fmt == "parquet":
         yield from _read_parquet(stream, source, options)
     else:
@@ -453,7 +453,7 @@ def _read_zip(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
             yield Problem(name, None, _("unreadable member (%(error)s)") % {"error": exc})
 
 
-def _read_tar(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:
+def _read_tar(stream, source: str, options: FormatOptions, size: int | None) -> Iterator[RawDoc | Problem]:
     count, declared = 0, 0
     try:
         archive = tarfile.open(fileobj=stream, mode="r|gz")
@@ -482,7 +482,9 @@ def _read_tar(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
                 yield Problem(name, None, problem)
                 continue
             declared += member.size
-            _check_bomb(source, declared, stream.tell() if stream.seekable() else 0)
+            # Against the whole archive's size: what was read so far says
+            # nothing of the members still to come.
+            _check_bomb(source, declared, size if size else declared)
             extracted = archive.extractfile(member)
             if extracted is None:
                 continue

@@ -53,7 +53,7 @@ from .text import (
 
 logger = logging.getLogger(__name__)
 
-PROCESSING_VERSION = "analysis-1"
+PROCESSING_VERSION = "analysis-2"
 BATCH_ROWS = 1000
 BATCH_MAX_CHARS = 16 * 1024**2  # a batch's texts stay in memory: bound them
 SHARD_MAX_CHARS = 256 * 1024**2
@@ -442,7 +442,9 @@ def _execute(run: AnalysisRun, corpus: Corpus, prefix: str, workdir: Path) -> No
         options = FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
         with default_storage.open(stored.file.name, "rb") as handle:
             stream, counter = buffered(handle)
-            items = read_documents(stream, name=stored.original_name, fmt=stored.format, options=options)
+            items = read_documents(
+                stream, name=stored.original_name, fmt=stored.format, options=options, size=stored.size
+            )
             batch: list[dict] = []
             batch_chars = 0
             for row in analyzer.rows(_docs_only(items, analyzer)):
