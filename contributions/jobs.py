@@ -15,10 +15,10 @@ from celery import Task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import AnalysisRun, JobStatus, OutgoingEmail, Release, TrainingVersion
+from .models import AnalysisRun, Job, JobStatus, OutgoingEmail, Release, TrainingVersion
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,22 @@ def _send(task: Task, args: tuple) -> None:
         task.apply_async(args=args)
     except Exception:  # noqa: BLE001 - the sweeper sends it again later
         logger.warning("Could not enqueue %s%r; the sweeper will retry", task.name, args, exc_info=True)
+
+
+def job_claim(*, model: type[Job], job_id: int, **reset):
+    """Take a job: a queued one, or a running one whose worker stopped
+    beating. Returns the fresh row, None when there is nothing to do, or
+    False when a live worker has it. ``reset`` fields are set on the claim."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
+    claimed = model.objects.filter(id=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, attempt=F("attempt") + 1, heartbeat_at=now, **reset
+    ) or model.objects.filter(id=job_id, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
+        attempt=F("attempt") + 1, heartbeat_at=now, **reset
+    )
+    if claimed:
+        return model.objects.get(id=job_id)
+    return False if model.objects.filter(id=job_id, status=JobStatus.RUNNING).exists() else None
 
 
 def job_enqueue(*, task: Task, args: tuple) -> None:

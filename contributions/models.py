@@ -130,6 +130,24 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class Job(models.Model):
+    """A unit of work for the workers. The row is the job: the broker only
+    wakes a worker, which claims the row with a conditional update
+    (contributions.jobs.job_claim)."""
+
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    # Each claim increments it; the worker's writes carry it, so a worker
+    # that lost its claim cannot overwrite the one that took over.
+    attempt = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class OutgoingEmail(models.Model):
     """One message to send. The row is written in the request's transaction
     and the worker delivers it, so a lost broker message is found again by the
@@ -295,21 +313,13 @@ class CorpusFile(models.Model):
         return self.original_name
 
 
-class AnalysisRun(models.Model):
-    """One analysis of one version of a corpus: the job row the worker claims,
-    its progress, and the report once done."""
+class AnalysisRun(Job):
+    """One analysis of one version of a corpus: its progress, and the report
+    once done."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="analyses")
     corpus_version = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    # Each claim increments it; the worker's writes carry it, so a worker
-    # that lost its claim cannot overwrite the one that took over.
-    attempt = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     bytes_total = models.BigIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)
     documents_done = models.BigIntegerField(default=0)
@@ -449,19 +459,13 @@ class Comment(models.Model):
         return f"comment {self.pk} on {self.corpus_id}"
 
 
-class TrainingVersion(models.Model):
+class TrainingVersion(Job):
     """The training-ready documents of an approved corpus version: exclusions
     applied, personal data replaced by placeholders, accepted duplicates
-    removed. A job row like AnalysisRun."""
+    removed."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="training_versions")
     corpus_version = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    attempt = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     shards = models.JSONField(default=list, blank=True)
     documents = models.BigIntegerField(default=0)
     words = models.BigIntegerField(default=0)
@@ -521,18 +525,12 @@ class AbuseReport(models.Model):
 # ---------------------------------------------------------------- releases
 
 
-class Release(models.Model):
+class Release(Job):
     """A versioned dataset release, built by the worker from training-ready
     corpus versions. Visible only once its build is done."""
 
     version = models.SlugField(_("version"), max_length=40, unique=True)
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    attempt = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     public = models.BooleanField(_("public"), default=False)
     # The inputs: which corpus versions, and the filters applied to them.
     corpora = models.ManyToManyField(Corpus, related_name="releases", blank=True)

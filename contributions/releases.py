@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from .analysis.dedup import NearDuplicateIndex
 from .analysis.pipeline import PROCESSING_VERSION, delete_prefix
-from .jobs import job_enqueue
+from .jobs import job_claim, job_enqueue
 from .lifecycle import corpus_try_transition
 from .models import (
     RESTRICTED_LICENSES,
@@ -190,20 +190,9 @@ class Source:
     reviewers: list[str]
 
 
-def release_claim(*, release_id: int) -> Release | None:
-    now = timezone.now()
-    stale = now - timezone.timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
-    claimed = Release.objects.filter(id=release_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, attempt=F("attempt") + 1, heartbeat_at=now, documents_done=0
-    ) or Release.objects.filter(id=release_id, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
-        attempt=F("attempt") + 1, heartbeat_at=now, documents_done=0
-    )
-    return Release.objects.get(id=release_id) if claimed else None
-
-
 def release_build(*, release_id: int) -> None:
-    release = release_claim(release_id=release_id)
-    if release is None:
+    release = job_claim(model=Release, job_id=release_id, documents_done=0)
+    if not release:
         return
     if release.attempt > MAX_ATTEMPTS:
         Release.objects.filter(id=release.id).update(

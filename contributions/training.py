@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from .analysis.pipeline import ShardWriter, delete_prefix
 from .analysis.text import find_personal_data
+from .jobs import job_claim
 from .lifecycle import corpus_try_transition
 from .models import (
     AnalysisRun,
@@ -67,20 +67,9 @@ def replace_personal_data(text: str) -> tuple[str, int]:
     return text, len(found)
 
 
-def training_claim(*, version_id: int) -> TrainingVersion | None:
-    now = timezone.now()
-    stale = now - timezone.timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
-    claimed = TrainingVersion.objects.filter(id=version_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, attempt=F("attempt") + 1, heartbeat_at=now
-    ) or TrainingVersion.objects.filter(id=version_id, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
-        attempt=F("attempt") + 1, heartbeat_at=now
-    )
-    return TrainingVersion.objects.select_related("corpus").get(id=version_id) if claimed else None
-
-
 def training_build(*, version_id: int) -> None:
-    version = training_claim(version_id=version_id)
-    if version is None:
+    version = job_claim(model=TrainingVersion, job_id=version_id)
+    if not version:
         return
     corpus = version.corpus
     prefix = f"training/corpus-{corpus.id}/v{version.corpus_version}/attempt-{version.attempt}"

@@ -14,20 +14,18 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..jobs import job_claim
 from ..lifecycle import corpus_try_transition
 from ..models import (
     ACCEPTED_STATUSES,
@@ -331,28 +329,10 @@ class ShardWriter:
 # ---------------------------------------------------------------- the job
 
 
-def stale_after() -> timedelta:
-    return timedelta(seconds=settings.ANALYSIS_STALE_SECONDS)
-
-
 def analysis_claim(*, run_id: int) -> AnalysisRun | None | bool:
-    """Take the run: a queued one, or a running one whose worker stopped
-    beating. Returns the run, None if there is nothing to do, or False if
-    a live worker has it."""
-    now = timezone.now()
-    claimed = AnalysisRun.objects.filter(id=run_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING,
-        attempt=F("attempt") + 1,
-        started_at=now,
-        heartbeat_at=now,
-        bytes_done=0,
-        documents_done=0,
-    ) or AnalysisRun.objects.filter(id=run_id, status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_after()).update(
-        attempt=F("attempt") + 1, started_at=now, heartbeat_at=now, bytes_done=0, documents_done=0
+    return job_claim(
+        model=AnalysisRun, job_id=run_id, started_at=timezone.now(), bytes_done=0, documents_done=0
     )
-    if claimed:
-        return AnalysisRun.objects.select_related("corpus").get(id=run_id)
-    return False if AnalysisRun.objects.filter(id=run_id, status=JobStatus.RUNNING).exists() else None
 
 
 def _progress(run: AnalysisRun, *, bytes_done: int, documents: int) -> None:
