@@ -23,7 +23,8 @@ from openllm_site.celery import app as celery_app
 from .factories import MaintainerFactory, ReviewerFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_QUEUE = "openllm-tests"
+# Parallel runs on one broker (several checkouts, CI) set a queue each.
+TEST_QUEUE = os.environ.get("TEST_QUEUE", "openllm-tests")
 STALE_SECONDS = 3
 
 
