@@ -8,10 +8,23 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import AgreementAcceptance, OutgoingEmail, Role, RoleChange, User
+from . import lifecycle, submissions
+from .models import (
+    AccountEvent,
+    AgreementAcceptance,
+    Corpus,
+    CorpusStatus,
+    Notification,
+    OutgoingEmail,
+    Role,
+    RoleChange,
+    User,
+)
+from .notifications import notify
 
 
 def user_display(user: User) -> str:
@@ -64,16 +77,34 @@ def role_set(*, actor: User, user: User, role: str) -> User:
         raise ValidationError(_("Unknown role."))
     # Lock the maintainers so that two demotions at once cannot both pass
     # the last-maintainer check.
-    maintainers = list(User.objects.select_for_update().filter(role=Role.MAINTAINER).values_list("id", flat=True))
+    maintainers = _active_maintainers()
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.role == role:
         return user
     if user.role == Role.MAINTAINER and maintainers == [user.pk]:
         raise ValidationError(_("The site needs at least one maintainer."))
     RoleChange.objects.create(user=user, changed_by=actor, old_role=user.role, new_role=role)
+    old = user.role
     user.role = role
     user.save(update_fields=["role"])
+    notify(users=[user], kind=Notification.Kind.ROLE_CHANGED, params={"role": role, "old": old})
     return user
+
+
+def _active_maintainers() -> list[int]:
+    """The maintainers who can act (a suspended one cannot), locked so that
+    two removals at once cannot both pass the last-maintainer check."""
+    return list(
+        User.objects.select_for_update().filter(role=Role.MAINTAINER, is_active=True).order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def members_with_suspension(members: QuerySet[User]) -> QuerySet[User]:
+    """Members, each suspended one with ``last_suspension`` (its latest
+    suspension event), in one query more for the whole page."""
+    latest = AccountEvent.objects.filter(kind=AccountEvent.Kind.SUSPENDED).select_related("actor")
+    return members.prefetch_related(Prefetch("account_events", queryset=latest, to_attr="suspensions"))
 
 
 def user_export_data(*, user: User) -> dict[str, Any]:
@@ -108,9 +139,16 @@ def user_export_data(*, user: User) -> dict[str, Any]:
 @transaction.atomic
 def user_delete(*, user: User) -> None:
     """Delete the account. What the member contributed stays, published under
-    their pseudonym (the contributions keep it, not the account)."""
-    if user.is_maintainer and not User.objects.filter(role=Role.MAINTAINER).exclude(pk=user.pk).exists():
+    their pseudonym (the contributions keep it, not the account); drafts
+    never submitted go with the account, files included, and what was still
+    on its way to review is withdrawn (nobody would answer the reviewers)."""
+    if user.is_maintainer and _active_maintainers() in ([], [user.pk]):
         raise ValidationError(_("You are the last maintainer: give the role to someone else first."))
     addresses = list(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) + [user.email]
     OutgoingEmail.objects.filter(to__in={a.lower() for a in addresses}).delete()
+    for corpus in Corpus.objects.filter(submitter=user):
+        if corpus.status == CorpusStatus.DRAFT and corpus.submitted_at is None:
+            submissions.corpus_delete_draft(corpus=corpus, actor=user)
+        elif lifecycle.is_editable(corpus):
+            submissions.corpus_withdraw(corpus=corpus, actor=user)
     user.delete()

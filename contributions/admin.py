@@ -1,8 +1,40 @@
+"""The Django admin, for maintainers. What the site's own pages and domain
+functions keep consistent (statuses and their audit trail, jobs and their
+files, roles) is read-only here: those pages are where it changes."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from .models import AgreementAcceptance, OutgoingEmail, RoleChange, User
+from . import accounts
+from .models import (
+    AccountEvent,
+    AgreementAcceptance,
+    AnalysisRun,
+    Corpus,
+    CorpusEvent,
+    OutgoingEmail,
+    Release,
+    RoleChange,
+    TrainingVersion,
+    User,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Listed and shown, never changed from the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -10,23 +42,94 @@ class UserAdmin(admin.ModelAdmin):
     list_display = ["email", "display_name", "role", "is_active", "date_joined"]
     list_filter = ["role", "is_active"]
     search_fields = ["email", "display_name", "pseudonym"]
-    readonly_fields = ["pseudonym", "last_login", "date_joined", "role"]
+    # Roles and suspensions change on the site's pages, with their checks
+    # (at least one active maintainer) and their audit trail.
+    readonly_fields = ["pseudonym", "last_login", "date_joined", "role", "is_active"]
     exclude = ["password"]
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        accounts.user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            try:
+                accounts.user_delete(user=user)
+            except ValidationError as exc:
+                messages.error(request, f"{user.email}: {exc.messages[0]}")
 
 
 @admin.register(AgreementAcceptance)
-class AgreementAcceptanceAdmin(admin.ModelAdmin):
+class AgreementAcceptanceAdmin(ReadOnlyAdmin):
     list_display = ["user", "version", "accepted_at"]
     list_filter = ["version"]
 
 
 @admin.register(RoleChange)
-class RoleChangeAdmin(admin.ModelAdmin):
+class RoleChangeAdmin(ReadOnlyAdmin):
     list_display = ["user", "old_role", "new_role", "changed_by", "changed_at"]
 
 
-@admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
-    list_display = ["subject", "to", "status", "attempts", "created_at", "sent_at"]
+@admin.register(AccountEvent)
+class AccountEventAdmin(ReadOnlyAdmin):
+    list_display = ["user", "kind", "actor", "created_at", "reason"]
+    list_filter = ["kind"]
+
+
+class JobAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(JobAdmin):
+    list_display = ["subject", "to", "status", "attempt", "created_at", "finished_at"]
+    search_fields = ["to", "subject"]
+    # The bodies may carry one-time links.
     exclude = ["body_text", "body_html"]
+
+
+class CorpusEventInline(admin.TabularInline):
+    model = CorpusEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "actor", "from_status", "to_status", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Corpus)
+class CorpusAdmin(admin.ModelAdmin):
+    list_display = ["title", "submitter_pseudonym", "status", "license", "domain", "version", "submitted_at"]
+    list_filter = ["status", "license", "domain"]
+    search_fields = ["title", "description", "submitter_pseudonym"]
+    # The status moves only through the lifecycle, which writes the audit
+    # trail; the files and the version belong to the submission.
+    readonly_fields = ["submitter", "submitter_pseudonym", "status", "status_reason", "version",
+                       "review_started_at", "created_at", "updated_at", "submitted_at"]
+    inlines = [CorpusEventInline]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(JobAdmin):
+    list_display = ["id", "corpus", "corpus_version", "status", "attempt", "documents_done", "created_at"]
+    exclude = ["report", "shards"]
+
+
+@admin.register(TrainingVersion)
+class TrainingVersionAdmin(JobAdmin):
+    list_display = ["id", "corpus", "corpus_version", "status", "attempt", "documents", "words", "created_at"]
+    exclude = ["shards"]
+
+
+@admin.register(Release)
+class ReleaseAdmin(JobAdmin):
+    list_display = ["version", "status", "public", "attempt", "created_by", "created_at", "finished_at"]
+    exclude = ["files", "stats"]

@@ -237,3 +237,18 @@ class RemovalRequestForm(forms.Form):
         if not (data.get("phrase") or "").strip() and not data.get("email"):
             raise forms.ValidationError(_("Give a phrase or an email address to look for."))
         return data
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+        help_text=_("The member reads it, and it stays in the audit trail."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm: the member is signed out at once and cannot sign in until the suspension is lifted."),
+        required=True,
+    )
+
+
+class ReinstateForm(forms.Form):
+    reason = forms.CharField(label=_("Note (optional)"), max_length=2000, required=False)

@@ -12,10 +12,32 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import EDITABLE_STATUSES, Corpus, CorpusEvent, User
+from .models import Corpus, CorpusEvent, User
 from .models import CorpusStatus as S
 
-PUBLISHED = {S.APPROVED, S.QUEUED_FOR_TRAINING, S.RELEASED}
+# Every group of statuses lives here, and nowhere else.
+
+# The submitter may still change the corpus (unless a reviewer has started:
+# see ``is_editable``).
+EDITABLE = frozenset({S.DRAFT, S.SUBMITTED, S.PROCESSING, S.AWAITING_REVIEW, S.FAILED, S.CHANGES_REQUESTED})
+# What the submitter can send (again) to analysis.
+SUBMITTABLE = frozenset({S.DRAFT, S.FAILED, S.CHANGES_REQUESTED})
+# Accepted data: public, and what new documents count as duplicates of.
+PUBLISHED = frozenset({S.APPROVED, S.QUEUED_FOR_TRAINING, S.RELEASED})
+ACCEPTED = PUBLISHED
+# Corpora whose training-ready version is built: they can go into a release,
+# and their documents win over the same documents in later corpora.
+RELEASABLE = frozenset({S.QUEUED_FOR_TRAINING, S.RELEASED})
+# A corpus being analysed: its analysis can be followed live.
+IN_ANALYSIS = frozenset({S.SUBMITTED, S.PROCESSING})
+# The outcome of a review, as the decision that led to it.
+OUTCOMES = {
+    S.APPROVED: "approve",
+    S.QUEUED_FOR_TRAINING: "approve",
+    S.RELEASED: "approve",
+    S.REJECTED: "reject",
+    S.CHANGES_REQUESTED: "request_changes",
+}
 
 TRANSITIONS: dict[S, set[S]] = {
     S.DRAFT: {S.SUBMITTED, S.WITHDRAWN},
@@ -35,6 +57,47 @@ TRANSITIONS: dict[S, set[S]] = {
 
 class TransitionRefused(ValidationError):
     pass
+
+
+# The questions that pages ask about a corpus (templates use them through
+# the filters of contributions.templatetags.openllm).
+
+
+def is_editable(corpus: Corpus) -> bool:
+    """The submitter may change it: not once a reviewer has acted on the
+    version under review, nor once the review has ended."""
+    if corpus.status == S.AWAITING_REVIEW and corpus.review_started_at is not None:
+        return False
+    return corpus.status in EDITABLE
+
+
+def can_submit(corpus: Corpus) -> bool:
+    return corpus.status in SUBMITTABLE
+
+
+def can_withdraw(corpus: Corpus) -> bool:
+    """For its submitter; a maintainer may also unpublish accepted data."""
+    return is_editable(corpus)
+
+
+def is_published(corpus: Corpus) -> bool:
+    return corpus.status in PUBLISHED
+
+
+def is_in_analysis(corpus: Corpus) -> bool:
+    return corpus.status in IN_ANALYSIS
+
+
+def awaiting_review(corpus: Corpus) -> bool:
+    return corpus.status == S.AWAITING_REVIEW
+
+
+def is_failed(corpus: Corpus) -> bool:
+    return corpus.status == S.FAILED
+
+
+def is_withdrawn(corpus: Corpus) -> bool:
+    return corpus.status == S.WITHDRAWN
 
 
 def corpus_transition(
@@ -61,7 +124,7 @@ def corpus_transition(
             )
         if to in {S.DRAFT, S.WITHDRAWN} and corpus.status == S.AWAITING_REVIEW and corpus.review_started_at:
             raise TransitionRefused(_("The review has started: the corpus can no longer be changed."))
-        if to == S.WITHDRAWN and corpus.status not in EDITABLE_STATUSES | PUBLISHED:
+        if to == S.WITHDRAWN and not (is_editable(corpus) or corpus.status in PUBLISHED):
             raise TransitionRefused(_("This corpus can no longer be withdrawn."))
         CorpusEvent.objects.create(
             corpus=corpus, actor=actor, from_status=corpus.status, to_status=to, comment=comment

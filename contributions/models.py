@@ -69,6 +69,12 @@ class User(AbstractBaseUser):
         return self.display_name if self.public_profile and self.display_name else self.pseudonym
 
     @property
+    def last_suspension(self) -> AccountEvent | None:
+        """With ``accounts.members_with_suspension``: the latest suspension."""
+        suspensions = getattr(self, "suspensions", None)
+        return suspensions[0] if suspensions else None
+
+    @property
     def is_reviewer(self) -> bool:
         return self.role in {Role.REVIEWER, Role.MAINTAINER}
 
@@ -132,23 +138,75 @@ class JobStatus(models.TextChoices):
 
 class Job(models.Model):
     """A unit of work for the workers. The row is the job: the broker only
-    wakes a worker, which claims the row with a conditional update
-    (contributions.jobs.job_claim)."""
+    wakes a worker, which claims the row with a conditional update. Every
+    kind of job follows the same rules (contributions.jobs)."""
 
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     # Each claim increments it; the worker's writes carry it, so a worker
     # that lost its claim cannot overwrite the one that took over.
     attempt = models.PositiveIntegerField(default=0)
+    # A maintainer's retry grants a fresh set of attempts from here, without
+    # ever reusing an attempt number (which fences the workers).
+    attempt_base = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Not claimed before this time (a retry's back-off); the sweeper counts
+    # a lost message from it.
+    run_after = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Which worker process holds the claim ("host:pid"), for the operations page.
+    worker = models.CharField(max_length=200, blank=True)
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    # What the finished job keeps in storage.
+    storage_bytes = models.BigIntegerField(default=0)
 
     class Meta:
         abstract = True
+        indexes = [models.Index(fields=["status", "run_after"], name="%(class)s_due")]
+
+    # The questions pages ask (templates never compare raw statuses).
+    @property
+    def is_queued(self) -> bool:
+        return self.status == JobStatus.QUEUED
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == JobStatus.RUNNING
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == JobStatus.DONE
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == JobStatus.FAILED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == JobStatus.CANCELLED
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, int(100 * self.progress_done / self.progress_total)) if self.progress_total else 0
+
+    @property
+    def eta_seconds(self) -> int | None:
+        if self.status != JobStatus.RUNNING or not self.started_at or not self.progress_done:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return max(0, int(elapsed * (self.progress_total - self.progress_done) / self.progress_done))
 
 
-class OutgoingEmail(models.Model):
+class OutgoingEmail(Job):
     """One message to send. The row is written in the request's transaction
     and the worker delivers it, so a lost broker message is found again by the
     sweeper instead of losing the email."""
@@ -158,15 +216,9 @@ class OutgoingEmail(models.Model):
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     from_email = models.CharField(max_length=255)
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["status", "created_at"])]
+    class Meta(Job.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.to}"
@@ -231,17 +283,6 @@ class CorpusStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-# Corpora whose documents count as accepted data (duplicates against them).
-ACCEPTED_STATUSES = frozenset(
-    {CorpusStatus.APPROVED, CorpusStatus.QUEUED_FOR_TRAINING, CorpusStatus.RELEASED}
-)
-# The submitter may still change the corpus: review has not started.
-EDITABLE_STATUSES = frozenset(
-    {CorpusStatus.DRAFT, CorpusStatus.SUBMITTED, CorpusStatus.PROCESSING, CorpusStatus.AWAITING_REVIEW,
-     CorpusStatus.FAILED, CorpusStatus.CHANGES_REQUESTED}
-)
-
-
 class Corpus(models.Model):
     submitter = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="corpora")
     # Kept when the account is deleted: the corpus stays credited to it.
@@ -280,14 +321,6 @@ class Corpus(models.Model):
     def is_restricted(self) -> bool:
         return self.license in RESTRICTED_LICENSES
 
-    @property
-    def is_editable(self) -> bool:
-        """The submitter may change it: not once a reviewer has acted on the
-        version under review, nor once the review has ended."""
-        if self.status == CorpusStatus.AWAITING_REVIEW and self.review_started_at is not None:
-            return False
-        return self.status in EDITABLE_STATUSES
-
 
 class CorpusFile(models.Model):
     class Split(models.TextChoices):
@@ -314,37 +347,23 @@ class CorpusFile(models.Model):
 
 
 class AnalysisRun(Job):
-    """One analysis of one version of a corpus: its progress, and the report
-    once done."""
+    """One analysis of one version of a corpus: its progress (in bytes of
+    its files), and the report once done."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="analyses")
     corpus_version = models.PositiveIntegerField()
-    started_at = models.DateTimeField(null=True, blank=True)
-    bytes_total = models.BigIntegerField(default=0)
-    bytes_done = models.BigIntegerField(default=0)
     documents_done = models.BigIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
     shards = models.JSONField(default=list, blank=True)
+    # The near-duplicates found within the corpus (doc_index, duplicate_of).
+    near_duplicates = models.CharField(max_length=500, blank=True)
 
-    class Meta:
+    class Meta(Job.Meta):
         ordering = ["-created_at"]
         get_latest_by = "created_at"
 
     def __str__(self) -> str:
         return f"analysis {self.pk} of corpus {self.corpus_id} v{self.corpus_version}"
-
-    @property
-    def percent(self) -> int:
-        if self.status == JobStatus.DONE:
-            return 100
-        return min(99, int(100 * self.bytes_done / self.bytes_total)) if self.bytes_total else 0
-
-    @property
-    def eta_seconds(self) -> int | None:
-        if self.status != JobStatus.RUNNING or not self.started_at or not self.bytes_done:
-            return None
-        elapsed = (timezone.now() - self.started_at).total_seconds()
-        return max(0, int(elapsed * (self.bytes_total - self.bytes_done) / self.bytes_done))
 
 
 class DocumentFingerprint(models.Model):
@@ -472,7 +491,7 @@ class TrainingVersion(Job):
     characters = models.BigIntegerField(default=0)
     excluded = models.JSONField(default=dict, blank=True)
 
-    class Meta:
+    class Meta(Job.Meta):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -480,9 +499,26 @@ class TrainingVersion(Job):
 
 
 class Notification(models.Model):
+    """Something that concerns a member. Stored as a kind and its
+    parameters, and put into words when shown, in the reader's language
+    (contributions.notifications.notification_text)."""
+
+    class Kind(models.TextChoices):
+        DECISION = "decision", _("Review decision")
+        COMMENT = "comment", _("Comment")
+        RELEASED = "released", _("Corpus in a release")
+        UNPUBLISHED = "unpublished", _("Corpus unpublished")
+        SUSPENDED = "suspended", _("Account suspended")
+        REINSTATED = "reinstated", _("Suspension lifted")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        REMOVAL_OUTCOME = "removal_outcome", _("Removal request")
+        MESSAGE = "message", _("Message")  # written before kinds existed
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    message = models.TextField()
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.MESSAGE)
+    params = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -491,7 +527,28 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["user", "read_at"])]
 
     def __str__(self) -> str:
-        return self.message[:60]
+        return f"{self.kind} for {self.user_id}"
+
+
+class AccountEvent(models.Model):
+    """The audit trail of moderation on accounts: suspensions and their
+    lifting, with the maintainer's reason."""
+
+    class Kind(models.TextChoices):
+        SUSPENDED = "suspended", _("Suspended")
+        REINSTATED = "reinstated", _("Suspension lifted")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_events")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}"
 
 
 class AbuseReport(models.Model):
@@ -540,23 +597,19 @@ class Release(Job):
     files = models.JSONField(default=list, blank=True)  # [{"path", "sha256", "bytes"}]
     stats = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
-    documents_done = models.BigIntegerField(default=0)
-    documents_total = models.BigIntegerField(default=0)
 
-    class Meta:
+    class Meta(Job.Meta):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.version
 
-    @property
-    def percent(self) -> int:
-        if self.status == JobStatus.DONE:
-            return 100
-        return min(99, int(100 * self.documents_done / self.documents_total)) if self.documents_total else 0
-
 
 class RemovalRequest(models.Model):
+    """Someone asks for their text or their data to be left out. The search
+    runs once the requester has confirmed their address (RemovalSearch),
+    and its outcome goes to that address only."""
+
     class Kind(models.TextChoices):
         COPYRIGHT = "copyright", _("Copyright")
         PERSONAL_DATA = "personal_data", _("Personal data")
@@ -572,7 +625,10 @@ class RemovalRequest(models.Model):
     email_key = models.CharField(max_length=64, blank=True)
     contact = models.EmailField()
     description = models.TextField(blank=True)
-    matches = models.JSONField(default=list, blank=True)  # document ids
+    # The language the request was made in: what the emails are written in.
+    language = models.CharField(max_length=8, blank=True)
+    # When the requester proved that the contact address is theirs.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     handled_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -583,6 +639,28 @@ class RemovalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"removal request {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status == self.Status.ACCEPTED
+
+
+class RemovalSearch(Job):
+    """The search of a removal request in the latest public release."""
+
+    request = models.OneToOneField(RemovalRequest, on_delete=models.CASCADE, related_name="search")
+    release = models.ForeignKey(Release, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    matches = models.JSONField(default=list, blank=True)  # document ids
+
+    class Meta(Job.Meta):
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"search of removal request {self.request_id}"
 
 
 class RemovedDocument(models.Model):

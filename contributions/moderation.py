@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import lifecycle
-from .models import AbuseReport, Corpus, CorpusStatus, User
+from .models import AbuseReport, AccountEvent, Corpus, CorpusStatus, Notification, User
+from .notifications import notify
 
 
 def abuse_report(*, reporter: User, corpus: Corpus, reason: str, comment: str = "", doc_index: int | None = None):
@@ -40,6 +42,9 @@ def abuse_resolve(*, report: AbuseReport, maintainer: User, action: str, comment
             status=AbuseReport.Status.UNPUBLISHED, handled_by=maintainer, handled_at=timezone.now()
         )
         report.refresh_from_db()
+        corpus = report.corpus
+        notify(users=[corpus.submitter], corpus=corpus, kind=Notification.Kind.UNPUBLISHED, params={
+            "title": corpus.title, "reason": report.reason, "comment": comment.strip()})
     elif action == "dismiss":
         report.status = AbuseReport.Status.DISMISSED
         report.handled_by = maintainer
@@ -50,18 +55,40 @@ def abuse_resolve(*, report: AbuseReport, maintainer: User, action: str, comment
     return report
 
 
-def user_suspend(*, actor: User, user: User) -> User:
-    """A suspended account cannot sign in; what it contributed stays."""
+@transaction.atomic
+def user_suspend(*, actor: User, user: User, reason: str) -> User:
+    """A suspended account cannot sign in; what it contributed stays. The
+    reason goes to the audit trail and to the member."""
     if not actor.is_maintainer:
         raise PermissionDenied
     if user.pk == actor.pk:
         raise ValidationError(_("You cannot suspend yourself."))
+    if not reason.strip():
+        raise ValidationError(_("Say why the account is suspended."))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise ValidationError(_("This account is already suspended."))
     user.is_active = False
     user.save(update_fields=["is_active"])
-    from django.contrib.sessions.models import Session
-
+    AccountEvent.objects.create(user=user, actor=actor, kind=AccountEvent.Kind.SUSPENDED, reason=reason.strip())
     # Sign them out everywhere now, not at their next login.
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
+    notify(users=[user], kind=Notification.Kind.SUSPENDED, params={"reason": reason.strip()}, suspended_too=True)
+    return user
+
+
+@transaction.atomic
+def user_reinstate(*, actor: User, user: User, reason: str = "") -> User:
+    """Lift a suspension."""
+    if not actor.is_maintainer:
+        raise PermissionDenied
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        raise ValidationError(_("This account is not suspended."))
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    AccountEvent.objects.create(user=user, actor=actor, kind=AccountEvent.Kind.REINSTATED, reason=reason.strip())
+    notify(users=[user], kind=Notification.Kind.REINSTATED, params={})
     return user

@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +26,17 @@ import pyarrow.parquet as pq
 import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from . import lifecycle
 from .analysis.dedup import NearDuplicateIndex
-from .analysis.pipeline import PROCESSING_VERSION, delete_prefix
-from .jobs import job_claim, job_enqueue
+from .analysis.pipeline import PROCESSING_VERSION
+from .jobs import Done, JobContext, JobKind, Retry, job_enqueue, register
 from .lifecycle import corpus_try_transition
 from .models import (
     RESTRICTED_LICENSES,
@@ -50,13 +50,13 @@ from .models import (
     TrainingVersion,
     User,
 )
+from .notifications import notify_released
+from .payloads import ReleaseFile, ReleaseStats
 
 logger = logging.getLogger(__name__)
 
 SHARD_MAX_BYTES = 500 * 1024**2
-MAX_ATTEMPTS = 3
 ROW_GROUP_ROWS = 1000
-RELEASABLE = [CorpusStatus.QUEUED_FOR_TRAINING, CorpusStatus.RELEASED]
 
 SCHEMA = pa.schema(
     [
@@ -150,33 +150,37 @@ def release_create(
     drop_flags: list[str] | None = None,
     public: bool = False,
 ) -> Release:
-    from . import tasks
-
     if not actor.is_maintainer:
         raise ValidationError(_("Only maintainers build releases."))
+    taken = ValidationError(_("A release with this version already exists."))
     if Release.objects.filter(version=version).exists():
-        raise ValidationError(_("A release with this version already exists."))
+        raise taken
     if corpora is None:
-        corpora = list(Corpus.objects.filter(status__in=RELEASABLE))
+        corpora = list(Corpus.objects.filter(status__in=lifecycle.RELEASABLE))
     if not corpora:
         raise ValidationError(_("No corpus to release."))
     # The inputs are fixed now, so that building again (after a worker
     # died, say) gives the same files.
-    release = Release.objects.create(
-        version=version,
-        created_by=actor,
-        public=public,
-        filters={
-            "licenses": sorted(licenses or []),
-            "languages": sorted(languages or []),
-            "domains": sorted(domains or []),
-            "drop_flags": sorted(drop_flags or []),
-            "training_versions": [v.id for v in _latest_versions(corpora)],
-            "removed": sorted(RemovedDocument.objects.values_list("doc_id", flat=True)),
-        },
-    )
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                version=version,
+                created_by=actor,
+                public=public,
+                filters={
+                    "licenses": sorted(licenses or []),
+                    "languages": sorted(languages or []),
+                    "domains": sorted(domains or []),
+                    "drop_flags": sorted(drop_flags or []),
+                    "training_versions": [v.id for v in _latest_versions(corpora)],
+                    "removed": sorted(RemovedDocument.objects.values_list("doc_id", flat=True)),
+                },
+            )
+    except IntegrityError:
+        # Another maintainer took the same version between the check and now.
+        raise taken from None
     release.corpora.set(corpora)
-    job_enqueue(task=tasks.build_release, args=(release.id,))
+    job_enqueue(release)
     return release
 
 
@@ -190,56 +194,36 @@ class Source:
     reviewers: list[str]
 
 
-def release_build(*, release_id: int) -> None:
-    release = job_claim(model=Release, job_id=release_id, documents_done=0)
-    if not release:
-        return
-    if release.attempt > MAX_ATTEMPTS:
-        Release.objects.filter(id=release.id).update(
-            status=JobStatus.FAILED,
-            error=_("the build stopped %(count)s times without finishing") % {"count": MAX_ATTEMPTS},
-            finished_at=timezone.now(),
-        )
-        return
-    prefix = f"releases/{release.version}/attempt-{release.attempt}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"release-{release.id}-"))
-    try:
-        delete_prefix(prefix)
-        files, stats = build_into(release, workdir / "out", workdir)
-        saved = []
-        for entry in files:
-            with (workdir / "out" / entry["path"]).open("rb") as handle:
-                default_storage.save(f"{prefix}/{entry['path']}", File(handle))
-            saved.append(entry)
-            _beat(release)
-        with transaction.atomic():
-            done = Release.objects.filter(id=release.id, attempt=release.attempt, status=JobStatus.RUNNING).update(
-                status=JobStatus.DONE,
-                finished_at=timezone.now(),
-                prefix=prefix,
-                files=saved,
-                stats=stats,
-                notes=release_notes(release=release, stats=stats),
-                error="",
-            )
-            if done:
-                for corpus in release.corpora.filter(status=CorpusStatus.QUEUED_FOR_TRAINING):
-                    corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.RELEASED)
-    except Exception as exc:
-        logger.exception("Release %s failed", release.id)
-        Release.objects.filter(id=release.id, attempt=release.attempt).update(
-            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now()
-        )
-        delete_prefix(prefix)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+def release_build(release: Release, context: JobContext) -> Done[Release]:
+    """The work of a release job: build the files locally, then keep them."""
+    out = context.workdir / "out"
+    files, stats = build_into(release, out, context.workdir, beat=context.beat)
+    for entry in files:
+        context.save_path(entry["path"], out / entry["path"])
+        context.beat()
+    return Done(
+        fields={
+            "prefix": context.prefix, "files": files, "stats": stats,
+            "notes": release_notes(release=release, stats=stats),
+        },
+        then=_released,
+    )
+
+
+def _released(release: Release) -> None:
+    """The corpora whose documents the release carries are released, and
+    their submitters hear of it."""
+    carried = [int(corpus_id) for corpus_id in release.stats.get("corpora", {})]
+    for corpus in Corpus.objects.filter(id__in=carried, status=CorpusStatus.QUEUED_FOR_TRAINING):
+        corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.RELEASED)
+    notify_released(release=release, corpora=list(Corpus.objects.filter(id__in=carried)))
 
 
 def _sources(release: Release) -> list[Source]:
     # The versions chosen at creation, less corpora unpublished since.
     versions = list(
         TrainingVersion.objects.filter(
-            id__in=release.filters.get("training_versions", []), corpus__status__in=RELEASABLE
+            id__in=release.filters.get("training_versions", []), corpus__status__in=lifecycle.RELEASABLE
         )
         .select_related("corpus")
         .order_by("corpus_id")
@@ -287,9 +271,15 @@ def _batches(sources: list[Source], release: Release, columns: list[str]) -> Ite
                     yield source, table.filter(mask)
 
 
-def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], dict]:
+def _no_beat(**fields: object) -> None:
+    return None
+
+
+def build_into(
+    release: Release, out: Path, workdir: Path, *, beat: Callable[..., None] = _no_beat
+) -> tuple[list[ReleaseFile], ReleaseStats]:
     """Write the release's files into ``out``; returns the manifest entries
-    and the statistics."""
+    and the statistics. ``beat`` is the job's heartbeat."""
     sources = _sources(release)
     # Pass 1: duplicates across the release, exact by hash and near by the
     # MinHash signatures the analysis kept (the first occurrence, in corpus
@@ -318,8 +308,8 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
         signatures = table["minhash"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
         near.add(np.arange(position, position + n)[firsts], signatures.reshape(n, -1)[firsts])
         position += n
-        _beat(release)
-    Release.objects.filter(id=release.id).update(documents_total=len(dropped))
+        beat()
+    beat(force=True, progress_total=len(dropped))
     seen.clear()
     near_duplicates = near.duplicates()
     for index in near_duplicates:
@@ -358,7 +348,7 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
         per_corpus[corpus.id]["documents"] += table.num_rows
         per_corpus[corpus.id]["words"] += words
         words_by_license[corpus.license] += words
-        _beat(release, documents_done=position)
+        beat(progress_done=position)
     for writer in writers.values():
         writer.close()
     stats = {
@@ -385,10 +375,6 @@ def build_into(release: Release, out: Path, workdir: Path) -> tuple[list[dict], 
         }
     )
     return manifest, stats
-
-
-def _beat(release: Release, **fields) -> None:
-    Release.objects.filter(id=release.id, attempt=release.attempt).update(heartbeat_at=timezone.now(), **fields)
 
 
 def _output_table(source: Source, table: pa.Table) -> pa.Table:
@@ -587,85 +573,18 @@ def release_publish(*, release: Release, repo_id: str, token: str | None = None,
     return plan
 
 
-# ---------------------------------------------------------------- removal requests
-
-
-def removal_search(*, phrase: str = "", email: str = "", limit: int = 1000) -> list[str]:
-    """Ids of the documents of the latest release that contain ``phrase``
-    exactly, or in which ``email`` was found (matched by its hash, as the
-    analysis kept it)."""
-    import pyarrow.compute as pc
-
-    from .analysis.text import PersonalData, personal_data_key
-    from .models import AnalysisRun
-
-    release = Release.objects.filter(status=JobStatus.DONE).order_by("-created_at").first()
-    if release is None:
-        return []
-    found: list[str] = []
-    if phrase.strip():
-        for entry in release.files:
-            if not entry["path"].endswith(".parquet"):
-                continue
-            with default_storage.open(f"{release.prefix}/{entry['path']}", "rb") as handle:
-                for batch in pq.ParquetFile(handle).iter_batches(batch_size=2000, columns=["id", "text"]):
-                    hits = batch.filter(pc.match_substring(batch.column("text"), phrase.strip()))
-                    found.extend(hits.column("id").to_pylist())
-                    if len(found) >= limit:
-                        return found[:limit]
-    if email.strip():
-        key = personal_data_key(PersonalData("email", 0, 0, email.strip()))
-        released = set()
-        for entry in release.stats.get("corpora", {}):
-            released.add(int(entry))
-        for run in AnalysisRun.objects.filter(
-            corpus_id__in=released, status=JobStatus.DONE, corpus_version=F("corpus__version")
-        ):
-            for name in run.shards:
-                if "near_duplicates" in name:
-                    continue
-                with default_storage.open(name, "rb") as handle:
-                    for batch in pq.ParquetFile(handle).iter_batches(
-                        batch_size=2000, columns=["doc_index", "pii_keys"]
-                    ):
-                        for index, keys in zip(
-                            batch.column("doc_index").to_pylist(), batch.column("pii_keys").to_pylist()
-                        ):
-                            if keys and key in keys:
-                                found.append(doc_id(run.corpus_id, run.corpus_version, index))
-    return sorted(set(found))[:limit]
-
-
-def removal_request_file(*, kind: str, contact: str, phrase: str = "", email: str = "", description: str = ""):
-    from .analysis.text import PersonalData, personal_data_key
-    from .models import RemovalRequest
-
-    if not phrase.strip() and not email.strip():
-        raise ValidationError(_("Give a phrase or an email address to look for."))
-    matches = removal_search(phrase=phrase, email=email)
-    return RemovalRequest.objects.create(
-        kind=kind,
-        contact=contact,
-        phrase=phrase.strip()[:5000],
-        description=description.strip()[:5000],
-        email_key=personal_data_key(PersonalData("email", 0, 0, email.strip())) if email.strip() else "",
-        matches=matches,
+RELEASE = register(
+    JobKind(
+        name="release",
+        label=gettext_lazy("Releases"),
+        model=Release,
+        task="contributions.tasks.build_release",
+        run=release_build,
+        folder="releases",
+        # A build is long and its errors come from its inputs: a maintainer
+        # looks and tries again from the operations page.
+        max_attempts=3,
+        retry=Retry.NEVER,
+        describe=lambda release: release.version,
     )
-
-
-@transaction.atomic
-def removal_decide(*, request_id: int, maintainer: User, accept: bool):
-    from .models import RemovalRequest
-
-    if not maintainer.is_maintainer:
-        raise ValidationError(_("Only maintainers decide on removals."))
-    request = RemovalRequest.objects.select_for_update().get(pk=request_id)
-    if request.status != RemovalRequest.Status.OPEN:
-        raise ValidationError(_("This request has already been handled."))
-    request.status = RemovalRequest.Status.ACCEPTED if accept else RemovalRequest.Status.REFUSED
-    request.handled_by, request.handled_at = maintainer, timezone.now()
-    request.save(update_fields=["status", "handled_by", "handled_at"])
-    if accept:
-        for identifier in request.matches:
-            RemovedDocument.objects.get_or_create(doc_id=identifier, defaults={"request": request})
-    return request
+)

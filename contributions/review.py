@@ -130,10 +130,8 @@ def review_decide(
 
 
 def training_version_request(*, corpus: Corpus) -> TrainingVersion:
-    from . import tasks
-
     version = TrainingVersion.objects.create(corpus=corpus, corpus_version=corpus.version)
-    job_enqueue(task=tasks.build_training_version, args=(version.id,))
+    job_enqueue(version)
     return version
 
 
@@ -211,15 +209,6 @@ def corpus_changes(*, corpus: Corpus) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- reviewers
 
 
-FINAL = {
-    CorpusStatus.APPROVED: Decision.APPROVE,
-    CorpusStatus.QUEUED_FOR_TRAINING: Decision.APPROVE,
-    CorpusStatus.RELEASED: Decision.APPROVE,
-    CorpusStatus.REJECTED: Decision.REJECT,
-    CorpusStatus.CHANGES_REQUESTED: Decision.REQUEST_CHANGES,
-}
-
-
 def reviewer_agreement() -> dict[str, Any]:
     """For maintainers: per reviewer, decisions made and how often they
     matched the outcome of the corpus version; over versions with several
@@ -227,8 +216,8 @@ def reviewer_agreement() -> dict[str, Any]:
     reviews = list(Review.objects.select_related("reviewer", "corpus").order_by("corpus_id", "corpus_version"))
     outcome: dict[tuple[int, int], str] = {}
     for corpus_id, version, status in Corpus.objects.values_list("id", "version", "status"):
-        if status in FINAL:
-            outcome[(corpus_id, version)] = FINAL[status]
+        if status in lifecycle.OUTCOMES:
+            outcome[(corpus_id, version)] = lifecycle.OUTCOMES[status]
     per_reviewer: dict[int, dict[str, Any]] = {}
     units: dict[tuple[int, int], list[str]] = defaultdict(list)
     for review in reviews:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from . import lifecycle
 from .analysis.formats import FORMATS, FileRejected, FormatOptions, buffered, format_of, read_documents, safe_name
-from .jobs import job_enqueue
+from .jobs import job_cancel, job_enqueue
 from .models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, JobStatus, User
 
 METADATA_FIELDS = [
@@ -54,14 +56,14 @@ def _fresh(corpus: Corpus, actor: User, *, lock: bool = False) -> Corpus:
 
 
 def _check_editable(corpus: Corpus) -> None:
-    if not corpus.is_editable:
+    if not lifecycle.is_editable(corpus):
         raise ValidationError(_("This corpus can no longer be changed: its review has started or ended."))
 
 
 def _cancel_analyses(corpus: Corpus) -> None:
-    AnalysisRun.objects.filter(corpus=corpus, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
-        status=JobStatus.CANCELLED, finished_at=timezone.now()
-    )
+    # The caller moves the corpus itself (back to draft, withdrawn...).
+    for run in AnalysisRun.objects.filter(corpus=corpus, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+        job_cancel(run, reason=_("the corpus changed"), settle=False)
 
 
 def corpus_create(*, submitter: User, **metadata: Any) -> Corpus:
@@ -160,12 +162,10 @@ def corpus_file_remove(*, corpus: Corpus, actor: User, corpus_file: CorpusFile) 
 @transaction.atomic
 def corpus_submit(*, corpus: Corpus, actor: User) -> AnalysisRun:
     """Send the corpus to analysis; the reviewers see it once analysed."""
-    from . import tasks
-
     corpus = Corpus.objects.select_for_update().get(pk=corpus.pk)
     _check_owner(corpus, actor)
     _check_editable(corpus)
-    if corpus.status not in {CorpusStatus.DRAFT, CorpusStatus.FAILED, CorpusStatus.CHANGES_REQUESTED}:
+    if not lifecycle.can_submit(corpus):
         raise ValidationError(_("This corpus is already submitted."))
     if not corpus.files.exists():
         raise ValidationError(_("Add at least one file before submitting."))
@@ -183,7 +183,7 @@ def corpus_submit(*, corpus: Corpus, actor: User) -> AnalysisRun:
         version=corpus.version + 1, submitted_at=now, review_started_at=None,
     )
     run = AnalysisRun.objects.create(corpus=corpus, corpus_version=corpus.version)
-    job_enqueue(task=tasks.analyse_corpus, args=(run.id,))
+    job_enqueue(run)
     return run
 
 
@@ -192,6 +192,24 @@ def corpus_withdraw(*, corpus: Corpus, actor: User) -> Corpus:
     corpus = _fresh(corpus, actor, lock=True)
     _cancel_analyses(corpus)
     return lifecycle.corpus_transition(corpus_id=corpus.id, to=CorpusStatus.WITHDRAWN, actor=actor)
+
+
+def corpus_delete_draft(*, corpus: Corpus, actor: User) -> None:
+    """Delete a draft that was never submitted, with its files: nobody but
+    its submitter ever saw it."""
+    with transaction.atomic():
+        corpus = Corpus.objects.select_for_update().get(pk=corpus.pk)
+        _check_owner(corpus, actor)
+        if corpus.status != CorpusStatus.DRAFT or corpus.submitted_at is not None:
+            raise ValidationError(_("Only a draft that was never submitted can be deleted."))
+        names = list(corpus.files.values_list("file", flat=True))
+        corpus.delete()
+        transaction.on_commit(partial(_delete_files, names))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
 
 
 def corpus_latest_analysis(*, corpus: Corpus) -> AnalysisRun | None:

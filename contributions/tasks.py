@@ -1,30 +1,41 @@
-"""Celery tasks: thin wrappers that load fresh rows through the domain code.
+"""Celery tasks: one line each. The job runner (contributions.jobs) claims the
+row, runs the work its kind declares and applies the same rules to every
+kind; domain code sends these by name, never by importing this module.
 
-Every task is safe to run twice: settings acknowledge late and give a task
-back when its worker dies, so a message can arrive again; the domain code
-claims its row with a conditional update before doing anything.
+Settings acknowledge late and give a task back when its worker dies, so a
+message can arrive twice: the claim makes the second one do nothing.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
-from . import emails, jobs, notifications, releases, training
-from .analysis import pipeline
+from . import jobs, notifications
+
+
+@shared_task(name="contributions.tasks.analyse_corpus")
+def analyse_corpus(run_id: int) -> None:
+    jobs.job_run("analysis", run_id)
+
+
+@shared_task(name="contributions.tasks.build_training_version")
+def build_training_version(version_id: int) -> None:
+    jobs.job_run("training", version_id)
+
+
+@shared_task(name="contributions.tasks.build_release")
+def build_release(release_id: int) -> None:
+    jobs.job_run("release", release_id)
 
 
 @shared_task(name="contributions.tasks.deliver_email")
 def deliver_email(email_id: int) -> None:
-    emails.email_deliver(email_id=email_id)
+    jobs.job_run("email", email_id)
 
 
-@shared_task(name="contributions.tasks.analyse_corpus", bind=True, max_retries=20)
-def analyse_corpus(self, run_id: int) -> None:
-    if not pipeline.analysis_execute(run_id=run_id):
-        # A worker is on it and beating. Look again once it would count as
-        # gone: if it died, this message is what takes the run over.
-        raise self.retry(countdown=settings.ANALYSIS_STALE_SECONDS)
+@shared_task(name="contributions.tasks.search_removal")
+def search_removal(search_id: int) -> None:
+    jobs.job_run("removal_search", search_id)
 
 
 @shared_task(name="contributions.tasks.requeue_stale")
@@ -32,16 +43,6 @@ def requeue_stale() -> None:
     jobs.jobs_requeue_stale()
 
 
-@shared_task(name="contributions.tasks.build_training_version")
-def build_training_version(version_id: int) -> None:
-    training.training_build(version_id=version_id)
-
-
 @shared_task(name="contributions.tasks.send_review_digest")
 def send_review_digest() -> None:
     notifications.review_digest_send()
-
-
-@shared_task(name="contributions.tasks.build_release")
-def build_release(release_id: int) -> None:
-    releases.release_build(release_id=release_id)

@@ -5,21 +5,20 @@ personal data replaced by placeholders."""
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections import Counter
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from .analysis.pipeline import ShardWriter, delete_prefix
+from . import lifecycle
+from .analysis.pipeline import ShardWriter
 from .analysis.text import find_personal_data
-from .jobs import job_claim
+from .jobs import Done, JobContext, JobKind, Retry, register
 from .lifecycle import corpus_try_transition
 from .models import (
     AnalysisRun,
@@ -31,7 +30,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 
 TRAINING_SCHEMA = pa.schema(
     [
@@ -67,32 +65,8 @@ def replace_personal_data(text: str) -> tuple[str, int]:
     return text, len(found)
 
 
-def training_build(*, version_id: int) -> None:
-    version = job_claim(model=TrainingVersion, job_id=version_id)
-    if not version:
-        return
-    corpus = version.corpus
-    prefix = f"training/corpus-{corpus.id}/v{version.corpus_version}/attempt-{version.attempt}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"training-{version.id}-"))
-    try:
-        delete_prefix(prefix)
-        _build(version, prefix, workdir)
-    except Exception as exc:
-        logger.exception("Training version %s failed", version.id)
-        # A passing fault (storage, database) gets another try through the
-        # sweeper; the third failure stays, with its error, for maintainers.
-        final = version.attempt >= MAX_ATTEMPTS
-        TrainingVersion.objects.filter(id=version.id, attempt=version.attempt).update(
-            status=JobStatus.FAILED if final else JobStatus.QUEUED,
-            error=f"{type(exc).__name__}: {exc}"[:5000],
-            finished_at=timezone.now() if final else None,
-        )
-        delete_prefix(prefix)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _build(version: TrainingVersion, prefix: str, workdir: Path) -> None:
+def training_build(version: TrainingVersion, context: JobContext) -> Done[TrainingVersion]:
+    """The work of a training-ready version job."""
     corpus = version.corpus
     run = AnalysisRun.objects.get(corpus=corpus, corpus_version=version.corpus_version, status=JobStatus.DONE)
     exclusions = list(Exclusion.objects.filter(corpus=corpus, corpus_version=version.corpus_version))
@@ -100,16 +74,15 @@ def _build(version: TrainingVersion, prefix: str, workdir: Path) -> None:
     documents = {int(e.value) for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT}
     flags = {e.value for e in exclusions if e.kind == Exclusion.Kind.FLAG}
     near: set[int] = set()
-    if Exclusion.Kind.NEAR_DUPLICATES in kinds:
-        [sidecar] = [name for name in run.shards if "near_duplicates" in name]
-        with default_storage.open(sidecar, "rb") as handle:
+    if Exclusion.Kind.NEAR_DUPLICATES in kinds and run.near_duplicates:
+        with default_storage.open(run.near_duplicates, "rb") as handle:
             near = set(pq.read_table(handle).column("doc_index").to_pylist())
     excluded: Counter[str] = Counter()
-    writer = ShardWriter(workdir, prefix, schema=TRAINING_SCHEMA)
-    totals = Counter()
+    writer = ShardWriter(context.workdir, context.save_path, schema=TRAINING_SCHEMA)
+    totals: Counter[str] = Counter()
+    context.beat(force=True, progress_total=run.documents_done)
+    read = 0
     for shard in run.shards:
-        if "near_duplicates" in shard:
-            continue
         with default_storage.open(shard, "rb") as handle:
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=1000, columns=READ_COLUMNS):
                 rows = batch.to_pylist()
@@ -126,19 +99,24 @@ def _build(version: TrainingVersion, prefix: str, workdir: Path) -> None:
                     totals["words"] += row["words"]
                     totals["characters"] += len(row["text"])
                 writer.write(kept)
-        TrainingVersion.objects.filter(id=version.id, attempt=version.attempt).update(heartbeat_at=timezone.now())
+                read += len(rows)
+                context.beat(progress_done=read)
     writer.close_shard()
-    with transaction.atomic():
-        done = TrainingVersion.objects.filter(
-            id=version.id, attempt=version.attempt, status=JobStatus.RUNNING
-        ).update(
-            status=JobStatus.DONE, finished_at=timezone.now(), shards=writer.names, excluded=dict(excluded),
-            documents=totals["documents"], words=totals["words"], characters=totals["characters"], error="",
-        )
-        if done:
-            corpus_try_transition(
-                corpus_id=corpus.id, to=CorpusStatus.QUEUED_FOR_TRAINING, expected_version=version.corpus_version
-            )
+    return Done(
+        fields={
+            "shards": writer.names, "excluded": dict(excluded), "documents": totals["documents"],
+            "words": totals["words"], "characters": totals["characters"],
+        },
+        then=lambda version: corpus_try_transition(
+            corpus_id=version.corpus_id, to=CorpusStatus.QUEUED_FOR_TRAINING, expected_version=version.corpus_version
+        ),
+    )
+
+
+def training_retry(version: TrainingVersion) -> None:
+    corpus = version.corpus
+    if corpus.version != version.corpus_version or corpus.status != CorpusStatus.APPROVED:
+        raise ValidationError(_("The corpus is no longer approved in this version."))
 
 
 def _exclusion_reason(row, documents, flags, kinds, near, accepted) -> str | None:
@@ -157,17 +135,31 @@ def _exclusion_reason(row, documents, flags, kinds, near, accepted) -> str | Non
     return None
 
 
-# Corpora whose training-ready version came first: their documents stay, and
-# the same documents are dropped here. (Counting corpora merely approved
-# would let two corpora approved together drop each other's copy.)
-EARLIER = [CorpusStatus.QUEUED_FOR_TRAINING, CorpusStatus.RELEASED]
-
-
 def _accepted_hashes(corpus_id: int, hashes: set[int]) -> set[int]:
     """Duplicates of accepted data are always removed, including data
-    accepted after this corpus was analysed."""
+    accepted after this corpus was analysed. Only corpora whose
+    training-ready version came first count: counting corpora merely
+    approved would let two corpora approved together drop each other's copy."""
     return set(
-        DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=EARLIER)
+        DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=lifecycle.RELEASABLE)
         .exclude(corpus_id=corpus_id)
         .values_list("hash", flat=True)
     )
+
+
+TRAINING = register(
+    JobKind(
+        name="training",
+        label=gettext_lazy("Training-ready versions"),
+        model=TrainingVersion,
+        task="contributions.tasks.build_training_version",
+        run=training_build,
+        folder="training",
+        # A passing fault (storage, database) gets another try; the third
+        # failure stays, with its error, for maintainers to look at.
+        max_attempts=3,
+        retry=Retry.BACKOFF,
+        on_retry=training_retry,
+        describe=lambda version: f"{version.corpus} v{version.corpus_version}",
+    )
+)

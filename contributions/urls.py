@@ -42,6 +42,7 @@ urlpatterns += [
     path("maintainers/reports/", views.reports_queue, name="reports_queue"),
     path("maintainers/reports/<int:report_id>/", views.report_resolve, name="report_resolve"),
     path("maintainers/members/<int:user_id>/suspend/", views.member_suspend, name="member_suspend"),
+    path("maintainers/members/<int:user_id>/reinstate/", views.member_reinstate, name="member_reinstate"),
     path("maintainers/reviewers/", views.reviewer_stats, name="reviewer_stats"),
     path("notifications/", views.notification_list, name="notifications"),
 ]
@@ -50,8 +51,18 @@ urlpatterns += [
     path("maintainers/training-queue/", views.training_queue, name="training_queue"),
     path("releases/", views.release_list, name="release_list"),
     path("releases/<slug:version>/", views.release_detail, name="release_detail"),
+    path("releases/<slug:version>/live/", views.release_live, name="release_live"),
     path("releases/<slug:version>/files/<path:path>", views.release_file, name="release_file"),
     path("removal/", views.removal_new, name="removal_new"),
+    path("removal/<str:token>/", views.removal_status, name="removal_status"),
+    path("removal/<str:token>/live/", views.removal_status_live, name="removal_status_live"),
     path("maintainers/removals/", views.removal_queue, name="removal_queue"),
     path("maintainers/removals/<int:request_id>/", views.removal_decide, name="removal_decide"),
+]
+
+urlpatterns += [
+    path("maintainers/operations/", views.operations_page, name="operations"),
+    path("maintainers/operations/live/", views.operations_live, name="operations_live"),
+    path("maintainers/jobs/<slug:kind>/<int:job_id>/retry/", views.job_retry, name="job_retry"),
+    path("maintainers/jobs/<slug:kind>/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
 ]

@@ -12,13 +12,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import accounts, moderation, notifications, releases, review, submissions
+from . import accounts, jobs, lifecycle, moderation, notifications, operations, releases, removals, review, submissions
 from .analysis.documents import documents_page
 from .analysis.formats import safe_name
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
@@ -32,10 +33,12 @@ from .forms import (
     DeleteAccountForm,
     ExclusionForm,
     ProfileForm,
+    ReinstateForm,
     ReleaseForm,
     RemovalRequestForm,
     ResolveForm,
     RoleForm,
+    SuspendForm,
     UploadForm,
 )
 from .health import health_check
@@ -138,9 +141,13 @@ def roles(request: HttpRequest) -> HttpResponse:
         members = members.filter(Q(email__icontains=query) | Q(display_name__icontains=query))
     if request.GET.get("role") in Role.values:
         members = members.filter(role=request.GET["role"])
-    page = Paginator(members, 50).get_page(request.GET.get("page"))
+    status = request.GET.get("status", "")
+    if status == "suspended":
+        members = members.filter(is_active=False)
+    page = Paginator(accounts.members_with_suspension(members), 50).get_page(request.GET.get("page"))
     return render(
-        request, "contributions/roles.html", {"page": page, "query": query, "roles": Role.choices}
+        request, "contributions/roles.html",
+        {"page": page, "query": query, "status": status, "roles": Role.choices},
     )
 
 
@@ -202,27 +209,34 @@ def corpus_new(request: HttpRequest) -> HttpResponse:
     return render(request, "contributions/corpus_form.html", {"form": form})
 
 
+def _analysis_context(corpus: Corpus) -> dict:
+    """What the live parts of a corpus page show: its status and its analysis."""
+    analysis = submissions.corpus_latest_analysis(corpus=corpus)
+    return {
+        "corpus": corpus,
+        "analysis": analysis,
+        "report": analysis.report if analysis and analysis.is_done else None,
+        "pii_labels": PERSONAL_DATA_LABELS,
+        "quality_labels": QUALITY_LABELS,
+    }
+
+
 @require_GET
 @login_required
 def corpus_detail(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
-    analysis = submissions.corpus_latest_analysis(corpus=corpus)
     is_owner = corpus.submitter_id == request.user.id
     return render(
         request,
         "contributions/corpus_detail.html",
         {
-            "corpus": corpus,
+            **_analysis_context(corpus),
             "files": corpus.files.all(),
-            "analysis": analysis,
-            "report": analysis.report if analysis and analysis.status == JobStatus.DONE else None,
             "is_owner": is_owner,
-            "can_edit": is_owner and corpus.is_editable,
+            "can_edit": is_owner and lifecycle.is_editable(corpus),
             "upload_form": UploadForm(),
             "max_files": settings.UPLOAD_MAX_FILES_PER_REQUEST,
             "max_size": settings.UPLOAD_MAX_FILE_SIZE,
-            "pii_labels": PERSONAL_DATA_LABELS,
-            "quality_labels": QUALITY_LABELS,
             "reviews": corpus.reviews.all(),
             "events": corpus.events.select_related("actor"),
             "comments": corpus.comments.all(),
@@ -235,7 +249,7 @@ def corpus_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def corpus_edit(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = _own_corpus(request, pk)
-    if not corpus.is_editable:
+    if not lifecycle.is_editable(corpus):
         messages.error(request, _("This corpus can no longer be changed: its review has started or ended."))
         return redirect("contributions:corpus_detail", pk=pk)
     form = CorpusForm(request.POST if request.method == "POST" else None, instance=corpus)
@@ -340,18 +354,24 @@ def corpus_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 def corpus_progress(request: HttpRequest, pk: int) -> JsonResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
-    analysis = submissions.corpus_latest_analysis(corpus=corpus)
-    data = {"corpus_status": corpus.status, "analysis": None}
+    context = _analysis_context(corpus)
+    analysis = context["analysis"]
+    data: dict = {"corpus_status": corpus.status, "analysis": None}
     if analysis:
         data["analysis"] = {
             "status": analysis.status,
             "documents_done": analysis.documents_done,
-            "bytes_done": analysis.bytes_done,
-            "bytes_total": analysis.bytes_total,
+            "bytes_done": analysis.progress_done,
+            "bytes_total": analysis.progress_total,
             "percent": analysis.percent,
             "eta_seconds": analysis.eta_seconds,
             "error": analysis.error,
         }
+    data["active"] = bool(analysis and analysis.is_active) or lifecycle.is_in_analysis(corpus)
+    data["parts"] = {
+        "corpus-status": render_to_string("contributions/_corpus_status.html", context, request=request),
+        "analysis": render_to_string("contributions/_analysis.html", context, request=request),
+    }
     return JsonResponse(data)
 
 
@@ -521,15 +541,38 @@ def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
     return redirect("contributions:reports_queue")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @maintainer_required
 def member_suspend(request: HttpRequest, user_id: int) -> HttpResponse:
     member = get_object_or_404(User, pk=user_id)
+    form = SuspendForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moderation.user_suspend(actor=request.user, user=member, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, _("%(member)s is suspended.") % {"member": member.email})
+        return redirect("contributions:roles")
+    return render(
+        request, "contributions/member_suspend.html",
+        {"member": member, "form": form, "events": member.account_events.select_related("actor")},
+    )
+
+
+@require_POST
+@maintainer_required
+def member_reinstate(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = get_object_or_404(User, pk=user_id)
+    form = ReinstateForm(request.POST)
     try:
-        moderation.user_suspend(actor=request.user, user=member)
-        messages.success(request, _("%(member)s is suspended.") % {"member": member.email})
+        if not form.is_valid():
+            raise ValidationError(_("The note is too long."))
+        moderation.user_reinstate(actor=request.user, user=member, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, _("The suspension of %(member)s is lifted.") % {"member": member.email})
     return redirect("contributions:roles")
 
 
@@ -558,7 +601,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @maintainer_required
 def training_queue(request: HttpRequest) -> HttpResponse:
     entries = releases.training_queue()
-    candidates = Corpus.objects.filter(status__in=releases.RELEASABLE).order_by("id")
+    candidates = Corpus.objects.filter(status__in=lifecycle.RELEASABLE).order_by("id")
     form = ReleaseForm(request.POST if request.method == "POST" else None, corpora=candidates)
     if request.method == "POST" and form.is_valid():
         try:
@@ -592,6 +635,14 @@ def release_detail(request: HttpRequest, version: str) -> HttpResponse:
 
 
 @require_GET
+@never_cache
+def release_live(request: HttpRequest, version: str) -> JsonResponse:
+    release = get_object_or_404(_visible_releases(request.user), version=version)
+    html = render_to_string("contributions/_release_build.html", {"release": release}, request=request)
+    return JsonResponse({"parts": {"release-build": html}, "active": release.is_active})
+
+
+@require_GET
 def release_file(request: HttpRequest, version: str, path: str) -> FileResponse:
     release = get_object_or_404(_visible_releases(request.user).filter(status=JobStatus.DONE), version=version)
     if path not in {entry["path"] for entry in release.files}:
@@ -608,18 +659,55 @@ def release_file(request: HttpRequest, version: str, path: str) -> FileResponse:
 def removal_new(request: HttpRequest) -> HttpResponse:
     form = RemovalRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        removal = releases.removal_request_file(**form.cleaned_data)
-        return render(request, "contributions/removal_done.html", {"removal": removal})
+        removal = removals.removal_request_file(
+            **form.cleaned_data, user=request.user, language=request.LANGUAGE_CODE
+        )
+        if removal.confirmed_at:
+            return redirect("contributions:removal_status", token=removals.removal_token(removal))
+        # Nothing about the data here: only the owner of the address learns it.
+        return render(request, "contributions/removal_sent.html", {"contact": removal.contact})
     return render(request, "contributions/removal_new.html", {"form": form})
+
+
+def _removal(token: str) -> RemovalRequest:
+    removal = removals.removal_from_token(token)
+    if removal is None:
+        raise Http404
+    return removal
+
+
+@require_http_methods(["GET", "POST"])
+def removal_status(request: HttpRequest, token: str) -> HttpResponse:
+    """The page behind the link sent to the requester: confirm, then follow
+    the search and read its outcome."""
+    removal = _removal(token)
+    if request.method == "POST":
+        removals.removal_confirm(removal=removal)
+        return redirect("contributions:removal_status", token=token)
+    return render(request, "contributions/removal_status.html", {"removal": removal, "token": token})
+
+
+@require_GET
+@never_cache
+def removal_status_live(request: HttpRequest, token: str) -> JsonResponse:
+    removal = _removal(token)
+    search = getattr(removal, "search", None)
+    return JsonResponse({
+        "parts": {"removal-search": render_to_string(
+            "contributions/_removal_search.html", {"removal": removal}, request=request)},
+        "active": bool(search and search.is_active),
+    })
 
 
 @require_GET
 @maintainer_required
 def removal_queue(request: HttpRequest) -> HttpResponse:
+    # Requests whose address was never confirmed are nobody's yet.
+    confirmed = RemovalRequest.objects.filter(confirmed_at__isnull=False).select_related("search")
     return render(
         request, "contributions/removal_queue.html",
-        {"requests": RemovalRequest.objects.filter(status=RemovalRequest.Status.OPEN),
-         "handled": RemovalRequest.objects.exclude(status=RemovalRequest.Status.OPEN).order_by("-handled_at")[:50]},
+        {"requests": confirmed.filter(status=RemovalRequest.Status.OPEN),
+         "handled": confirmed.exclude(status=RemovalRequest.Status.OPEN).order_by("-handled_at")[:50]},
     )
 
 
@@ -628,9 +716,58 @@ def removal_queue(request: HttpRequest) -> HttpResponse:
 def removal_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     get_object_or_404(RemovalRequest, pk=request_id)
     try:
-        releases.removal_decide(request_id=request_id, maintainer=request.user,
+        removals.removal_decide(request_id=request_id, maintainer=request.user,
                                 accept=request.POST.get("decision") == "accept")
         messages.success(request, _("Request handled."))
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     return redirect("contributions:removal_queue")
+
+
+# ---------------------------------------------------------------- operations
+
+
+@require_GET
+@maintainer_required
+def operations_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "contributions/operations.html", {"ops": operations.operations_overview()})
+
+
+@require_GET
+@maintainer_required
+@never_cache
+def operations_live(request: HttpRequest) -> JsonResponse:
+    html = render_to_string(
+        "contributions/_operations.html", {"ops": operations.operations_overview()}, request=request
+    )
+    return JsonResponse({"parts": {"operations": html}, "active": True})
+
+
+def _job(kind: str, job_id: int):
+    if kind not in jobs.REGISTRY:
+        raise Http404
+    return get_object_or_404(jobs.REGISTRY[kind].model, pk=job_id)
+
+
+@require_POST
+@maintainer_required
+def job_retry(request: HttpRequest, kind: str, job_id: int) -> HttpResponse:
+    job = _job(kind, job_id)
+    try:
+        jobs.job_retry(job)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, _("The job is queued again."))
+    return redirect("contributions:operations")
+
+
+@require_POST
+@maintainer_required
+def job_cancel(request: HttpRequest, kind: str, job_id: int) -> HttpResponse:
+    job = _job(kind, job_id)
+    if jobs.job_cancel(job, reason=_("cancelled by a maintainer")):
+        messages.success(request, _("The job is cancelled."))
+    else:
+        messages.error(request, _("This job had already ended."))
+    return redirect("contributions:operations")

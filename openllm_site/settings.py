@@ -306,9 +306,20 @@ REVIEW_MAINTAINER_SETTLES = env_bool("REVIEW_MAINTAINER_SETTLES", True)
 # training-ready version.
 PII_PLACEHOLDER_KINDS = env_list("PII_PLACEHOLDER_KINDS", "email,phone,iban,nir,card,ip")
 
-# A running analysis whose worker has not reported for this long is taken
-# over by another worker.
-ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 300)
+# Background jobs (contributions.jobs). A running job whose worker has not
+# reported for this long is taken over by another worker, whatever its kind.
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
+# Where workers keep the temporary files of a job while it runs.
+JOB_WORK_DIR = Path(env("JOB_WORK_DIR", str(VAR_DIR / "work")))
+# Time budget of each part of an analysis: a fixed part, plus so much per
+# megabyte of the file (a file read slower than 1 MB/min is malformed or
+# hostile, and fails with that reason instead of holding a worker for hours).
+ANALYSIS_BUDGET_SECONDS = env_int("ANALYSIS_BUDGET_SECONDS", 600)
+ANALYSIS_BUDGET_SECONDS_PER_MB = env_int("ANALYSIS_BUDGET_SECONDS_PER_MB", 60)
+# The last line of defence against work stuck in native code, where no
+# budget can be checked: the pool process is killed, and the job's attempt
+# cap decides what happens next.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 24 * 3600)
 
 LOGGING = {
     "version": 1,

@@ -194,7 +194,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(outbox),
             # Tests kill workers: the survivors take over after 3 s, not 5 min.
-            "ANALYSIS_STALE_SECONDS": str(STALE_SECONDS),
+            "JOB_STALE_SECONDS": str(STALE_SECONDS),
         }
     )
     env.pop("EMAIL_HOST", None)

@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from contributions import submissions
-from contributions.analysis.pipeline import analysis_execute
+from contributions.jobs import job_run
 from contributions.models import AnalysisRun, Corpus
 
 METADATA = {
@@ -96,7 +96,7 @@ def submitted(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRu
 def analysed(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRun]:
     """Submit and analyse in this process, as the worker would."""
     corpus, run = submitted(user, files, **overrides)
-    analysis_execute(run_id=run.id)
+    job_run("analysis", run.id)
     corpus.refresh_from_db()
     run.refresh_from_db()
     return corpus, run
@@ -105,15 +105,12 @@ def analysed(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRun
 def shard_rows(run: AnalysisRun) -> list[dict]:
     rows = []
     for name in run.shards:
-        if "near_duplicates" in name:
-            continue
         with default_storage.open(name, "rb") as handle:
             rows.extend(pq.read_table(handle).to_pylist())
     return rows
 
 
 def near_duplicates(run: AnalysisRun) -> dict[int, int]:
-    [name] = [n for n in run.shards if "near_duplicates" in n]
-    with default_storage.open(name, "rb") as handle:
+    with default_storage.open(run.near_duplicates, "rb") as handle:
         table = pq.read_table(handle).to_pydict()
     return dict(zip(table["doc_index"], table["duplicate_of"]))

@@ -12,7 +12,8 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from contributions.models import AbuseReport, Corpus, CorpusStatus, Release, RemovalRequest
+from contributions import removals
+from contributions.models import AbuseReport, Corpus, CorpusStatus, JobStatus, OutgoingEmail, Release, RemovalRequest
 
 from .corpora import FRENCH, add_file, make_corpus
 from .factories import MaintainerFactory, ReviewerFactory, UserFactory
@@ -92,19 +93,32 @@ MATRIX = {
     "contributions:data_report": row(get=same(NO), post={**same(302), "anonymous": LOGIN}),
     "contributions:reports_queue": row(get=MAINTAINERS(200)),
     "contributions:report_resolve": row(get=same(NO), post=MAINTAINERS(302)),
-    "contributions:member_suspend": row(get=same(NO), post=MAINTAINERS(302)),
+    # An empty POST does not confirm: the form comes back.
+    "contributions:member_suspend": row(get=MAINTAINERS(200), post=MAINTAINERS(200)),
+    "contributions:member_reinstate": row(get=same(NO), post=MAINTAINERS(302)),
     "contributions:reviewer_stats": row(get=MAINTAINERS(200)),
     # Releases: built ones are listed for everyone once public; this one is not.
     "contributions:training_queue": row(get=MAINTAINERS(200), post=MAINTAINERS(200)),
     "contributions:release_list": row(get=same(200)),
     "contributions:release_detail": row(get={**same(404), "maintainer": 200}),
     "contributions:release_file": row(get={**same(404), "maintainer": 200}),
+    "contributions:release_live": row(get={**same(404), "maintainer": 200}),
     "contributions:removal_new": row(get=same(200), post=same(200)),
+    # Whoever holds the link sent to the requester's address.
+    "contributions:removal_status": row(get=same(200), post=same(302)),
+    "contributions:removal_status_live": row(get=same(200)),
     "contributions:removal_queue": row(get=MAINTAINERS(200)),
     "contributions:removal_decide": row(get=same(NO), post=MAINTAINERS(302)),
     "contributions:notifications": row(get={**same(200), "anonymous": LOGIN}, post={**same(302), "anonymous": LOGIN}),
+    "contributions:operations": row(get=MAINTAINERS(200)),
+    "contributions:operations_live": row(get=MAINTAINERS(200)),
+    "contributions:job_retry": row(get=same(NO), post=MAINTAINERS(302)),
+    "contributions:job_cancel": row(get=same(NO), post=MAINTAINERS(302)),
 }
 
+
+# Pages open to anonymous visitors whose POST redirects elsewhere than the login page.
+PUBLIC_REDIRECTS = {("contributions:removal_status", "post")}
 
 CORPUS_URLS = {
     "contributions:corpus_detail",
@@ -135,7 +149,7 @@ def url_for(name: str, owner) -> str:
         if "file" in name:
             kwargs["file_id"] = stored.pk
         return reverse(name, kwargs=kwargs)
-    if name in {"contributions:release_detail", "contributions:release_file"}:
+    if name in {"contributions:release_detail", "contributions:release_file", "contributions:release_live"}:
         release = Release.objects.create(
             version="private",
             status="done",
@@ -150,6 +164,13 @@ def url_for(name: str, owner) -> str:
     if name == "contributions:removal_decide":
         removal = RemovalRequest.objects.create(kind="copyright", contact="a@example.org", phrase="x")
         return reverse(name, kwargs={"request_id": removal.pk})
+    if name in {"contributions:removal_status", "contributions:removal_status_live"}:
+        removal = RemovalRequest.objects.create(kind="copyright", contact="a@example.org", phrase="x")
+        return reverse(name, kwargs={"token": removals.removal_token(removal)})
+    if name in {"contributions:job_retry", "contributions:job_cancel"}:
+        email = OutgoingEmail.objects.create(to="a@example.org", subject="x", body_text="x", from_email="s@example.org",
+                                             status=JobStatus.FAILED)
+        return reverse(name, kwargs={"kind": "email", "job_id": email.pk})
     if name == "contributions:report_resolve":
         report = AbuseReport.objects.create(corpus=make_corpus(owner), reason="copyright")
         return reverse(name, kwargs={"report_id": report.pk})
@@ -157,6 +178,7 @@ def url_for(name: str, owner) -> str:
         "contributions:person": {"pseudonym": owner.pseudonym},
         "contributions:role_update": {"user_id": owner.pk},
         "contributions:member_suspend": {"user_id": owner.pk},
+        "contributions:member_reinstate": {"user_id": owner.pk},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
@@ -184,7 +206,7 @@ def test_access(name, method, role, status):
         client.force_login(users[role])
     response = getattr(client, method)(url_for(name, owner))
     assert response.status_code == status
-    if status == LOGIN and role == "anonymous":
+    if status == LOGIN and role == "anonymous" and (name, method) not in PUBLIC_REDIRECTS:
         assert response["Location"].startswith(reverse("account_login"))
 
 

@@ -237,9 +237,9 @@ def test_a_failed_analysis_leaves_nothing_behind(member, settings):
     corpus.status = CorpusStatus.DRAFT
     corpus.save()
     run = submissions.corpus_submit(corpus=corpus, actor=member)
-    from contributions.analysis.pipeline import analysis_execute
+    from contributions.jobs import job_run
 
-    analysis_execute(run_id=run.id)
+    job_run("analysis", run.id)
     run.refresh_from_db()
     corpus.refresh_from_db()
     assert run.status == JobStatus.FAILED and 'b.csv, line 1: no column "text"' in run.error
@@ -356,11 +356,11 @@ def test_duplicates_against_accepted_corpora(member, other_member):
 def test_the_sample_is_reproducible(member):
     docs = [f"Document numéro {i}. " + FRENCH[i % 3] for i in range(100)]
     corpus, first = analysed(member, [("a.jsonl", jsonl(*docs))])
-    from contributions.analysis.pipeline import analysis_execute
+    from contributions.jobs import job_run
     from contributions.models import AnalysisRun
 
     again = AnalysisRun.objects.create(corpus=corpus, corpus_version=corpus.version)
-    analysis_execute(run_id=again.id)
+    job_run("analysis", again.id)
     again.refresh_from_db()
     sample = [s["doc_index"] for s in first.report["sample"]]
     assert len(sample) == 30 and sample == [s["doc_index"] for s in again.report["sample"]]
@@ -368,17 +368,17 @@ def test_the_sample_is_reproducible(member):
 
 
 def test_analysis_runs_only_once_per_claim(member):
-    from contributions.analysis.pipeline import analysis_execute
+    from contributions.jobs import Outcome, job_run
 
     _corpus, run = analysed(member, [("a.txt", FRENCH[0])])
-    assert analysis_execute(run_id=run.id) is True  # already done: nothing happens
+    assert job_run("analysis", run.id) is Outcome.NOTHING  # already done: nothing happens
     run.refresh_from_db()
     assert run.attempt == 1
 
 
 def test_progress_and_report_are_shown_on_the_corpus_page(client, member):
     corpus, run = analysed(member, [("a.jsonl", jsonl(FRENCH[0] + " Écrire à jeanne@exemple.fr.", FRENCH[1]))])
-    assert run.bytes_done == run.bytes_total > 0 and run.documents_done == 2 and run.percent == 100
+    assert run.progress_done == run.progress_total > 0 and run.documents_done == 2 and run.percent == 100
     client.force_login(member)
     translation.activate("fr")
     progress = client.get(reverse("contributions:corpus_progress", args=[corpus.pk])).json()

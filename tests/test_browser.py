@@ -93,14 +93,14 @@ def test_member_submits_a_corpus_and_follows_its_analysis(page, celery_worker, t
 
 
 def test_reviewer_approves_a_corpus_in_the_browser(page, celery_worker):
-    from contributions.analysis.pipeline import analysis_execute
+    from contributions.jobs import job_run
     from contributions.models import CorpusStatus
 
     from .corpora import FRENCH, jsonl, submitted
 
     submitter = UserFactory()
     corpus, run = submitted(submitter, [("conseil.jsonl", jsonl(*FRENCH))], title="Procès-verbaux")
-    analysis_execute(run_id=run.id)
+    job_run("analysis", run.id)
     maintainer = MaintainerFactory()
     page.goto("/accounts/login/")
     page.get_by_label("E-mail").fill(maintainer.email)

@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
-from contributions import releases, review, training
-from contributions.models import CorpusStatus, Decision, JobStatus, Release, RemovalRequest, TrainingVersion
+from contributions import releases, removals, review
+from contributions.jobs import job_run
+from contributions.models import CorpusStatus, Decision, JobStatus, Release, TrainingVersion
 
 from .corpora import FRENCH, analysed, jsonl
 from .factories import MaintainerFactory, UserFactory
@@ -47,7 +48,7 @@ def queued(user, maintainer, docs, **metadata):
     corpus, _run = analysed(user, [("a.jsonl", jsonl(*docs))], **metadata)
     corpus = review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
     version = TrainingVersion.objects.get(corpus=corpus)
-    training.training_build(version_id=version.id)
+    job_run("training", version.id)
     corpus.refresh_from_db()
     assert corpus.status == CorpusStatus.QUEUED_FOR_TRAINING
     return corpus
@@ -55,7 +56,7 @@ def queued(user, maintainer, docs, **metadata):
 
 def build(maintainer, version="2026-12", **kwargs) -> Release:
     release = releases.release_create(actor=maintainer, version=version, **kwargs)
-    releases.release_build(release_id=release.id)
+    job_run("release", release.id)
     release.refresh_from_db()
     assert release.status == JobStatus.DONE, release.error
     return release
@@ -132,7 +133,7 @@ def test_rebuilding_the_same_inputs_gives_byte_identical_files(member, maintaine
     first = {entry["path"]: entry["sha256"] for entry in release.files}
     # The same release built again, as a worker taking it over would.
     Release.objects.filter(pk=release.pk).update(status=JobStatus.QUEUED)
-    releases.release_build(release_id=release.id)
+    job_run("release", release.id)
     release.refresh_from_db()
     assert release.attempt == 2
     assert {entry["path"]: entry["sha256"] for entry in release.files} == first
@@ -153,14 +154,13 @@ def test_duplicates_are_removed_across_the_release(member, maintainer_user, tmp_
 
 
 def test_corpora_approved_together_keep_one_copy_of_a_shared_document(member, maintainer_user, tmp_path):
-    from contributions.analysis.pipeline import analysis_execute  # noqa: F401
 
     a, _ = analysed(member, [("a.jsonl", jsonl(FRENCH[0], FRENCH[1]))])
     b, _ = analysed(UserFactory(), [("b.jsonl", jsonl(FRENCH[0], FRENCH[2]))])
     for corpus in (a, b):
         review.review_decide(corpus=corpus, reviewer=maintainer_user, decision=Decision.APPROVE)
     for corpus in (a, b):
-        training.training_build(version_id=TrainingVersion.objects.get(corpus=corpus).id)
+        job_run("training", TrainingVersion.objects.get(corpus=corpus).id)
     texts = [r["text"] for r in rows_of(exported(build(maintainer_user), tmp_path))]
     assert sorted(texts) == sorted(FRENCH)
 
@@ -176,18 +176,20 @@ def test_filters_license_language_and_quality_flags(member, maintainer_user, tmp
 
 def test_removal_request_is_honoured_in_the_next_release(client, member, maintainer_user, tmp_path):
     corpus = queued(member, maintainer_user, FRENCH + ["Contact : jeanne@exemple.fr, merci."])
-    first = build(maintainer_user, version="r1")
-    response = client.post(
-        reverse("contributions:removal_new"),
-        {"kind": "copyright", "phrase": "La bibliothèque propose désormais", "contact": "auteur@example.org"},
+    first = build(maintainer_user, version="r1", public=True)
+    by_phrase = removals.removal_request_file(
+        kind="copyright", phrase="La bibliothèque propose désormais", contact="auteur@example.org"
     )
-    assert response.status_code == 200
-    by_phrase = RemovalRequest.objects.get()
-    assert by_phrase.matches == [f"c{corpus.id}-v1-d1"]
-    by_email = releases.removal_request_file(kind="personal_data", contact="j@example.org", email="Jeanne@Exemple.fr")
-    assert by_email.matches == [f"c{corpus.id}-v1-d3"] and by_email.email_key and "jeanne" not in str(by_email.__dict__)
-    releases.removal_decide(request_id=by_phrase.id, maintainer=maintainer_user, accept=True)
-    releases.removal_decide(request_id=by_email.id, maintainer=maintainer_user, accept=False)
+    by_email = removals.removal_request_file(kind="personal_data", contact="j@example.org", email="Jeanne@Exemple.fr")
+    for removal in (by_phrase, by_email):
+        search = removals.removal_confirm(removal=removal)
+        job_run("removal_search", search.id)
+    assert by_phrase.search.matches == [f"c{corpus.id}-v1-d1"]
+    by_email.refresh_from_db()
+    assert by_email.search.matches == [f"c{corpus.id}-v1-d3"] and by_email.email_key
+    assert "jeanne" not in str(by_email.__dict__).lower()
+    removals.removal_decide(request_id=by_phrase.id, maintainer=maintainer_user, accept=True)
+    removals.removal_decide(request_id=by_email.id, maintainer=maintainer_user, accept=False)
     second = build(maintainer_user, version="r2")
     out = exported(second, tmp_path)
     texts = [r["text"] for r in rows_of(out)]
@@ -227,7 +229,7 @@ def test_a_failed_build_leaves_no_release_visible(client, member, maintainer_use
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(releases, "dataset_card", explode)
-    releases.release_build(release_id=release.id)
+    job_run("release", release.id)
     release.refresh_from_db()
     assert release.status == JobStatus.FAILED and "disk full" in release.error and release.files == []
     from django.core.files.storage import default_storage
@@ -288,26 +290,8 @@ def test_a_corpus_unpublished_before_the_build_is_left_out(member, maintainer_us
     gone = queued(UserFactory(), maintainer_user, ENGLISH, languages=["en"])
     release = releases.release_create(actor=maintainer_user, version="r1")
     lifecycle.corpus_transition(corpus_id=gone.id, to=CorpusStatus.WITHDRAWN, actor=maintainer_user)
-    releases.release_build(release_id=release.id)
+    job_run("release", release.id)
     release.refresh_from_db()
     assert {r["corpus_id"] for r in rows_of(exported(release, tmp_path))} == {kept.id}
 
 
-def test_a_failed_training_build_is_tried_again(member, maintainer_user, monkeypatch):
-    corpus, _run = analysed(member, [("a.jsonl", jsonl(*FRENCH))])
-    review.review_decide(corpus=corpus, reviewer=maintainer_user, decision=Decision.APPROVE)
-    version = TrainingVersion.objects.get(corpus=corpus)
-    real = training._build
-
-    def flaky(*args, **kwargs):
-        monkeypatch.setattr(training, "_build", real)
-        raise OSError("storage unavailable")
-
-    monkeypatch.setattr(training, "_build", flaky)
-    training.training_build(version_id=version.id)
-    version.refresh_from_db()
-    assert version.status == JobStatus.QUEUED and "storage unavailable" in version.error
-    training.training_build(version_id=version.id)
-    version.refresh_from_db()
-    corpus.refresh_from_db()
-    assert version.status == JobStatus.DONE and corpus.status == CorpusStatus.QUEUED_FOR_TRAINING

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from contributions import lifecycle, moderation, notifications, review, submissions, training
+from contributions import lifecycle, moderation, notifications, review, submissions
+from contributions.jobs import job_run
 from contributions.models import (
     AbuseReport,
     CorpusEvent,
@@ -146,9 +147,9 @@ def test_request_changes_needs_a_comment_and_the_submitter_resubmits(member, rev
 
     add_file(corpus, "b.jsonl", jsonl("Un document ajouté après la relecture, avec jeanne@exemple.fr."))
     run = submissions.corpus_submit(corpus=corpus, actor=member)
-    from contributions.analysis.pipeline import analysis_execute
+    from contributions.jobs import job_run
 
-    analysis_execute(run_id=run.id)
+    job_run("analysis", run.id)
     corpus.refresh_from_db()
     assert corpus.status == S.AWAITING_REVIEW and corpus.version == 2
     changes = review.corpus_changes(corpus=corpus)
@@ -289,7 +290,7 @@ def test_exclusions_and_placeholders_reach_the_training_version(member, reviewer
     review.exclusion_add(corpus=corpus, reviewer=reviewer, kind=Exclusion.Kind.FLAG, value="lorem_ipsum")
     corpus = review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
     version = TrainingVersion.objects.get(corpus=corpus)
-    training.training_build(version_id=version.id)
+    job_run("training", version.id)
     version.refresh_from_db()
     corpus.refresh_from_db()
     assert version.status == JobStatus.DONE and corpus.status == S.QUEUED_FOR_TRAINING
@@ -308,7 +309,7 @@ def test_excluding_personal_data_and_near_duplicates(member, reviewer, maintaine
     review.exclusion_add(corpus=corpus, reviewer=reviewer, kind=Exclusion.Kind.NEAR_DUPLICATES)
     corpus = review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
     version = TrainingVersion.objects.get(corpus=corpus)
-    training.training_build(version_id=version.id)
+    job_run("training", version.id)
     version.refresh_from_db()
     assert [r["doc_index"] for r in training_rows(version)] == [0]
     assert version.excluded == {"near_duplicate": 1, "personal_data": 1}
@@ -373,7 +374,7 @@ def test_suspended_account_is_signed_out_and_cannot_sign_in(client, member, main
     from .factories import PASSWORD
 
     client.force_login(member)
-    moderation.user_suspend(actor=maintainer, user=member)
+    moderation.user_suspend(actor=maintainer, user=member, reason="Spam répété.")
     member.refresh_from_db()
     assert not member.is_active
     assert client.get(reverse("contributions:profile")).status_code == 302

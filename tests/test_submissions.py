@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from contributions import submissions
 from contributions.models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, JobStatus
@@ -330,6 +330,7 @@ def test_corpus_text_and_metadata_are_escaped(client, member):
 
 def test_deleting_the_account_keeps_corpora_under_the_pseudonym(client, member):
     corpus = make_corpus(member)
+    Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.APPROVED, submitted_at=timezone.now())
     client.force_login(member)
     client.post(reverse("contributions:profile_delete"), {"confirm": "on"})
     corpus.refresh_from_db()

@@ -46,7 +46,7 @@ def test_email_is_delivered_by_the_worker_after_commit(celery_worker):
     assert mail["Subject"] == "Bonjour"
     assert celery_worker.text(mail).strip() == "Un message accentué : é à ç."
     # One-time links do not stay in the database once delivered.
-    assert row.body_text == "" and row.sent_at is not None and row.attempts == 1
+    assert row.body_text == "" and row.finished_at is not None and row.attempt == 1
 
 
 def test_a_message_delivered_twice_sends_one_email(celery_worker):
@@ -73,6 +73,7 @@ def test_a_lost_broker_message_is_found_again_by_the_sweeper(celery_worker):
         body_text="x",
         from_email="site@example.org",
         created_at=timezone.now() - timedelta(minutes=5),
+        run_after=timezone.now() - timedelta(minutes=5),
     )
     assert jobs.jobs_requeue_stale() == 1
     wait_for_status(row.id, JobStatus.DONE)
@@ -193,7 +194,7 @@ def _complete_and_correct(run: AnalysisRun, expected_docs: int) -> None:
     assert len(shard_rows(run)) == expected_docs
     assert sorted(row["doc_index"] for row in shard_rows(run)) == list(range(expected_docs))
     # Only the finishing attempt's files remain.
-    base = f"analysis/corpus-{run.corpus_id}/run-{run.id}"
+    base = f"analysis/{run.id}"
     attempts = default_storage.listdir(base)[0]
     assert attempts == [f"attempt-{run.attempt}"]
     from contributions.models import DocumentFingerprint
@@ -215,7 +216,7 @@ def test_a_killed_pool_process_gives_the_task_back_and_it_completes(member, cele
 
 
 def test_a_killed_worker_loses_no_work(member, celery_worker, settings):
-    settings.ANALYSIS_STALE_SECONDS = STALE_SECONDS
+    settings.JOB_STALE_SECONDS = STALE_SECONDS
     content = big_jsonl(12, seed=3)
     expected = content.count(b"\n")
     corpus = make_corpus(member)

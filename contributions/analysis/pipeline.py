@@ -1,41 +1,33 @@
 """The analysis of a corpus, streamed document by document.
 
 ``DocumentAnalyzer`` holds the per-corpus state (duplicates, counters, the
-sample) and turns raw documents into rows; ``analysis_execute`` claims a run,
-feeds it every file, writes the Parquet shards to storage and the report to
-the database. The benchmark drives ``DocumentAnalyzer`` directly.
+sample) and turns raw documents into rows; ``analysis_run`` is the work of an
+analysis job (the job runner claims the run and owns its files): it feeds it
+every file, writes the Parquet shards to storage and returns the report. The
+benchmark drives ``DocumentAnalyzer`` directly.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from django.core.files import File
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from ..jobs import job_claim
-from ..lifecycle import corpus_try_transition
-from ..models import (
-    ACCEPTED_STATUSES,
-    AnalysisRun,
-    Corpus,
-    CorpusFile,
-    CorpusStatus,
-    DocumentFingerprint,
-    JobStatus,
-)
+from .. import lifecycle
+from ..jobs import Done, JobContext, JobFailed, JobKind, Retry, register
+from ..lifecycle import corpus_transition, corpus_try_transition
+from ..models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, DocumentFingerprint
 from .dedup import NearDuplicateIndex, signatures
 from .formats import FileRejected, FormatOptions, Problem, RawDoc, buffered, read_documents
 from .text import (
@@ -58,7 +50,6 @@ SHARD_MAX_CHARS = 256 * 1024**2
 SAMPLE_SIZE = 30
 SAMPLE_TEXT_CHARS = 4000
 MAX_PROBLEMS_KEPT = 200
-MAX_ATTEMPTS = 3
 LENGTH_BUCKETS = [100, 300, 1_000, 3_000, 10_000, 30_000, 100_000]
 
 SCHEMA = pa.schema(
@@ -88,10 +79,6 @@ SCHEMA = pa.schema(
         ("minhash", pa.list_(pa.uint32())),
     ]
 )
-
-
-class Lost(Exception):
-    """Another worker took the run over: stop without writing anything."""
 
 
 class DocumentAnalyzer:
@@ -231,6 +218,16 @@ class DocumentAnalyzer:
                 row["duplicate_accepted"] = True
                 self.exact_accepted += 1
 
+    def problems_report(self) -> dict:
+        """What a failed run keeps: the records it skipped, and why."""
+        return {
+            "processing_version": PROCESSING_VERSION,
+            "documents": self.documents,
+            "problems": self.problems,
+            "problems_total": self.problems_total,
+            "files": {name: dict(counts) for name, counts in sorted(self.files.items())},
+        }
+
     def report(self, near_duplicates: dict[int, int], bytes_read: int) -> dict:
         n = self.documents or 1
 
@@ -286,10 +283,11 @@ class DocumentAnalyzer:
 
 
 class ShardWriter:
-    """Parquet shards of bounded size, written locally then saved to storage."""
+    """Parquet shards of bounded size, written locally, then kept by
+    ``save`` (a job's ``JobContext.save_path``), which returns the stored name."""
 
-    def __init__(self, workdir: Path, prefix: str, schema: pa.Schema = SCHEMA) -> None:
-        self.workdir, self.prefix, self.schema = workdir, prefix, schema
+    def __init__(self, workdir: Path, save: Callable[[str, Path], str], schema: pa.Schema = SCHEMA) -> None:
+        self.workdir, self.save, self.schema = workdir, save, schema
         self.names: list[str] = []
         self._writer: pq.ParquetWriter | None = None
         self._path: Path | None = None
@@ -309,19 +307,17 @@ class ShardWriter:
             self.close_shard()
 
     def close_shard(self) -> None:
-        if self._writer is None:
+        if self._writer is None or self._path is None:
             return
         self._writer.close()
-        with self._path.open("rb") as handle:
-            self.names.append(default_storage.save(f"{self.prefix}/{self._path.name}", File(handle)))
+        self.names.append(self.save(self._path.name, self._path))
         self._path.unlink()
-        self._writer, self._chars = None, 0
+        self._writer, self._path, self._chars = None, None, 0
 
     def save_table(self, name: str, table: pa.Table) -> str:
         path = self.workdir / name
         pq.write_table(table, path, compression="zstd")
-        with path.open("rb") as handle:
-            saved = default_storage.save(f"{self.prefix}/{name}", File(handle))
+        saved = self.save(name, path)
         path.unlink()
         return saved
 
@@ -329,38 +325,10 @@ class ShardWriter:
 # ---------------------------------------------------------------- the job
 
 
-def analysis_claim(*, run_id: int) -> AnalysisRun | None | bool:
-    return job_claim(
-        model=AnalysisRun, job_id=run_id, started_at=timezone.now(), bytes_done=0, documents_done=0
-    )
-
-
-def _progress(run: AnalysisRun, *, bytes_done: int, documents: int) -> None:
-    """Heartbeat and progress in one write, which fails once the run belongs
-    to another attempt or was cancelled."""
-    updated = AnalysisRun.objects.filter(id=run.id, attempt=run.attempt, status=JobStatus.RUNNING).update(
-        heartbeat_at=timezone.now(), bytes_done=bytes_done, documents_done=documents
-    )
-    if not updated:
-        raise Lost
-
-
-def _fail(run: AnalysisRun, message: str) -> None:
-    with transaction.atomic():
-        updated = AnalysisRun.objects.filter(id=run.id, attempt=run.attempt, status=JobStatus.RUNNING).update(
-            status=JobStatus.FAILED, error=message[:5000], finished_at=timezone.now()
-        )
-        if updated:
-            corpus_try_transition(
-                corpus_id=run.corpus_id, to=CorpusStatus.FAILED, expected_version=run.corpus_version,
-                reason=message[:5000],
-            )
-
-
-def _accepted_lookup(corpus_id: int):
+def _accepted_lookup(corpus_id: int) -> Callable[[set[int]], set[int]]:
     def lookup(hashes: set[int]) -> set[int]:
         return set(
-            DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=ACCEPTED_STATUSES)
+            DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=lifecycle.ACCEPTED)
             .exclude(corpus_id=corpus_id)
             .values_list("hash", flat=True)
         )
@@ -368,116 +336,95 @@ def _accepted_lookup(corpus_id: int):
     return lookup
 
 
-def analysis_execute(*, run_id: int) -> bool:
-    """Run one analysis. Returns False when a live worker already has it,
-    so that the task can look again later."""
-    run = analysis_claim(run_id=run_id)
-    if run is False:
-        return False
-    if run is None:
-        return True
-    if run.attempt > MAX_ATTEMPTS:
-        _fail(
-            run, _("the analysis stopped %(count)s times without finishing; ask a maintainer") % {"count": MAX_ATTEMPTS}
-        )
-        return True
+def _budget(size: int) -> float:
+    return settings.ANALYSIS_BUDGET_SECONDS + settings.ANALYSIS_BUDGET_SECONDS_PER_MB * size / 1e6
+
+
+def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
+    """The work of an analysis job: every file of the corpus version, to
+    Parquet shards and a report."""
     corpus = run.corpus
     if corpus.status == CorpusStatus.SUBMITTED:
         corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.PROCESSING, expected_version=run.corpus_version)
-    prefix = f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{run.attempt}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"analysis-{run.id}-"))
-    try:
-        delete_prefix(prefix)  # whatever an earlier try under this name left
-        _execute(run, corpus, prefix, workdir)
-    except Lost:
-        logger.info("Analysis %s attempt %s was taken over; stopping", run.id, run.attempt)
-        delete_prefix(prefix)
-    except FileRejected as exc:
-        _fail(run, str(exc))
-        delete_prefix(prefix)
-    except Exception as exc:
-        logger.exception("Analysis %s failed", run.id)
-        _fail(run, _("internal error (%(kind)s); the maintainers have the details") % {"kind": type(exc).__name__})
-        delete_prefix(prefix)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return True
-
-
-def _execute(run: AnalysisRun, corpus: Corpus, prefix: str, workdir: Path) -> None:
     files = list(CorpusFile.objects.filter(corpus=corpus).order_by("id"))
     if not files:
-        raise FileRejected("corpus", _("no file to analyse"))
+        raise JobFailed(_("no file to analyse"))
     total = sum(f.size for f in files)
-    AnalysisRun.objects.filter(id=run.id, attempt=run.attempt).update(bytes_total=total)
+    context.beat(force=True, progress_total=total, documents_done=0)
     DocumentFingerprint.objects.filter(corpus=corpus).exclude(run_id=run.id).delete()
     DocumentFingerprint.objects.filter(run_id=run.id).delete()
     analyzer = DocumentAnalyzer(
-        workdir=workdir, seed=f"{corpus.id}-{run.corpus_version}", accepted_lookup=_accepted_lookup(corpus.id)
+        workdir=context.workdir, seed=f"{corpus.id}-{run.corpus_version}", accepted_lookup=_accepted_lookup(corpus.id)
     )
-    shards = ShardWriter(workdir, prefix)
-    done_before = 0
-    last_beat = timezone.now()
-    for stored in files:
-        options = FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
-        with default_storage.open(stored.file.name, "rb") as handle:
-            stream, counter = buffered(handle)
-            items = read_documents(
-                stream, name=stored.original_name, fmt=stored.format, options=options, size=stored.size
-            )
-            batch: list[dict] = []
-            batch_chars = 0
-            for row in analyzer.rows(_docs_only(items, analyzer)):
-                batch.append(row)
-                batch_chars += row["chars"]
-                if len(batch) >= BATCH_ROWS or batch_chars >= BATCH_MAX_CHARS:
-                    _flush(run, corpus, analyzer, shards, batch)
-                    batch, batch_chars = [], 0
-                    if (timezone.now() - last_beat).total_seconds() >= 1:
-                        _progress(run, bytes_done=done_before + counter.count, documents=analyzer.documents)
-                        last_beat = timezone.now()
-            _flush(run, corpus, analyzer, shards, batch)
-        done_before += stored.size
-        _progress(run, bytes_done=done_before, documents=analyzer.documents)
-    if not analyzer.documents:
-        raise FileRejected("corpus", _("no usable document in the files"))
-    shards.close_shard()
-    near = analyzer.near.duplicates()
-    names = list(shards.names)
-    names.append(
-        shards.save_table(
-            "near_duplicates.parquet",
-            pa.table(
-                {"doc_index": list(near), "duplicate_of": list(near.values())},
-                schema=pa.schema([("doc_index", pa.int64()), ("duplicate_of", pa.int64())]),
-            ),
-        )
+    shards = ShardWriter(context.workdir, context.save_path)
+    try:
+        done_before = 0
+        for stored in files:
+            with context.budget(_budget(stored.size), _("%(name)s: reading took longer than %(seconds)s s; the file is "
+                                                         "malformed or far larger than it looks")
+                                % {"name": stored.original_name, "seconds": int(_budget(stored.size))}):
+                _analyse_file(run, corpus, stored, analyzer, shards, context, done_before)
+            done_before += stored.size
+            context.beat(force=True, progress_done=done_before, documents_done=analyzer.documents)
+        if not analyzer.documents:
+            raise FileRejected("corpus", _("no usable document in the files"))
+    except FileRejected as exc:
+        # The problems met on the way say why nothing was usable.
+        raise JobFailed(str(exc), report=analyzer.problems_report()) from None
+    except JobFailed as exc:
+        raise JobFailed(exc.message, report=analyzer.problems_report()) from None
+    with context.budget(_budget(total), _("finding near-duplicates took too long")):
+        shards.close_shard()
+        near = analyzer.near.duplicates()
+        context.beat()
+    sidecar = shards.save_table(
+        "near_duplicates.parquet",
+        pa.table(
+            {"doc_index": list(near), "duplicate_of": list(near.values())},
+            schema=pa.schema([("doc_index", pa.int64()), ("duplicate_of", pa.int64())]),
+        ),
     )
-    report = analyzer.report(near, done_before)
-    with transaction.atomic():
-        finished = AnalysisRun.objects.filter(id=run.id, attempt=run.attempt, status=JobStatus.RUNNING).update(
-            status=JobStatus.DONE,
-            finished_at=timezone.now(),
-            report=report,
-            shards=names,
-            bytes_done=done_before,
-            documents_done=analyzer.documents,
-            error="",
-        )
-        if not finished:
-            raise Lost
-        corpus_try_transition(
-            corpus_id=corpus.id, to=CorpusStatus.AWAITING_REVIEW, expected_version=run.corpus_version, reason=""
-        )
-    # Files of earlier attempts of this run, left by workers that died.
-    for attempt in range(1, run.attempt):
-        delete_prefix(f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-{attempt}")
+    return Done(
+        fields={
+            "report": analyzer.report(near, done_before),
+            "shards": shards.names,
+            "near_duplicates": sidecar,
+            "documents_done": analyzer.documents,
+        },
+        then=lambda run: corpus_try_transition(
+            corpus_id=run.corpus_id, to=CorpusStatus.AWAITING_REVIEW, expected_version=run.corpus_version, reason=""
+        ),
+    )
 
 
-def _docs_only(items: Iterable[RawDoc | Problem], analyzer: DocumentAnalyzer) -> Iterator[RawDoc]:
+def _analyse_file(
+    run: AnalysisRun, corpus: Corpus, stored: CorpusFile, analyzer: DocumentAnalyzer, shards: ShardWriter,
+    context: JobContext, done_before: int,
+) -> None:
+    options = FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
+    with default_storage.open(stored.file.name, "rb") as handle:
+        stream, counter = buffered(handle)
+        items = read_documents(stream, name=stored.original_name, fmt=stored.format, options=options, size=stored.size)
+        batch: list[dict] = []
+        batch_chars = 0
+        for row in analyzer.rows(_docs_only(items, analyzer, context)):
+            batch.append(row)
+            batch_chars += row["chars"]
+            if len(batch) >= BATCH_ROWS or batch_chars >= BATCH_MAX_CHARS:
+                _flush(run, corpus, analyzer, shards, batch)
+                batch, batch_chars = [], 0
+                context.beat(progress_done=done_before + counter.count, documents_done=analyzer.documents)
+        _flush(run, corpus, analyzer, shards, batch)
+
+
+def _docs_only(
+    items: Iterable[RawDoc | Problem], analyzer: DocumentAnalyzer, context: JobContext
+) -> Iterator[RawDoc]:
     for item in items:
         if isinstance(item, Problem):
             analyzer.problem(item)
+            # A file of nothing but bad records still beats (and meets its budget).
+            context.beat()
         else:
             yield item
 
@@ -493,12 +440,36 @@ def _flush(run, corpus, analyzer: DocumentAnalyzer, shards: ShardWriter, batch: 
     )
 
 
-def delete_prefix(prefix: str) -> None:
-    try:
-        directories, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotADirectoryError, OSError):
-        return
-    for name in files:
-        default_storage.delete(f"{prefix}/{name}")
-    for directory in directories:
-        delete_prefix(f"{prefix}/{directory}")
+def analysis_failed(run: AnalysisRun, reason: str) -> None:
+    corpus_try_transition(
+        corpus_id=run.corpus_id, to=CorpusStatus.FAILED, expected_version=run.corpus_version, reason=reason[:5000]
+    )
+
+
+def analysis_retry(run: AnalysisRun) -> None:
+    corpus = Corpus.objects.get(pk=run.corpus_id)
+    if corpus.version != run.corpus_version or corpus.status != CorpusStatus.FAILED:
+        raise ValidationError(_("The corpus has changed since this analysis: it is analysed when submitted again."))
+    corpus_transition(corpus_id=corpus.id, to=CorpusStatus.SUBMITTED, expected_version=run.corpus_version, reason="")
+
+
+def analysis_cleanup(run: AnalysisRun) -> None:
+    DocumentFingerprint.objects.filter(run_id=run.id).delete()
+
+
+ANALYSIS = register(
+    JobKind(
+        name="analysis",
+        label=gettext_lazy("Analyses"),
+        model=AnalysisRun,
+        task="contributions.tasks.analyse_corpus",
+        run=analysis_run,
+        folder="analysis",
+        max_attempts=3,
+        retry=Retry.NEVER,
+        on_failure=analysis_failed,
+        on_retry=analysis_retry,
+        cleanup=analysis_cleanup,
+        describe=lambda run: f"{run.corpus} v{run.corpus_version}",
+    )
+)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django import template
 from django.utils.formats import number_format
 
+from .. import lifecycle
 from ..models import LANGUAGES
+from ..notifications import notification_render
 
 register = template.Library()
 _LANGUAGE_NAMES = dict(LANGUAGES)
@@ -46,3 +48,15 @@ def highlight_pii(text: str):
         position = item.end
     parts.append(escape(text[position:]))
     return mark_safe("".join(str(p) for p in parts))  # noqa: S308 - every part is escaped above
+
+
+# The lifecycle's questions, for templates (which never compare raw statuses).
+register.filter("can_submit", lifecycle.can_submit)
+register.filter("can_withdraw", lifecycle.can_withdraw)
+register.filter("is_editable", lifecycle.is_editable)
+register.filter("is_published", lifecycle.is_published)
+register.filter("is_in_analysis", lifecycle.is_in_analysis)
+register.filter("awaiting_review", lifecycle.awaiting_review)
+register.filter("is_failed", lifecycle.is_failed)
+register.filter("is_withdrawn", lifecycle.is_withdrawn)
+register.filter("notification_text", notification_render)

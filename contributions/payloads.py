@@ -1,0 +1,139 @@
+"""The shapes of the JSON kept on rows: the analysis report, release inputs,
+statistics and files. JSON fields give back plain dicts; these say what is in
+them, for mypy and for the reader."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class ReportProblem(TypedDict):
+    source: str
+    line: int | None
+    message: str
+
+
+class LanguageShare(TypedDict):
+    language: str
+    documents: int
+    rate: float
+
+
+class PersonalDataCount(TypedDict):
+    documents: int
+    occurrences: int
+    rate: float
+
+
+class FlagCount(TypedDict):
+    documents: int
+    rate: float
+
+
+class DuplicateCounts(TypedDict):
+    exact_within: int
+    exact_within_rate: float
+    exact_accepted: int
+    exact_accepted_rate: float
+    near_within: int
+    near_within_rate: float
+
+
+class LengthBucket(TypedDict):
+    label: str
+    documents: int
+
+
+class EncodingCounts(TypedDict):
+    mojibake_fixed: int
+    control_characters_removed: int
+    replacement_characters: int
+
+
+class PersonalDataSpan(TypedDict):
+    kind: str
+    start: int
+    end: int
+
+
+class SampleDocument(TypedDict):
+    doc_index: int
+    source: str
+    line: int | None
+    language: str
+    flags: list[str]
+    personal_data: list[PersonalDataSpan]
+    text: str
+    truncated: bool
+
+
+class SkippedCounts(TypedDict):
+    empty: int
+    problems: int
+
+
+class FailureReport(TypedDict):
+    """What a failed analysis keeps: the records skipped, and why."""
+
+    processing_version: str
+    documents: int
+    problems: list[ReportProblem]
+    problems_total: int
+    files: dict[str, dict[str, int]]
+
+
+class AnalysisReport(FailureReport):
+    characters: int
+    words: int
+    bytes_read: int
+    skipped: SkippedCounts
+    languages: list[LanguageShare]
+    personal_data: dict[str, PersonalDataCount]
+    duplicates: DuplicateCounts
+    quality: dict[str, FlagCount]
+    length_histogram: list[LengthBucket]
+    encoding: EncodingCounts
+    sample: list[SampleDocument]
+
+
+class ReleaseFilters(TypedDict):
+    """The inputs of a release, fixed when it is created."""
+
+    licenses: list[str]
+    languages: list[str]
+    domains: list[str]
+    drop_flags: list[str]
+    training_versions: list[int]
+    removed: list[str]
+
+
+class ReleaseFile(TypedDict):
+    path: str
+    sha256: str
+    bytes: int
+
+
+class ConfigStats(TypedDict):
+    documents: int
+    files: int
+
+
+class CorpusStats(TypedDict):
+    documents: int
+    words: int
+
+
+class DuplicatesRemoved(TypedDict):
+    exact: int
+    near: int
+
+
+class ReleaseStats(TypedDict):
+    documents: int
+    words: int
+    configs: dict[str, ConfigStats]
+    corpora: dict[str, CorpusStats]
+    words_by_license: dict[str, int]
+    duplicates_removed: DuplicatesRemoved
+    languages: list[str]
+    removed_ids: list[str]
