@@ -55,6 +55,7 @@ from .models import (
     Role,
     User,
 )
+from .ratelimits import rate_limit
 
 
 @require_GET
@@ -452,6 +453,7 @@ def review_exclude(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
+@rate_limit("comment")
 def comment_post(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     form = CommentForm(request.POST)
@@ -486,6 +488,7 @@ def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
+@rate_limit("report")
 def data_report(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(Corpus, pk=pk, status__in=PUBLISHED)
     form = AbuseReportForm(request.POST)
@@ -605,6 +608,7 @@ def release_file(request: HttpRequest, version: str, path: str) -> FileResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("removal")
 def removal_new(request: HttpRequest) -> HttpResponse:
     form = RemovalRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
