@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.sites.shortcuts import get_current_site
+from django.utils.crypto import get_random_string
 
 from . import accounts, emails
 
@@ -20,3 +22,16 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit: bool = True):
         user = super().save_user(request, user, form, commit=False)
         return accounts.member_register(user=user, display_name=form.cleaned_data.get("display_name", ""))
+
+    def respond_email_verification_sent(self, request, user):
+        if user is None:
+            # A sign-up with an address that already has an account: allauth
+            # creates nothing and queues an "account already exists" email
+            # instead of the confirmation, through send_mail like a new
+            # account. A new account also costs a password hash, the slow
+            # part; without one here the quick answer would tell whether the
+            # address is registered, which ACCOUNT_PREVENT_ENUMERATION hides.
+            # (allauth gets here with no user only in that case, or for its
+            # honeypot, which must not stand out either.)
+            make_password(get_random_string(32))
+        return super().respond_email_verification_sent(request, user)

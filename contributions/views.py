@@ -58,6 +58,7 @@ from .models import (
     Role,
     User,
 )
+from .ratelimits import rate_limit
 
 
 @require_GET
@@ -472,6 +473,7 @@ def review_exclude(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
+@rate_limit("comment")
 def comment_post(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     form = CommentForm(request.POST)
@@ -506,6 +508,7 @@ def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
+@rate_limit("report")
 def data_report(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(Corpus, pk=pk, status__in=PUBLISHED)
     form = AbuseReportForm(request.POST)
@@ -656,6 +659,7 @@ def release_file(request: HttpRequest, version: str, path: str) -> FileResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("removal")
 def removal_new(request: HttpRequest) -> HttpResponse:
     form = RemovalRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

@@ -10,6 +10,7 @@ S3-compatible storage and SMTP. The README lists every variable.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,20 +26,75 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    # A typo (DEBUG=flase) must stop the start, not quietly mean False.
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a yes/no value: use one of {', '.join(_TRUE + _FALSE)} "
+        f"(any case), or leave it empty for the default."
+    )
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is not a whole number.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is too small: the least accepted value is {minimum}.")
+    return number
 
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+_RATE = re.compile(r"[0-9]+/([1-9][0-9]*)?[smhd](/(ip|user))?")
+
+
+def env_rate_limits(name: str, defaults: dict[str, str], *, anonymous: tuple[str, ...] = ()) -> dict[str, str]:
+    """``defaults`` with the rates given in ``name``, e.g.
+    ``removal=5/h,report=20/h/ip,10/h/user,comment=off``: an item without
+    ``=`` adds a rate to the form named before it. Forms in ``anonymous``
+    have no account to count on, so ``/user`` rates are refused there."""
+    limits = dict(defaults)
+    action = ""
+    for item in env(name).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" in item:
+            action, _sep, rate = (part.strip() for part in item.partition("="))
+            if action not in defaults:
+                raise ImproperlyConfigured(f"{name}: unknown form {action!r}; the forms are {', '.join(defaults)}.")
+            limits[action] = ""
+        elif not action:
+            raise ImproperlyConfigured(f"{name}: {item!r} names no form; write form=rate, e.g. removal=5/h.")
+        else:
+            rate = item
+        if rate.lower() == "off":
+            continue
+        if not _RATE.fullmatch(rate):
+            raise ImproperlyConfigured(
+                f"{name}: {rate!r} for {action} is not a rate; write count/period with a period in s, m, h or d "
+                f"(10/h, 3/15m), optionally followed by /ip or /user, or off."
+            )
+        if action in anonymous and rate.endswith("/user"):
+            raise ImproperlyConfigured(f"{name}: {action} is anonymous, it can only be limited per address (/ip).")
+        limits[action] = f"{limits[action]},{rate}" if limits[action] else rate
+    return limits
 
 
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -121,14 +177,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: allauth's rate limits need one shared by every web process.
+# Cache: the rate limits (ours and allauth's) need one shared by every web
+# process. An unreachable cache must not take the site down with it: the
+# backends of contributions.cache log the failure and answer as if the key
+# were missing, and short socket timeouts keep a dead Redis from holding up
+# every request. /healthz still reports it.
 CACHE_URL = env("CACHE_URL")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "contributions.cache.DegradingRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "contributions.cache.DegradingFileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
@@ -164,7 +230,8 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_USER_DISPLAY = "contributions.accounts.user_display"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
-# Rate limits stay on (allauth's defaults); tests clear the cache between runs.
+# allauth's other rate limits keep its defaults; sign-up is set with ours
+# below. Tests clear the cache between runs.
 
 CONTRIBUTOR_AGREEMENT_VERSION = env("CONTRIBUTOR_AGREEMENT_VERSION", "2026-11")
 SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
@@ -250,8 +317,26 @@ if SECURE_HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env_bool("BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies of ours append to X-Forwarded-For: the client
+# address is the entry that many places from the end. Without a proxy the
+# header is whatever the client wrote, so by default it is ignored and the
+# rate limits count on REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# Rate limits of the public forms (contributions.ratelimits) and of allauth's
+# sign-up, counting POSTs only. "N/period" counts per client address and, for
+# a signed-in member, per account too; "/ip" or "/user" after it keeps one of
+# the two. RATE_LIMITS overrides some, e.g. "removal=5/h,comment=off".
+RATE_LIMITS = env_rate_limits(
+    "RATE_LIMITS",
+    {"removal": "5/h", "report": "10/h", "comment": "30/h", "signup": "20/h/ip"},
+    anonymous=("signup",),
+)
+ACCOUNT_RATE_LIMITS = {"signup": RATE_LIMITS["signup"]}
 
 # Celery. Tasks are acknowledged after they ran and given back if the worker
 # dies, so every task must be idempotent (see contributions/tasks.py).
@@ -269,13 +354,36 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A task not acknowledged within this time goes back to the queue.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 60 * 60),
+        # An unreachable broker (not just a refused port) must not hold a web
+        # request or a worker's clean-up for the system's TCP timeout.
+        "socket_connect_timeout": 5,
     }
+    _broker_url = urlsplit(CELERY_BROKER_URL)
+    if _broker_url.scheme in ("redis", "rediss"):
+        # kombu's Redis transport kills the worker when Redis restarts during
+        # a task: see openllm_site/redis_transport.py.
+        CELERY_BROKER_TRANSPORT = "openllm_site.redis_transport:Transport"
+        if _broker_url.scheme == "rediss" and "ssl_cert_reqs" not in _broker_url.query:
+            # kombu only turns TLS on by itself for the "rediss" transport
+            # name, which the line above replaces. Certificates are checked
+            # unless the URL says otherwise (?ssl_cert_reqs=none).
+            import ssl
+
+            CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "openllm")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker waits for the broker as long as it takes (Celery's default gives up
+# after 100 attempts, about an hour) rather than exit.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# When the broker connection drops, a running analysis goes on (Celery 6 will
+# cancel it by default): its row is the job, it finishes and is acknowledged
+# through the new connection, and a second delivery of its message finds the
+# row claimed and does nothing.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A request that enqueues while the broker is down must not hang: the row
 # stays queued and the sweeper sends it again (contributions.jobs).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -296,7 +404,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 200
 FILE_UPLOAD_HANDLERS = [
     "contributions.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    "contributions.uploads.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 # Review policy.

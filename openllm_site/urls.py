@@ -10,6 +10,8 @@ from contributions.views import healthz
 # its own unprotected form.
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "OpenLLM Europe"
+# allauth looks here for the page of its rate limits (sign-up, sign-in).
+handler429 = "contributions.ratelimits.allauth_429"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

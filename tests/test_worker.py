@@ -102,7 +102,7 @@ def test_signup_confirmation_and_login_through_the_worker(client, celery_worker)
 def test_healthz_is_ok_with_a_worker(client, celery_worker):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "workers": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "workers": "ok", "cache": "ok"}
 
 
 def test_healthcheck_fails_when_the_broker_is_down(celery_worker):

@@ -8,7 +8,7 @@ from contributions.health import health_check
 
 
 class Command(BaseCommand):
-    help = "Print the state of the database, the broker and the workers; exit 1 if one is down."
+    help = "Print the state of the database, the broker, the workers and the cache; exit 1 if one is down."
 
     def handle(self, *args, **options) -> None:
         state = health_check()
