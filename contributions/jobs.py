@@ -120,8 +120,10 @@ class JobKind(Generic[J]):
     # Removes what the job left in the database outside its row (the
     # fingerprints of a failed analysis, say); files are the runner's.
     cleanup: Callable[[J], None] | None = None
-    # What the operations page says the job is about.
+    # What the operations page says the job is about, and the relations that
+    # needs (fetched with the rows, not one query a row).
     describe: Callable[[J], str] = str
+    related: tuple[str, ...] = ()
 
     def storage_folder(self, job: Job) -> str | None:
         return f"{self.folder}/{job.pk}" if self.folder else None
@@ -284,7 +286,6 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
     workdir.mkdir(parents=True, exist_ok=True)
     context = JobContext(kind, job, workdir)
     try:
-        _remove_earlier_attempts(kind, job)
         done = kind.run(job, context)
         _finish(kind, job, context, done)
     except JobLost:
@@ -314,7 +315,7 @@ def _finish(kind: JobKind[J], job: J, context: JobContext, done: Done[J]) -> Non
             raise JobLost
         if done.then:
             done.then(type(job).objects.get(id=job.pk))
-    # Whatever an earlier attempt's worker wrote after this one began.
+    # What the workers of earlier, abandoned attempts left.
     _remove_earlier_attempts(kind, job)
 
 

@@ -75,7 +75,7 @@ def operations_overview(*, inspect_timeout: float = 1.0) -> Overview:
     now = timezone.now()
     kinds, running, queued, failed = [], [], [], []
     for kind in REGISTRY.values():
-        rows = kind.model.objects.all()
+        rows = kind.model.objects.select_related(*kind.related)
         counts = rows.aggregate(
             queued=Count("id", filter=Q(status=JobStatus.QUEUED)),
             running=Count("id", filter=Q(status=JobStatus.RUNNING)),

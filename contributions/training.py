@@ -161,5 +161,6 @@ TRAINING = register(
         retry=Retry.BACKOFF,
         on_retry=training_retry,
         describe=lambda version: f"{version.corpus} v{version.corpus_version}",
+        related=("corpus",),
     )
 )

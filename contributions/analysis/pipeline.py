@@ -471,5 +471,6 @@ ANALYSIS = register(
         on_retry=analysis_retry,
         cleanup=analysis_cleanup,
         describe=lambda run: f"{run.corpus} v{run.corpus_version}",
+        related=("corpus",),
     )
 )
