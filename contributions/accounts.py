@@ -136,14 +136,22 @@ def user_export_data(*, user: User) -> dict[str, Any]:
     }
 
 
+def user_deletion_refused(*, user: User) -> str | None:
+    """Why the account cannot be deleted, or None."""
+    if user.is_maintainer and _active_maintainers() in ([], [user.pk]):
+        return _("You are the last maintainer: give the role to someone else first.")
+    return None
+
+
 @transaction.atomic
 def user_delete(*, user: User) -> None:
     """Delete the account. What the member contributed stays, published under
     their pseudonym (the contributions keep it, not the account); drafts
     never submitted go with the account, files included, and what was still
     on its way to review is withdrawn (nobody would answer the reviewers)."""
-    if user.is_maintainer and _active_maintainers() in ([], [user.pk]):
-        raise ValidationError(_("You are the last maintainer: give the role to someone else first."))
+    refused = user_deletion_refused(user=user)
+    if refused:
+        raise ValidationError(refused)
     addresses = list(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) + [user.email]
     OutgoingEmail.objects.filter(to__in={a.lower() for a in addresses}).delete()
     for corpus in Corpus.objects.filter(submitter=user):

@@ -47,6 +47,19 @@ class UserAdmin(admin.ModelAdmin):
     readonly_fields = ["pseudonym", "last_login", "date_joined", "role", "is_active"]
     exclude = ["password"]
 
+    # Deleting goes through accounts.user_delete, like the member's own
+    # deletion: the last active maintainer stays, drafts go with the account.
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if obj is not None and accounts.user_deletion_refused(user=obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        # What goes with the account (its agreements, its audit trail) is
+        # read-only in this admin, which must not stop the deletion.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         accounts.user_delete(user=obj)
 

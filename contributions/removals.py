@@ -87,6 +87,7 @@ def removal_request_file(
         ).exists()
         if verified:
             removal_confirm(removal=removal)
+            removal.refresh_from_db()
         else:
             _send(removal, "contributions/email/removal_confirm.txt", gettext_lazy("Confirm your removal request"))
     return removal

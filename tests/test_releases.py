@@ -174,6 +174,39 @@ def test_filters_license_language_and_quality_flags(member, maintainer_user, tmp
     assert release.stats["configs"] == {"open": {"documents": 3, "files": 1}}
 
 
+def test_domain_filter_keeps_only_those_domains(member, maintainer_user, tmp_path):
+    queued(member, maintainer_user, FRENCH[:2])
+    legal = queued(UserFactory(), maintainer_user, [FRENCH[2]], domain="legal")
+    release = build(maintainer_user, domains=["legal"])
+    rows = rows_of(exported(release, tmp_path))
+    assert [(r["corpus_id"], r["domain"]) for r in rows] == [(legal.id, "legal")]
+    assert list(release.stats["corpora"]) == [str(legal.id)]
+
+
+def test_two_releases_with_the_same_version_at_once_give_a_clean_message(member, maintainer_user, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    queued(member, maintainer_user, FRENCH)
+    real_filter = Release.objects.filter
+
+    class Racing:
+        """The other maintainer's release lands between the check and the insert."""
+
+        def __init__(self):
+            self.first = True
+
+        def __call__(self, *args, **kwargs):
+            if self.first and kwargs.get("version") == "2026-12":
+                self.first = False
+                Release.objects.create(version="2026-12", created_by=maintainer_user)
+                return real_filter(pk__in=[])  # what the check saw, a moment before
+            return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(Release.objects, "filter", Racing())
+    with pytest.raises(ValidationError, match="already exists"):
+        releases.release_create(actor=maintainer_user, version="2026-12")
+
+
 def test_removal_request_is_honoured_in_the_next_release(client, member, maintainer_user, tmp_path):
     corpus = queued(member, maintainer_user, FRENCH + ["Contact : jeanne@exemple.fr, merci."])
     first = build(maintainer_user, version="r1", public=True)
@@ -234,7 +267,8 @@ def test_a_failed_build_leaves_no_release_visible(client, member, maintainer_use
     assert release.status == JobStatus.FAILED and "disk full" in release.error and release.files == []
     from django.core.files.storage import default_storage
 
-    assert not default_storage.exists("releases/broken/attempt-1/README.md")
+    assert not default_storage.exists(f"releases/{release.pk}/attempt-1/README.md")
+    assert not default_storage.exists(f"releases/{release.pk}")
     Release.objects.filter(pk=release.pk).update(public=True)
     assert client.get(reverse("contributions:release_detail", args=["broken"])).status_code == 404
 

@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
@@ -200,6 +202,8 @@ def _complete_and_correct(run: AnalysisRun, expected_docs: int) -> None:
     from contributions.models import DocumentFingerprint
 
     assert DocumentFingerprint.objects.filter(corpus_id=run.corpus_id).count() == expected_docs
+    # The killed attempt's temporary folder went with the next attempt.
+    assert not list(Path(settings.JOB_WORK_DIR).glob(f"analysis-{run.id}-attempt-*"))
 
 
 def test_a_killed_pool_process_gives_the_task_back_and_it_completes(member, celery_worker):
@@ -237,6 +241,20 @@ def test_a_killed_worker_loses_no_work(member, celery_worker, settings):
     _complete_and_correct(run, expected)
     corpus.refresh_from_db()
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
+
+
+def test_the_operations_page_shows_what_each_worker_runs(member, celery_worker):
+    from contributions import operations
+
+    corpus = make_corpus(member)
+    add_file(corpus, "big.jsonl", big_jsonl(12, seed=4))
+    run = submissions.corpus_submit(corpus=corpus, actor=member)
+    wait_for_run(run.id, lambda r: r.status == JobStatus.RUNNING and r.documents_done > 0)
+    ops = operations.operations_overview(inspect_timeout=2)
+    [worker] = [w for w in ops.workers if w.name == celery_worker.name]
+    [line] = worker.jobs
+    assert line.job.pk == run.id and line.kind.name == "analysis" and 0 < line.job.percent < 100
+    wait_for_run(run.id, lambda r: r.status == JobStatus.DONE)
 
 
 # ---------------------------------------------------------------- review
