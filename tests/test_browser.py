@@ -87,9 +87,12 @@ def test_member_submits_a_corpus_and_follows_its_analysis(page, celery_worker, t
     page.get_by_role("button", name="Envoyer les fichiers").click()
     assert page.get_by_role("link", name="conseil.jsonl").is_visible()
     page.get_by_role("button", name="Soumettre pour analyse et relecture").click()
-    # The page refreshes itself while the worker runs, without JavaScript.
+    # The analysis and the status update in place while the worker runs:
+    # the page is never reloaded (the marker would be gone).
+    page.evaluate("window.__sameDocument = true")
     page.get_by_text("des documents contiennent une adresse e-mail").wait_for(timeout=60_000)
-    assert page.get_by_text("En attente de relecture").first.is_visible()
+    page.locator("#corpus-status").get_by_text("En attente de relecture").wait_for()
+    assert page.evaluate("window.__sameDocument") is True
 
 
 def test_reviewer_approves_a_corpus_in_the_browser(page, celery_worker):
@@ -118,3 +121,42 @@ def test_reviewer_approves_a_corpus_in_the_browser(page, celery_worker):
     assert page.get_by_text("Décision enregistrée").is_visible()
     corpus.refresh_from_db()
     assert corpus.status in {CorpusStatus.APPROVED, CorpusStatus.QUEUED_FOR_TRAINING}
+
+
+def test_operations_page_on_a_phone_updates_in_place(browser, live_server):
+    from django.core.mail import EmailMessage
+    from django.utils import timezone
+
+    from contributions import emails
+    from contributions.models import JobStatus, OutgoingEmail
+
+    maintainer = MaintainerFactory()
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto("/accounts/login/")
+        page.get_by_label("E-mail").fill(maintainer.email)
+        page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
+        page.get_by_role("button", name="Connexion").click()
+        page.wait_for_url(re.compile(r"/$"))
+        page.get_by_role("link", name="Exploitation").click()
+        page.get_by_role("heading", name="Tâches par type").wait_for()
+        page.evaluate("window.__sameDocument = true")
+
+        # A job fails while the page is open: it shows up without a reload.
+        [row] = emails.email_queue(message=EmailMessage("Bienvenue", "x", "site@example.org", ["x@example.org"]))
+        OutgoingEmail.objects.filter(pk=row.pk).update(
+            status=JobStatus.FAILED, attempt=5, error="SMTPServerDisconnected: perdu", finished_at=timezone.now()
+        )
+        page.get_by_text("SMTPServerDisconnected: perdu").wait_for()
+        assert page.evaluate("window.__sameDocument") is True
+        # Nothing is wider than the phone: wide tables scroll in their box.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        page.get_by_role("button", name=re.compile(r"Réessayer .* #%d" % row.pk)).click()
+        page.get_by_text("La tâche est de nouveau en file d'attente.").wait_for()
+        row.refresh_from_db()
+        assert row.status == JobStatus.QUEUED
+    finally:
+        context.close()
