@@ -2,47 +2,49 @@
 
     .venv/bin/python bench/ingest.py --size-mb 100
     .venv/bin/python bench/ingest.py --input corpus.jsonl
+    .venv/bin/python bench/ingest.py --tiny     # seconds: does it still run?
 
 Generates (or takes) a JSONL corpus, streams it through the real analysis
 code (reader, normalisation, language, personal data, quality, duplicates,
-Parquet shards through Django's storage) and prints one JSON line with
-docs_per_s, mb_per_s and peak_rss_mb. When datatrove is installed, its
-Gopher quality and repetition, C4 quality and PII filters run on the same
-input and the line gains datatrove_mb_per_s and ratio_vs_datatrove.
+Parquet shards through Django's storage, in a throw-away site under a
+temporary folder) and prints one JSON line with docs_per_s, mb_per_s and
+peak_rss_mb. When datatrove is installed, its Gopher quality and
+repetition, C4 quality and PII filters run on the same input and the line
+gains datatrove_mb_per_s and ratio_vs_datatrove.
 Targets: peak_rss_mb under 500 whatever the size; mb_per_s at least 4.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import emit, peak_rss_mb, throwaway_site  # noqa: E402
 
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+FIGURES = ("input_mb", "documents", "seconds", "docs_per_s", "mb_per_s", "peak_rss_mb")
 
 
 def run_analysis(path: Path, workdir: Path) -> dict:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openllm_site.settings")
-    os.environ["MEDIA_ROOT"] = str(workdir / "media")
-    import django
+    throwaway_site(workdir)
+    from django.core.files import File
+    from django.core.files.storage import default_storage
 
-    django.setup()
     from contributions.analysis.formats import FormatOptions, Problem, buffered, read_documents
     from contributions.analysis.pipeline import BATCH_MAX_CHARS, BATCH_ROWS, DocumentAnalyzer, ShardWriter
 
+    def save(name: str, local: Path) -> str:
+        # Through Django's storage, as a job's shards are.
+        with local.open("rb") as handle:
+            return default_storage.save(f"bench/{name}", File(handle))
+
     analyzer = DocumentAnalyzer(workdir=workdir, seed="bench")
-    shards = ShardWriter(workdir, "bench")
+    shards = ShardWriter(workdir, save)
     start = time.perf_counter()
     with path.open("rb") as handle:
         stream, counter = buffered(handle)
@@ -65,7 +67,7 @@ def run_analysis(path: Path, workdir: Path) -> dict:
     elapsed = time.perf_counter() - start
     size_mb = path.stat().st_size / 1e6
     return {
-        "input_mb": round(size_mb, 1),
+        "input_mb": round(size_mb, 2),
         "documents": report["documents"],
         "seconds": round(elapsed, 2),
         "docs_per_s": round(report["documents"] / elapsed, 1),
@@ -116,7 +118,10 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=50, help="size of the generated corpus")
     parser.add_argument("--input", type=Path, help="a JSONL file with a text field, instead of generating")
     parser.add_argument("--no-datatrove", action="store_true")
+    parser.add_argument("--tiny", action="store_true", help="0.2 MB, without datatrove: a check that it runs")
     args = parser.parse_args()
+    if args.tiny:
+        args.size_mb, args.no_datatrove = 0.2, True
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         workdir = Path(tmp)
         path = args.input
@@ -130,7 +135,7 @@ def main() -> None:
             figures.update(run_datatrove(path, workdir))
             if "datatrove_mb_per_s" in figures:
                 figures["ratio_vs_datatrove"] = round(figures["mb_per_s"] / figures["datatrove_mb_per_s"], 1)
-    print(json.dumps(figures))
+    emit(figures)
 
 
 if __name__ == "__main__":

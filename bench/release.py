@@ -1,176 +1,173 @@
 """Throughput and memory of a release build, on one process.
 
     .venv/bin/python bench/release.py --size-mb 200
+    .venv/bin/python bench/release.py --tiny     # seconds: does it still run?
 
-Generates corpora of the given total size as training-ready Parquet shards
-(in a throw-away SQLite database and media folder), builds a release from
-them with the real code (two passes: duplicates across corpora, then the
-configs, card and manifest), and prints one JSON line with rows_per_s,
-mb_per_s and peak_rss_mb, next to pyarrow writing the same rows straight to
-Parquet (pyarrow_mb_per_s, ratio_vs_pyarrow). Targets: at least half
-pyarrow's speed; peak RSS under 1 GB for a 5 GB release.
+Prepares, in another process and a throw-away site (SQLite database and
+media under a temporary folder), corpora of the given total size the way the
+site does: generated JSONL uploaded, submitted, analysed, approved by a
+maintainer, its training-ready version built, then a release created with
+``release_create`` (which fixes its inputs). Then builds that release with
+the real code (two passes: duplicates across corpora, then the configs, card
+and manifest) and prints one JSON line with rows_per_s, mb_per_s (text bytes
+of the training-ready documents) and peak_rss_mb, next to pyarrow writing the
+same rows straight to Parquet (pyarrow_mb_per_s, ratio_vs_pyarrow). Targets:
+at least half pyarrow's speed; peak RSS under 1 GB for a 5 GB release.
+Preparing costs far more than building (the analysis runs at about 5 MB/s).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import emit, peak_rss_mb, throwaway_site  # noqa: E402
+
+FIGURES = ("input_mb", "rows", "seconds", "rows_per_s", "mb_per_s", "peak_rss_mb", "pyarrow_mb_per_s",
+           "ratio_vs_pyarrow")
+VERSION = "bench"
+
+
+def prepare(tmp: Path, size_mb: float, corpora: int) -> None:
+    """Release-ready corpora and a release, through the site's own functions
+    and jobs (run in this process, as a worker would)."""
+    throwaway_site(tmp, migrate=True)
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from django.core.files.storage import default_storage
+    from django.core.files.uploadedfile import UploadedFile
+
+    from bench.corpusgen import write_jsonl
+    from contributions import accounts, releases, review, submissions
+    from contributions.jobs import job_run
+    from contributions.models import Corpus, CorpusStatus, Decision, JobStatus, Role, TrainingVersion, User
+
+    # No password: hashing one costs a second.
+    member = User.objects.create_user("member@bench.invalid", None, role=Role.MEMBER)
+    maintainer = User.objects.create_user("maintainer@bench.invalid", None, role=Role.MAINTAINER)
+    for user in (member, maintainer):
+        accounts.agreement_accept(user=user)
+    per_corpus = int(size_mb * 1e6 / corpora)
+    for number in range(corpora):
+        corpus = submissions.corpus_create(
+            submitter=member,
+            title=f"Corpus {number}",
+            description="Generated French text.",
+            languages=["fr"],
+            # Both configs (open and restricted), as the earlier figures had.
+            license="CC-BY-4.0" if number % 3 else "CC-BY-NC-4.0",
+            domain="web",
+            source_url="https://example.org/bench",
+            rights_attested=True,
+        )
+        path = tmp / f"corpus-{number}.jsonl"
+        write_jsonl(str(path), per_corpus, seed=number)
+        with path.open("rb") as handle:
+            upload = UploadedFile(handle, name=path.name, size=path.stat().st_size)
+            submissions.corpus_file_add(corpus=corpus, actor=member, upload=upload)
+        path.unlink()
+        run = submissions.corpus_submit(corpus=corpus, actor=member)
+        job_run("analysis", run.id)
+        run.refresh_from_db()
+        if run.status != JobStatus.DONE:
+            raise SystemExit(f"analysis of corpus {number} failed: {run.error}")
+        review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
+        version = TrainingVersion.objects.get(corpus=corpus)
+        job_run("training", version.id)
+        version.refresh_from_db()
+        if version.status != JobStatus.DONE:
+            raise SystemExit(f"training-ready version of corpus {number} failed: {version.error}")
+    assert Corpus.objects.filter(status=CorpusStatus.QUEUED_FOR_TRAINING).count() == corpora
+    releases.release_create(actor=maintainer, version=VERSION)
+    # What the build reads: the text of the training-ready documents.
+    total = 0
+    for version in TrainingVersion.objects.all():
+        for name in version.shards:
+            with default_storage.open(name, "rb") as handle:
+                total += pc.sum(pc.binary_length(pq.read_table(handle, columns=["text"])["text"])).as_py() or 0
+    (tmp / "text_bytes").write_text(str(total))
+
+
+def build(tmp: Path) -> dict:
+    throwaway_site(tmp)
+    import pyarrow.parquet as pq
+    from django.core.files.storage import default_storage
+
+    from contributions.models import Release, TrainingVersion
+    from contributions.releases import build_into
+    from contributions.training import TRAINING_SCHEMA
+
+    release = Release.objects.get(version=VERSION)
+    versions = TrainingVersion.objects.filter(id__in=release.filters["training_versions"]).order_by("corpus_id")
+    shards = [name for version in versions for name in version.shards]
+    if not shards:
+        raise SystemExit("the release has no input: nothing to measure")
+    text_bytes = int((tmp / "text_bytes").read_text())
+
+    start = time.perf_counter()
+    _files, stats = build_into(release, tmp / "out", tmp / "work")
+    elapsed = time.perf_counter() - start
+    peak = peak_rss_mb()
+    if not stats["documents"]:
+        raise SystemExit("the release carries no document")
+
+    # The same rows, straight from the shards to one zstd Parquet file.
+    start = time.perf_counter()
+    with pq.ParquetWriter(tmp / "straight.parquet", TRAINING_SCHEMA, compression="zstd") as writer:
+        for name in shards:
+            with default_storage.open(name, "rb") as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=1000):
+                    writer.write_batch(batch)
+    straight = time.perf_counter() - start
+    mb = text_bytes / 1e6
+    rows = stats["documents"] + sum(stats["duplicates_removed"].values())
+    return {
+        "input_mb": round(mb, 2),
+        "rows": rows,
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(rows / elapsed, 1),
+        "mb_per_s": round(mb / elapsed, 2),
+        "peak_rss_mb": peak,
+        "pyarrow_mb_per_s": round(mb / straight, 2),
+        "ratio_vs_pyarrow": round(straight / elapsed, 2),
+        "duplicates_removed": stats["duplicates_removed"],
+        "configs": sorted(stats["configs"]),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=float, default=100)
     parser.add_argument("--corpora", type=int, default=4)
+    parser.add_argument("--tiny", action="store_true", help="0.2 MB in 2 corpora: a check that it runs")
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.prepare is None:
-        # The inputs are generated by another process, so that the peak RSS
-        # printed is the build's alone.
-        tmp = Path(tempfile.mkdtemp(prefix="bench-release-"))
-        import subprocess
-
-        subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--size-mb",
-                str(args.size_mb),
-                "--corpora",
-                str(args.corpora),
-                "--prepare",
-                str(tmp),
-            ],
-            check=True,
-        )
-    else:
-        tmp = args.prepare
-    os.environ.update(
-        {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp / "media"), "VAR_DIR": str(tmp)}
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openllm_site.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    if args.tiny:
+        args.size_mb, args.corpora = 0.2, 2
     if args.prepare is not None:
-        call_command("migrate", verbosity=0)
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from django.core.files import File
-    from django.core.files.storage import default_storage
-
-    from bench.corpusgen import documents
-    from contributions.analysis.text import content_hash
-    from contributions.models import Corpus, CorpusStatus, JobStatus, Release, TrainingVersion, User
-    from contributions.releases import build_into
-    from contributions.training import TRAINING_SCHEMA
-
-    if args.prepare is not None:
-        user = User.objects.create_user("bench@example.org", "x", role="maintainer")
-        per_corpus = int(args.size_mb * 1e6 / args.corpora)
-        total_bytes = 0
-        shard_paths = []
-        for number in range(args.corpora):
-            corpus = Corpus.objects.create(
-                submitter=user,
-                submitter_pseudonym=user.pseudonym,
-                title=f"Corpus {number}",
-                description="bench",
-                languages=["fr"],
-                license="CC-BY-4.0" if number % 3 else "CC-BY-NC-4.0",
-                domain="web",
-                status=CorpusStatus.QUEUED_FOR_TRAINING,
-                version=1,
-            )
-            rows, names = [], []
-            for index, text in enumerate(documents(per_corpus, seed=number)):
-                rows.append(
-                    {
-                        "doc_index": index,
-                        "text": text,
-                        "source": "bench.jsonl",
-                        "line": index + 1,
-                        "language": "fr",
-                        "chars": len(text),
-                        "words": len(text.split()),
-                        "flags": [],
-                        "personal_data_replaced": 0,
-                        "hash": content_hash(text),
-                        "meta": None,
-                    }
-                )
-                total_bytes += len(text.encode())
-                if len(rows) == 5000:
-                    names.append(
-                        _save(rows, tmp, corpus.id, len(names), TRAINING_SCHEMA, pa, pq, File, default_storage)
-                    )
-                    rows = []
-            if rows:
-                names.append(_save(rows, tmp, corpus.id, len(names), TRAINING_SCHEMA, pa, pq, File, default_storage))
-            shard_paths += names
-            TrainingVersion.objects.create(corpus=corpus, corpus_version=1, status=JobStatus.DONE, shards=names)
-        release = Release.objects.create(version="bench", created_by=user)
-        release.corpora.set(Corpus.objects.all())
-        del rows
-        (tmp / "total_bytes").write_text(str(total_bytes))
+        prepare(args.prepare, args.size_mb, args.corpora)
         return
-    total_bytes = int((tmp / "total_bytes").read_text())
-    release = Release.objects.get(version="bench")
-    shard_paths = [name for v in TrainingVersion.objects.order_by("id") for name in v.shards]
-
-    start = time.perf_counter()
-    _files, stats = build_into(release, tmp / "out", tmp / "work")
-    elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    # The same rows, straight from the shards to one zstd Parquet file.
-    start = time.perf_counter()
-    with pq.ParquetWriter(tmp / "straight.parquet", TRAINING_SCHEMA, compression="zstd") as writer:
-        for name in shard_paths:
-            with default_storage.open(name, "rb") as handle:
-                for batch in pq.ParquetFile(handle).iter_batches(batch_size=1000):
-                    writer.write_batch(batch)
-    straight = time.perf_counter() - start
-    mb = total_bytes / 1e6
-    print(
-        json.dumps(
-            {
-                "input_mb": round(mb, 1),
-                "rows": stats["documents"] + sum(stats["duplicates_removed"].values()),
-                "seconds": round(elapsed, 2),
-                "rows_per_s": round((stats["documents"] + sum(stats["duplicates_removed"].values())) / elapsed, 1),
-                "mb_per_s": round(mb / elapsed, 2),
-                "peak_rss_mb": round(peak, 1),
-                "pyarrow_mb_per_s": round(mb / straight, 2),
-                "ratio_vs_pyarrow": round(straight / elapsed, 2),
-                "duplicates_removed": stats["duplicates_removed"],
-            }
+    tmp = Path(tempfile.mkdtemp(prefix="bench-release-"))
+    try:
+        # The inputs are prepared by another process, so that the peak RSS
+        # printed is the build's alone. Its stdout is ours stderr: our last
+        # line stays the figures.
+        subprocess.run(
+            [sys.executable, __file__, "--size-mb", str(args.size_mb), "--corpora", str(args.corpora),
+             "--prepare", str(tmp)],
+            check=True, stdout=sys.stderr,
         )
-    )
-
-
-def _save(rows, tmp, corpus_id, number, schema, pa, pq, File, storage) -> str:
-    from contributions.analysis.dedup import signatures
-
-    path = tmp / f"c{corpus_id}-{number}.parquet"
-    # What the analysis keeps for each document: its MinHash signature.
-    for row, signature in zip(rows, signatures([row["text"] for row in rows])):
-        row["minhash"] = signature
-    pq.write_table(pa.table({n: [r[n] for r in rows] for n in schema.names}, schema=schema), path, compression="zstd")
-    with path.open("rb") as handle:
-        name = storage.save(f"training/corpus-{corpus_id}/v1/attempt-1/{path.name}", File(handle))
-    path.unlink()
-    return name
+        figures = build(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    emit(figures)
 
 
 if __name__ == "__main__":

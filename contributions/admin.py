@@ -105,8 +105,7 @@ class CorpusEventInline(admin.TabularInline):
     model = CorpusEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "actor", "from_status", "to_status", "comment"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "actor", "from_status", "to_status", "comment")
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

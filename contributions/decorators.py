@@ -4,6 +4,16 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from .models import User
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request of a view behind ``login_required`` or a role: its user
+    is a member, never an anonymous visitor (for mypy)."""
+
+    user: User
 
 
 def role_required(attribute: str):

@@ -19,7 +19,7 @@ def email_queue(*, message: EmailMessage) -> list[OutgoingEmail]:
         row = OutgoingEmail.objects.create(
             to=recipient,
             subject=message.subject[:255],
-            body_text=message.body,
+            body_text=str(message.body),
             body_html=html,
             from_email=message.from_email,
         )

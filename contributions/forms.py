@@ -109,7 +109,7 @@ class CorpusForm(forms.ModelForm):
         }
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("period_start"), data.get("period_end")
         if start and end and start > end:
             self.add_error("period_end", _("The end of the period comes before its start."))
@@ -199,9 +199,11 @@ class ReleaseForm(forms.Form):
 
     def __init__(self, *args, corpora=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["corpora"].queryset = corpora if corpora is not None else Corpus.objects.none()
+        field = self.fields["corpora"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = corpora if corpora is not None else Corpus.objects.none()
         if not self.is_bound:
-            self.initial["corpora"] = list(self.fields["corpora"].queryset)
+            self.initial["corpora"] = list(field.queryset)
 
 
 class RemovalRequestForm(forms.Form):
@@ -233,7 +235,7 @@ class RemovalRequestForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         if not (data.get("phrase") or "").strip() and not data.get("email"):
             raise forms.ValidationError(_("Give a phrase or an email address to look for."))
         return data

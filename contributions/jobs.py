@@ -46,8 +46,9 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from openllm_site.celery import app as celery_app
@@ -97,13 +98,13 @@ class Done(Generic[J]):
     same transaction (``then``, called with the refreshed row)."""
 
     fields: dict[str, Any] = field(default_factory=dict)
-    then: Callable[[J], None] | None = None
+    then: Callable[[J], object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class JobKind(Generic[J]):
     name: str
-    label: str  # for people: "Analyses" (lazily translated)
+    label: str | Promise  # for people: "Analyses" (lazily translated)
     model: type[J]
     task: str
     run: Callable[[J, JobContext], Done[J]]
@@ -130,6 +131,11 @@ class JobKind(Generic[J]):
 
 
 REGISTRY: dict[str, JobKind[Any]] = {}
+
+
+def _objects(model: type[J]) -> QuerySet[J]:
+    # The kind's model, whatever it is (Job itself is abstract).
+    return model._default_manager.all()
 
 
 def register(kind: JobKind[J]) -> JobKind[J]:
@@ -196,8 +202,9 @@ class JobContext:
         self._deadline: float | None = None
         self._budget_message = ""
 
-    def _rows(self):
-        return type(self.job).objects.filter(id=self.job.pk, attempt=self.job.attempt, status=JobStatus.RUNNING)
+    def held(self) -> QuerySet[Job]:
+        """The job's row, as long as this attempt holds it."""
+        return _objects(type(self.job)).filter(pk=self.job.pk, attempt=self.job.attempt, status=JobStatus.RUNNING)
 
     def beat(self, *, force: bool = False, **fields: Any) -> None:
         """Say the worker is alive, with its progress (``progress_done``,
@@ -208,7 +215,7 @@ class JobContext:
         now = time.monotonic()
         if not force and now - self._last_beat < BEAT_EVERY:
             return
-        if not self._rows().update(heartbeat_at=timezone.now(), **fields):
+        if not self.held().update(heartbeat_at=timezone.now(), **fields):
             raise JobLost
         self._last_beat = now
 
@@ -251,12 +258,13 @@ def job_claim(kind: JobKind[J], job_id: int) -> J | Outcome:
     now = timezone.now()
     claim = {"status": JobStatus.RUNNING, "attempt": F("attempt") + 1, "heartbeat_at": now, "started_at": now,
              "worker": worker_name(), "progress_done": 0, "finished_at": None}
-    claimed = model.objects.filter(id=job_id, status=JobStatus.QUEUED, run_after__lte=now).update(**claim) or (
-        model.objects.filter(id=job_id, status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_delay()).update(**claim)
+    rows = _objects(model).filter(pk=job_id)
+    claimed = rows.filter(status=JobStatus.QUEUED, run_after__lte=now).update(**claim) or (
+        rows.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - stale_delay()).update(**claim)
     )
     if claimed:
-        return model.objects.get(id=job_id)
-    row = model.objects.filter(id=job_id).values("status", "run_after", "heartbeat_at").first()
+        return _objects(model).get(pk=job_id)
+    row = _objects(model).filter(pk=job_id).values("status", "run_after", "heartbeat_at").first()
     if row is None:
         return Outcome.NOTHING
     if row["status"] == JobStatus.RUNNING:
@@ -291,7 +299,7 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
     except JobLost:
         logger.info("%s %s attempt %s lost its claim; stopping", kind.name, job.pk, job.attempt)
         _remove_attempt(kind, job)
-        if not type(job).objects.filter(id=job.pk, status=JobStatus.RUNNING).exists() and kind.cleanup:
+        if not _objects(type(job)).filter(pk=job.pk, status=JobStatus.RUNNING).exists() and kind.cleanup:
             kind.cleanup(job)  # cancelled: what this attempt wrote goes too
         return Outcome.LOST
     except JobFailed as exc:
@@ -307,20 +315,20 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
 
 def _finish(kind: JobKind[J], job: J, context: JobContext, done: Done[J]) -> None:
     with transaction.atomic():
-        updated = context._rows().update(
+        updated = context.held().update(
             status=JobStatus.DONE, finished_at=timezone.now(), error="", storage_bytes=context.saved_bytes,
             progress_done=F("progress_total"), **done.fields,
         )
         if not updated:
             raise JobLost
         if done.then:
-            done.then(type(job).objects.get(id=job.pk))
+            done.then(_objects(type(job)).get(pk=job.pk))
     # What the workers of earlier, abandoned attempts left.
     _remove_earlier_attempts(kind, job)
 
 
 def _fail(kind: JobKind[J], job: J, message: str, *, final: bool, **fields: Any) -> Outcome:
-    rows = type(job).objects.filter(id=job.pk, attempt=job.attempt, status=JobStatus.RUNNING)
+    rows = _objects(type(job)).filter(pk=job.pk, attempt=job.attempt, status=JobStatus.RUNNING)
     if final:
         with transaction.atomic():
             if not rows.update(status=JobStatus.FAILED, error=message[:5000], finished_at=timezone.now(), **fields):
@@ -349,7 +357,7 @@ def job_cancel(job: Job, *, reason: str, settle: bool = True) -> bool:
     already ended."""
     kind = kind_of(job)
     with transaction.atomic():
-        cancelled = type(job).objects.filter(id=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        cancelled = _objects(type(job)).filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
             status=JobStatus.CANCELLED, error=reason[:5000], finished_at=timezone.now()
         )
         if cancelled and settle and kind.on_failure:
@@ -363,12 +371,12 @@ def job_retry(job: Job) -> None:
     """Queue a failed or cancelled job again, with a fresh set of attempts."""
     kind = kind_of(job)
     with transaction.atomic():
-        job = type(job).objects.select_for_update().get(pk=job.pk)
+        job = _objects(type(job)).select_for_update().get(pk=job.pk)
         if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
             raise ValidationError(_("Only a failed or cancelled job can be tried again."))
         if kind.on_retry:
             kind.on_retry(job)
-        type(job).objects.filter(id=job.pk).update(
+        _objects(type(job)).filter(pk=job.pk).update(
             status=JobStatus.QUEUED, attempt_base=job.attempt, run_after=timezone.now(), finished_at=None,
             progress_done=0,
         )
@@ -383,11 +391,11 @@ def jobs_requeue_stale(*, now=None) -> int:
     stale = stale_delay()
     sent = 0
     for kind in REGISTRY.values():
-        due = kind.model.objects.filter(
+        due = _objects(kind.model).filter(
             Q(status=JobStatus.QUEUED, run_after__lt=now - REQUEUE_AFTER)
             | Q(status=JobStatus.RUNNING, heartbeat_at__lt=now - stale)
         )
-        for job_id in due.values_list("id", flat=True)[:1000]:
+        for job_id in due.values_list("pk", flat=True)[:1000]:
             sent += _send_once(kind, job_id, every=stale.total_seconds())
     return sent
 
@@ -411,7 +419,7 @@ def _remove_orphan_workdirs() -> None:
         kind = REGISTRY.get(name)
         if kind is None or not (job_id.isdigit() and attempt.isdigit()):
             continue
-        if not kind.model.objects.filter(id=int(job_id), attempt=int(attempt), status=JobStatus.RUNNING).exists():
+        if not _objects(kind.model).filter(pk=int(job_id), attempt=int(attempt), status=JobStatus.RUNNING).exists():
             shutil.rmtree(path, ignore_errors=True)
 
 

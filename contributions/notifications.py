@@ -95,7 +95,7 @@ def notification_render(notification: Notification) -> str:
 
 
 def _subject(kind: str, params: dict[str, Any]) -> str:
-    subjects = {
+    subjects: dict[str, str] = {
         K.DECISION: _("Review of %(title)s"),
         K.COMMENT: _("New comment on %(title)s"),
         K.RELEASED: _("%(title)s is in the release %(release)s"),

@@ -110,7 +110,7 @@ def training_queue() -> list[dict]:
 
 
 def _latest_versions(corpora) -> list[TrainingVersion]:
-    latest = {}
+    latest: dict[int, TrainingVersion] = {}
     for version in (
         TrainingVersion.objects.filter(corpus__in=corpora, status=JobStatus.DONE, corpus_version=F("corpus__version"))
         .select_related("corpus")
@@ -237,13 +237,13 @@ def _sources(release: Release) -> list[Source]:
         approvals[corpus_id, version].append(pseudonym or "")
     sources = []
     filters = release.filters
-    for version in versions:
-        corpus = version.corpus
+    for training in versions:
+        corpus = training.corpus
         if filters.get("licenses") and corpus.license not in filters["licenses"]:
             continue
         if filters.get("domains") and corpus.domain not in filters["domains"]:
             continue
-        sources.append(Source(corpus, version, approvals[corpus.id, version.corpus_version]))
+        sources.append(Source(corpus, training, approvals[corpus.id, training.corpus_version]))
     return sources
 
 
@@ -351,11 +351,11 @@ def build_into(
         beat(progress_done=position)
     for writer in writers.values():
         writer.close()
-    stats = {
+    stats: ReleaseStats = {
         "documents": sum(c["documents"] for c in per_corpus.values()),
         "words": sum(c["words"] for c in per_corpus.values()),
         "configs": {name: {"documents": w.rows, "files": len(w.files)} for name, w in sorted(writers.items())},
-        "corpora": {str(k): dict(v) for k, v in sorted(per_corpus.items())},
+        "corpora": {str(k): {"documents": v["documents"], "words": v["words"]} for k, v in sorted(per_corpus.items())},
         "words_by_license": dict(sorted(words_by_license.items())),
         "duplicates_removed": {"exact": exact, "near": len(near_duplicates)},
         "languages": kept_languages,
@@ -365,7 +365,9 @@ def build_into(
     (out / "removed_ids.txt").write_text("".join(f"{i}\n" for i in stats["removed_ids"]))
     (out / "README.md").write_text(dataset_card(release, sources, stats, writers))
     files += ["README.md", "removed_ids.txt"]
-    manifest = [{"path": p, "sha256": _sha256(out / p), "bytes": (out / p).stat().st_size} for p in sorted(files)]
+    manifest: list[ReleaseFile] = [
+        {"path": p, "sha256": _sha256(out / p), "bytes": (out / p).stat().st_size} for p in sorted(files)
+    ]
     (out / "MANIFEST.sha256").write_text("".join(f"{m['sha256']}  {m['path']}\n" for m in manifest))
     manifest.append(
         {
@@ -460,7 +462,7 @@ def size_category(n: int) -> str:
     return "100M<n<1B"
 
 
-def dataset_card(release: Release, sources: list[Source], stats: dict, writers: dict) -> str:
+def dataset_card(release: Release, sources: list[Source], stats: ReleaseStats, writers: dict) -> str:
     configs = []
     for index, name in enumerate(sorted(writers)):
         entry = {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
@@ -491,7 +493,7 @@ def dataset_card(release: Release, sources: list[Source], stats: dict, writers: 
     return f"---\n{header}---\n\n{body}"
 
 
-def release_notes(*, release: Release, stats: dict) -> str:
+def release_notes(*, release: Release, stats: ReleaseStats) -> str:
     """Corpora and documents added and removed since the previous release,
     and words by license."""
     previous = (
@@ -567,7 +569,7 @@ def release_publish(*, release: Release, repo_id: str, token: str | None = None,
         api = HfApi(token=token)
         api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
         commit = api.create_commit(
-            repo_id=repo_id, repo_type="dataset", operations=operations, commit_message=plan["commit_message"]
+            repo_id=repo_id, repo_type="dataset", operations=operations, commit_message=f"Release {release.version}"
         )
     plan["commit_url"] = str(commit.commit_url)
     return plan

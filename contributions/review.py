@@ -217,13 +217,13 @@ def reviewer_agreement() -> dict[str, Any]:
     outcome: dict[tuple[int, int], str] = {}
     for corpus_id, version, status in Corpus.objects.values_list("id", "version", "status"):
         if status in lifecycle.OUTCOMES:
-            outcome[(corpus_id, version)] = lifecycle.OUTCOMES[status]
+            outcome[(corpus_id, version)] = lifecycle.OUTCOMES[CorpusStatus(status)]
     per_reviewer: dict[int, dict[str, Any]] = {}
     units: dict[tuple[int, int], list[str]] = defaultdict(list)
     for review in reviews:
         key = (review.corpus_id, review.corpus_version)
         units[key].append(review.decision)
-        if review.reviewer is None:
+        if review.reviewer is None or review.reviewer_id is None:
             continue
         stats = per_reviewer.setdefault(
             review.reviewer_id, {"reviewer": review.reviewer, "decisions": 0, "settled": 0, "agreed": 0,
@@ -247,7 +247,7 @@ def krippendorff_alpha(units: list[list[str]]) -> float | None:
     """Krippendorff's alpha for nominal values; units with fewer than two
     values do not count. None when it is undefined (no pairable values, or
     a single value everywhere)."""
-    coincidences: Counter[tuple[str, str]] = Counter()
+    coincidences: dict[tuple[str, str], float] = defaultdict(float)
     for values in units:
         m = len(values)
         if m < 2:
@@ -259,7 +259,7 @@ def krippendorff_alpha(units: list[list[str]]) -> float | None:
     n = sum(coincidences.values())
     if n <= 1:
         return None
-    totals: Counter[str] = Counter()
+    totals: dict[str, float] = defaultdict(float)
     for (a, _b), count in coincidences.items():
         totals[a] += count
     observed = sum(count for (a, b), count in coincidences.items() if a != b)

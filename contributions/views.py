@@ -24,7 +24,7 @@ from .analysis.documents import documents_page
 from .analysis.formats import safe_name
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
 from .analysis.labels import QUALITY as QUALITY_LABELS
-from .decorators import maintainer_required, reviewer_required
+from .decorators import AuthenticatedRequest, maintainer_required, reviewer_required
 from .forms import (
     AbuseReportForm,
     CommentForm,
@@ -87,7 +87,7 @@ def agreement(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         accounts.profile_update(user=request.user, **form.cleaned_data)
@@ -99,7 +99,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @never_cache
-def profile_export(request: HttpRequest) -> HttpResponse:
+def profile_export(request: AuthenticatedRequest) -> HttpResponse:
     data = accounts.user_export_data(user=request.user)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
@@ -110,7 +110,7 @@ def profile_export(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def profile_delete(request: HttpRequest) -> HttpResponse:
+def profile_delete(request: AuthenticatedRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -135,7 +135,7 @@ def person(request: HttpRequest, pseudonym: str) -> HttpResponse:
 
 @require_GET
 @maintainer_required
-def roles(request: HttpRequest) -> HttpResponse:
+def roles(request: AuthenticatedRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     members = User.objects.order_by("email")
     if query:
@@ -154,7 +154,7 @@ def roles(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @maintainer_required
-def role_update(request: HttpRequest, user_id: int) -> HttpResponse:
+def role_update(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
     member = get_object_or_404(User, pk=user_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -183,14 +183,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 # ---------------------------------------------------------------- corpora
 
 
-def _own_corpus(request: HttpRequest, pk: int) -> Corpus:
+def _own_corpus(request: AuthenticatedRequest, pk: int) -> Corpus:
     """The corpus, for its submitter only: to anyone else it does not exist."""
     return get_object_or_404(Corpus, pk=pk, submitter=request.user)
 
 
 @require_GET
 @login_required
-def corpus_list(request: HttpRequest) -> HttpResponse:
+def corpus_list(request: AuthenticatedRequest) -> HttpResponse:
     corpora = (
         Corpus.objects.filter(submitter=request.user)
         .annotate(file_count=Count("files"))
@@ -201,7 +201,7 @@ def corpus_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def corpus_new(request: HttpRequest) -> HttpResponse:
+def corpus_new(request: AuthenticatedRequest) -> HttpResponse:
     form = CorpusForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         corpus = submissions.corpus_create(submitter=request.user, **form.cleaned_data)
@@ -224,7 +224,7 @@ def _analysis_context(corpus: Corpus) -> dict:
 
 @require_GET
 @login_required
-def corpus_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def corpus_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     is_owner = corpus.submitter_id == request.user.id
     return render(
@@ -248,7 +248,7 @@ def corpus_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def corpus_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def corpus_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _own_corpus(request, pk)
     if not lifecycle.is_editable(corpus):
         messages.error(request, _("This corpus can no longer be changed: its review has started or ended."))
@@ -263,7 +263,7 @@ def corpus_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def corpus_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def corpus_upload(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _own_corpus(request, pk)
     form = UploadForm(request.POST)
     uploads = request.FILES.getlist("files")
@@ -300,7 +300,7 @@ def corpus_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def corpus_file_delete(request: HttpRequest, pk: int, file_id: int) -> HttpResponse:
+def corpus_file_delete(request: AuthenticatedRequest, pk: int, file_id: int) -> HttpResponse:
     corpus = _own_corpus(request, pk)
     corpus_file = get_object_or_404(CorpusFile, pk=file_id, corpus=corpus)
     try:
@@ -313,7 +313,7 @@ def corpus_file_delete(request: HttpRequest, pk: int, file_id: int) -> HttpRespo
 
 @require_GET
 @login_required
-def corpus_file_download(request: HttpRequest, pk: int, file_id: int) -> FileResponse:
+def corpus_file_download(request: AuthenticatedRequest, pk: int, file_id: int) -> FileResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     corpus_file = get_object_or_404(CorpusFile, pk=file_id, corpus=corpus)
     # Never rendered by the browser: an uploaded file is untrusted content.
@@ -328,7 +328,7 @@ def corpus_file_download(request: HttpRequest, pk: int, file_id: int) -> FileRes
 
 @require_POST
 @login_required
-def corpus_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def corpus_submit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _own_corpus(request, pk)
     try:
         submissions.corpus_submit(corpus=corpus, actor=request.user)
@@ -340,7 +340,7 @@ def corpus_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def corpus_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def corpus_withdraw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _own_corpus(request, pk)
     try:
         submissions.corpus_withdraw(corpus=corpus, actor=request.user)
@@ -353,7 +353,7 @@ def corpus_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 @never_cache
-def corpus_progress(request: HttpRequest, pk: int) -> JsonResponse:
+def corpus_progress(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     context = _analysis_context(corpus)
     analysis = context["analysis"]
@@ -379,7 +379,7 @@ def corpus_progress(request: HttpRequest, pk: int) -> JsonResponse:
 # ---------------------------------------------------------------- review
 
 
-def _review_target(request: HttpRequest, pk: int) -> Corpus:
+def _review_target(request: AuthenticatedRequest, pk: int) -> Corpus:
     corpus = get_object_or_404(Corpus, pk=pk)
     if corpus.submitter_id == request.user.id:
         raise PermissionDenied
@@ -388,7 +388,7 @@ def _review_target(request: HttpRequest, pk: int) -> Corpus:
 
 @require_GET
 @reviewer_required
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     filters = {key: request.GET.get(key, "") for key in ("language", "domain", "license")}
     max_documents = request.GET.get("max_documents", "")
     corpora = review.review_queue(reviewer=request.user, max_documents=review.parse_index(max_documents), **filters)
@@ -402,7 +402,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @reviewer_required
-def review_corpus(request: HttpRequest, pk: int) -> HttpResponse:
+def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
     analysis = corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).order_by("-id").first()
     page_number = review.parse_index(request.GET.get("page", "")) or 1
@@ -432,7 +432,7 @@ def review_corpus(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @reviewer_required
-def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def review_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
@@ -450,7 +450,7 @@ def review_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @reviewer_required
-def review_exclude(request: HttpRequest, pk: int) -> HttpResponse:
+def review_exclude(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
     form = ExclusionForm(request.POST)
     try:
@@ -474,7 +474,7 @@ def review_exclude(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 @rate_limit("comment")
-def comment_post(request: HttpRequest, pk: int) -> HttpResponse:
+def comment_post(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     form = CommentForm(request.POST)
     if form.is_valid():
@@ -509,7 +509,7 @@ def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 @rate_limit("report")
-def data_report(request: HttpRequest, pk: int) -> HttpResponse:
+def data_report(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(Corpus, pk=pk, status__in=PUBLISHED)
     form = AbuseReportForm(request.POST)
     if form.is_valid():
@@ -522,7 +522,7 @@ def data_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @maintainer_required
-def reports_queue(request: HttpRequest) -> HttpResponse:
+def reports_queue(request: AuthenticatedRequest) -> HttpResponse:
     reports = AbuseReport.objects.filter(status=AbuseReport.Status.OPEN).select_related("corpus", "reporter")
     handled = AbuseReport.objects.exclude(status=AbuseReport.Status.OPEN).select_related(
         "corpus", "handled_by").order_by("-handled_at")[:50]
@@ -531,7 +531,7 @@ def reports_queue(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @maintainer_required
-def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
+def report_resolve(request: AuthenticatedRequest, report_id: int) -> HttpResponse:
     report = get_object_or_404(AbuseReport, pk=report_id)
     form = ResolveForm(request.POST)
     try:
@@ -546,7 +546,7 @@ def report_resolve(request: HttpRequest, report_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @maintainer_required
-def member_suspend(request: HttpRequest, user_id: int) -> HttpResponse:
+def member_suspend(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
     member = get_object_or_404(User, pk=user_id)
     form = SuspendForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -565,7 +565,7 @@ def member_suspend(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 @maintainer_required
-def member_reinstate(request: HttpRequest, user_id: int) -> HttpResponse:
+def member_reinstate(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
     member = get_object_or_404(User, pk=user_id)
     form = ReinstateForm(request.POST)
     try:
@@ -581,7 +581,7 @@ def member_reinstate(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_GET
 @maintainer_required
-def reviewer_stats(request: HttpRequest) -> HttpResponse:
+def reviewer_stats(request: AuthenticatedRequest) -> HttpResponse:
     stats = review.reviewer_agreement()
     recent = Review.objects.select_related("reviewer", "corpus").order_by("-created_at")[:100]
     return render(request, "contributions/reviewer_stats.html", {"stats": stats, "recent": recent})
@@ -589,7 +589,7 @@ def reviewer_stats(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         notifications.notifications_mark_read(user=request.user)
         return redirect("contributions:notifications")
@@ -602,7 +602,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @maintainer_required
-def training_queue(request: HttpRequest) -> HttpResponse:
+def training_queue(request: AuthenticatedRequest) -> HttpResponse:
     entries = releases.training_queue()
     candidates = Corpus.objects.filter(status__in=lifecycle.RELEASABLE).order_by("id")
     form = ReleaseForm(request.POST if request.method == "POST" else None, corpora=candidates)
@@ -664,7 +664,8 @@ def removal_new(request: HttpRequest) -> HttpResponse:
     form = RemovalRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         removal = removals.removal_request_file(
-            **form.cleaned_data, user=request.user, language=request.LANGUAGE_CODE
+            **form.cleaned_data, user=request.user if isinstance(request.user, User) else None,
+            language=request.LANGUAGE_CODE,
         )
         if removal.confirmed_at:
             return redirect("contributions:removal_status", token=removals.removal_token(removal))
@@ -705,7 +706,7 @@ def removal_status_live(request: HttpRequest, token: str) -> JsonResponse:
 
 @require_GET
 @maintainer_required
-def removal_queue(request: HttpRequest) -> HttpResponse:
+def removal_queue(request: AuthenticatedRequest) -> HttpResponse:
     # Requests whose address was never confirmed are nobody's yet.
     confirmed = RemovalRequest.objects.filter(confirmed_at__isnull=False).select_related("search")
     return render(
@@ -717,7 +718,7 @@ def removal_queue(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @maintainer_required
-def removal_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+def removal_decide(request: AuthenticatedRequest, request_id: int) -> HttpResponse:
     get_object_or_404(RemovalRequest, pk=request_id)
     try:
         removals.removal_decide(request_id=request_id, maintainer=request.user,
@@ -733,14 +734,14 @@ def removal_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @require_GET
 @maintainer_required
-def operations_page(request: HttpRequest) -> HttpResponse:
+def operations_page(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "contributions/operations.html", {"ops": operations.operations_overview()})
 
 
 @require_GET
 @maintainer_required
 @never_cache
-def operations_live(request: HttpRequest) -> JsonResponse:
+def operations_live(request: AuthenticatedRequest) -> JsonResponse:
     html = render_to_string(
         "contributions/_operations.html", {"ops": operations.operations_overview()}, request=request
     )
@@ -755,7 +756,7 @@ def _job(kind: str, job_id: int):
 
 @require_POST
 @maintainer_required
-def job_retry(request: HttpRequest, kind: str, job_id: int) -> HttpResponse:
+def job_retry(request: AuthenticatedRequest, kind: str, job_id: int) -> HttpResponse:
     job = _job(kind, job_id)
     try:
         jobs.job_retry(job)
@@ -768,7 +769,7 @@ def job_retry(request: HttpRequest, kind: str, job_id: int) -> HttpResponse:
 
 @require_POST
 @maintainer_required
-def job_cancel(request: HttpRequest, kind: str, job_id: int) -> HttpResponse:
+def job_cancel(request: AuthenticatedRequest, kind: str, job_id: int) -> HttpResponse:
     job = _job(kind, job_id)
     if jobs.job_cancel(job, reason=_("cancelled by a maintainer")):
         messages.success(request, _("The job is cancelled."))

@@ -8,7 +8,7 @@ from contributions.views import healthz
 
 # The admin signs in through allauth, with its rate limits, never through
 # its own unprotected form.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "OpenLLM Europe"
 # allauth looks here for the page of its rate limits (sign-up, sign-in).
 handler429 = "contributions.ratelimits.allauth_429"

@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -402,7 +401,7 @@ def _analyse_file(
     context: JobContext, done_before: int,
 ) -> None:
     options = FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
-    with default_storage.open(stored.file.name, "rb") as handle:
+    with stored.file.open("rb") as handle:
         stream, counter = buffered(handle)
         items = read_documents(stream, name=stored.original_name, fmt=stored.format, options=options, size=stored.size)
         batch: list[dict] = []
