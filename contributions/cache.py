@@ -51,7 +51,7 @@ def _without_password(location: str) -> str:
     return parts._replace(netloc=f"***@{parts.netloc.rpartition('@')[2]}").geturl()
 
 
-class _Degrading:
+class _Degrading(BaseCache):
     degrade_on: tuple[type[BaseException], ...] = ()
     _location: str
 
@@ -81,7 +81,7 @@ class _Degrading:
             )
 
     @staticmethod
-    def _missing_key(key):
+    def _raise_missing(key):
         def fallback():
             raise ValueError(f"Key '{key}' not found")
 
@@ -110,7 +110,7 @@ class _Degrading:
 
     def incr(self, key, delta=1, version=None):
         # A missing key is what incr reports as ValueError; callers handle it.
-        return self._guard("incr", lambda: super(_Degrading, self).incr(key, delta, version), self._missing_key(key))
+        return self._guard("incr", lambda: super(_Degrading, self).incr(key, delta, version), self._raise_missing(key))
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
         return self._guard(
