@@ -216,11 +216,16 @@ def test_zip_members_with_absolute_or_parent_paths_are_skipped(member):
     ]
 
 
-def test_a_corpus_without_any_usable_document_fails_with_the_reason(member):
+def test_a_corpus_without_any_usable_document_fails_with_the_reason(client, member):
     corpus, run = analysed(member, [("a.jsonl", b'{"title": "x"}\n{"text": "   "}\n')])
     assert run.status == JobStatus.FAILED and corpus.status == CorpusStatus.FAILED
     assert corpus.status_reason == "corpus: no usable document in the files"
     assert not run.shards
+    # The records that made it so are kept, and shown, with their lines.
+    assert [(p["source"], p["line"]) for p in run.report["problems"]] == [("a.jsonl", 1), ("a.jsonl", 2)]
+    client.force_login(member)
+    html = client.get(reverse("contributions:corpus_detail", args=[corpus.pk])).content.decode()
+    assert "a.jsonl, ligne 1" in html.replace("line", "ligne") and "a.jsonl, ligne 2" in html.replace("line", "ligne")
 
 
 def test_a_failed_analysis_leaves_nothing_behind(member, settings):
@@ -244,8 +249,7 @@ def test_a_failed_analysis_leaves_nothing_behind(member, settings):
     corpus.refresh_from_db()
     assert run.status == JobStatus.FAILED and 'b.csv, line 1: no column "text"' in run.error
     assert corpus.status == CorpusStatus.FAILED
-    prefix = f"analysis/corpus-{corpus.id}/run-{run.id}/attempt-1"
-    assert not default_storage.exists(prefix) or default_storage.listdir(prefix) == ([], [])
+    assert not default_storage.exists(f"analysis/{run.id}")
 
 
 # ---------------------------------------------------------------- signals

@@ -27,6 +27,7 @@ from .. import lifecycle
 from ..jobs import Done, JobContext, JobFailed, JobKind, Retry, register
 from ..lifecycle import corpus_transition, corpus_try_transition
 from ..models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, DocumentFingerprint
+from ..payloads import AnalysisReport, FailureReport, ReportProblem, SampleDocument
 from .dedup import NearDuplicateIndex, signatures
 from .formats import FileRejected, FormatOptions, Problem, RawDoc, buffered, read_documents
 from .text import (
@@ -86,7 +87,7 @@ class DocumentAnalyzer:
         self.seen: dict[int, int] = {}
         self.accepted_lookup = accepted_lookup
         self.rng = random.Random(seed)
-        self.sample: list[dict] = []
+        self.sample: list[SampleDocument] = []
         self.documents = self.characters = self.words = 0
         self.languages: Counter[str] = Counter()
         self.pii_docs: Counter[str] = Counter()
@@ -96,7 +97,7 @@ class DocumentAnalyzer:
         self.exact_within = self.exact_accepted = 0
         self.mojibake = self.controls = self.replacements = 0
         self.empty = 0
-        self.problems: list[dict] = []
+        self.problems: list[ReportProblem] = []
         self.problems_total = 0
         self.files: dict[str, Counter[str]] = {}
 
@@ -174,29 +175,30 @@ class DocumentAnalyzer:
     def _maybe_sample(self, row: dict, found) -> None:
         # Reservoir sampling: every document has the same chance, and the
         # seed makes the sample the same at every run of the same version.
-        entry = None
-        if len(self.sample) < SAMPLE_SIZE:
-            entry = len(self.sample)
-            self.sample.append({})
-        else:
+        entry: int | None = len(self.sample)
+        if len(self.sample) >= SAMPLE_SIZE:
             j = self.rng.randrange(self.documents)
-            if j < SAMPLE_SIZE:
-                entry = j
-        if entry is not None:
-            self.sample[entry] = {
-                "doc_index": row["doc_index"],
-                "source": row["source"],
-                "line": row["line"],
-                "language": row["language"],
-                "flags": row["flags"],
-                "personal_data": [
-                    {"kind": item.kind, "start": item.start, "end": item.end}
-                    for item in found
-                    if item.end <= SAMPLE_TEXT_CHARS
-                ],
-                "text": row["text"][:SAMPLE_TEXT_CHARS],
-                "truncated": row["chars"] > SAMPLE_TEXT_CHARS,
-            }
+            entry = j if j < SAMPLE_SIZE else None
+        if entry is None:
+            return
+        document: SampleDocument = {
+            "doc_index": row["doc_index"],
+            "source": row["source"],
+            "line": row["line"],
+            "language": row["language"],
+            "flags": row["flags"],
+            "personal_data": [
+                {"kind": item.kind, "start": item.start, "end": item.end}
+                for item in found
+                if item.end <= SAMPLE_TEXT_CHARS
+            ],
+            "text": row["text"][:SAMPLE_TEXT_CHARS],
+            "truncated": row["chars"] > SAMPLE_TEXT_CHARS,
+        }
+        if entry == len(self.sample):
+            self.sample.append(document)
+        else:
+            self.sample[entry] = document
 
     def finish_batch(self, rows: list[dict]) -> None:
         """Signatures for a batch of rows, in one call; documents that are
@@ -217,7 +219,7 @@ class DocumentAnalyzer:
                 row["duplicate_accepted"] = True
                 self.exact_accepted += 1
 
-    def problems_report(self) -> dict:
+    def problems_report(self) -> FailureReport:
         """What a failed run keeps: the records it skipped, and why."""
         return {
             "processing_version": PROCESSING_VERSION,
@@ -227,7 +229,7 @@ class DocumentAnalyzer:
             "files": {name: dict(counts) for name, counts in sorted(self.files.items())},
         }
 
-    def report(self, near_duplicates: dict[int, int], bytes_read: int) -> dict:
+    def report(self, near_duplicates: dict[int, int], bytes_read: int) -> AnalysisReport:
         n = self.documents or 1
 
         def rate(count: int) -> float:
