@@ -53,6 +53,7 @@ from django.utils.translation import gettext as _
 
 from openllm_site.celery import app as celery_app
 
+from . import lifecycle
 from .models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -357,7 +358,7 @@ def job_cancel(job: Job, *, reason: str, settle: bool = True) -> bool:
     already ended."""
     kind = kind_of(job)
     with transaction.atomic():
-        cancelled = _objects(type(job)).filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        cancelled = _objects(type(job)).filter(pk=job.pk, status__in=lifecycle.JOB_ACTIVE).update(
             status=JobStatus.CANCELLED, error=reason[:5000], finished_at=timezone.now()
         )
         if cancelled and settle and kind.on_failure:
@@ -372,7 +373,7 @@ def job_retry(job: Job) -> None:
     kind = kind_of(job)
     with transaction.atomic():
         job = _objects(type(job)).select_for_update().get(pk=job.pk)
-        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        if not lifecycle.job_can_retry(job):
             raise ValidationError(_("Only a failed or cancelled job can be tried again."))
         if kind.on_retry:
             kind.on_retry(job)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Corpus, CorpusEvent, User
+from .models import Corpus, CorpusEvent, Job, JobStatus, User
 from .models import CorpusStatus as S
 
 # Every group of statuses lives here, and nowhere else.
@@ -30,6 +30,10 @@ ACCEPTED = PUBLISHED
 RELEASABLE = frozenset({S.QUEUED_FOR_TRAINING, S.RELEASED})
 # A corpus being analysed: its analysis can be followed live.
 IN_ANALYSIS = frozenset({S.SUBMITTED, S.PROCESSING})
+# Jobs (contributions.jobs): waiting or under way, and ended without success
+# (what a maintainer may try again).
+JOB_ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+JOB_RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
 # The outcome of a review, as the decision that led to it.
 OUTCOMES = {
     S.APPROVED: "approve",
@@ -86,6 +90,14 @@ def is_published(corpus: Corpus) -> bool:
 
 def is_in_analysis(corpus: Corpus) -> bool:
     return corpus.status in IN_ANALYSIS
+
+
+def job_is_active(job: Job | None) -> bool:
+    return job is not None and job.status in JOB_ACTIVE
+
+
+def job_can_retry(job: Job) -> bool:
+    return job.status in JOB_RETRYABLE
 
 
 def awaiting_review(corpus: Corpus) -> bool:

@@ -178,10 +178,6 @@ class Job(models.Model):
         return self.status == JobStatus.RUNNING
 
     @property
-    def is_active(self) -> bool:
-        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-
-    @property
     def is_done(self) -> bool:
         return self.status == JobStatus.DONE
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from . import lifecycle
 from .analysis.formats import FORMATS, FileRejected, FormatOptions, buffered, format_of, read_documents, safe_name
 from .jobs import job_cancel, job_enqueue
-from .models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, JobStatus, User
+from .models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, User
 
 METADATA_FIELDS = [
     "title", "description", "languages", "license", "source_url", "collection_method", "domain",
@@ -62,7 +62,7 @@ def _check_editable(corpus: Corpus) -> None:
 
 def _cancel_analyses(corpus: Corpus) -> None:
     # The caller moves the corpus itself (back to draft, withdrawn...).
-    for run in AnalysisRun.objects.filter(corpus=corpus, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]):
+    for run in AnalysisRun.objects.filter(corpus=corpus, status__in=lifecycle.JOB_ACTIVE):
         job_cancel(run, reason=_("the corpus changed"), settle=False)
 
 

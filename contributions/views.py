@@ -368,7 +368,7 @@ def corpus_progress(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "eta_seconds": analysis.eta_seconds,
             "error": analysis.error,
         }
-    data["active"] = bool(analysis and analysis.is_active) or lifecycle.is_in_analysis(corpus)
+    data["active"] = lifecycle.job_is_active(analysis) or lifecycle.is_in_analysis(corpus)
     data["parts"] = {
         "corpus-status": render_to_string("contributions/_corpus_status.html", context, request=request),
         "analysis": render_to_string("contributions/_analysis.html", context, request=request),
@@ -642,7 +642,7 @@ def release_detail(request: HttpRequest, version: str) -> HttpResponse:
 def release_live(request: HttpRequest, version: str) -> JsonResponse:
     release = get_object_or_404(_visible_releases(request.user), version=version)
     html = render_to_string("contributions/_release_build.html", {"release": release}, request=request)
-    return JsonResponse({"parts": {"release-build": html}, "active": release.is_active})
+    return JsonResponse({"parts": {"release-build": html}, "active": lifecycle.job_is_active(release)})
 
 
 @require_GET
@@ -700,7 +700,7 @@ def removal_status_live(request: HttpRequest, token: str) -> JsonResponse:
     return JsonResponse({
         "parts": {"removal-search": render_to_string(
             "contributions/_removal_search.html", {"removal": removal}, request=request)},
-        "active": bool(search and search.is_active),
+        "active": lifecycle.job_is_active(search),
     })
 
 
