@@ -1,5 +1,5 @@
 # `make run`: install, migrate, demo accounts, web server + Celery worker.
-# `make test`: install, ruff, the whole pytest suite.
+# `make test`: install, ruff and mypy, the whole pytest suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -29,6 +29,7 @@ run: $(VENV)/.installed-run
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The tests keep their SQLite file, broker folder and cache apart from the
 # ones `make run` uses.
