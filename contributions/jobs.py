@@ -308,7 +308,10 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
     except Exception as exc:
         logger.exception("%s %s attempt %s failed", kind.name, job.pk, job.attempt)
         final = kind.retry is Retry.NEVER or job.attempt - job.attempt_base >= kind.max_attempts
-        return _fail(kind, job, f"{type(exc).__name__}: {exc}", final=final)
+        # The details are for maintainers (on the row); people concerned by
+        # the job (a submitter) read only that it broke.
+        reason = _("internal error (%(kind)s); the maintainers have the details") % {"kind": type(exc).__name__}
+        return _fail(kind, job, f"{type(exc).__name__}: {exc}", reason=reason, final=final)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return Outcome.DONE
@@ -328,14 +331,16 @@ def _finish(kind: JobKind[J], job: J, context: JobContext, done: Done[J]) -> Non
     _remove_earlier_attempts(kind, job)
 
 
-def _fail(kind: JobKind[J], job: J, message: str, *, final: bool, **fields: Any) -> Outcome:
+def _fail(kind: JobKind[J], job: J, message: str, *, final: bool, reason: str = "", **fields: Any) -> Outcome:
+    """``message`` stays on the row; the kind's ``on_failure`` gets
+    ``reason`` when given (what may be shown beyond maintainers)."""
     rows = _objects(type(job)).filter(pk=job.pk, attempt=job.attempt, status=JobStatus.RUNNING)
     if final:
         with transaction.atomic():
             if not rows.update(status=JobStatus.FAILED, error=message[:5000], finished_at=timezone.now(), **fields):
                 return Outcome.LOST
             if kind.on_failure:
-                kind.on_failure(job, message)
+                kind.on_failure(job, reason or message)
         _remove_all(kind, job)
         return Outcome.FAILED
     delay = min(3600, 30 * 2 ** (job.attempt - job.attempt_base - 1))
