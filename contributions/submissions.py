@@ -18,9 +18,11 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from . import lifecycle
-from .analysis.formats import FORMATS, FileRejected, FormatOptions, buffered, format_of, read_documents, safe_name
+from .analysis.formats import FORMATS, FileRejected, FormatOptions, format_of, safe_name, short_name, upload_check
 from .jobs import job_cancel, job_enqueue
 from .models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, User
+
+STORED_NAME_BYTES = 100
 
 METADATA_FIELDS = [
     "title", "description", "languages", "license", "source_url", "collection_method", "domain",
@@ -105,9 +107,10 @@ def corpus_file_add(
     text_column: str = "text",
 ) -> CorpusFile:
     """Check an uploaded file by its content and keep it. Raises
-    ValidationError with a message that names the file."""
+    ValidationError with a message that names the file. Only bounded checks
+    run here, in the web request: the worker reads the documents."""
     corpus = _fresh(corpus, actor)
-    name = safe_name(upload.name or "file")
+    name = safe_name(short_name(upload.name or "file"))
     fmt = format_of(name)
     if fmt is None:
         accepted = ", ".join(f".{f}" for f in sorted(FORMATS))
@@ -120,14 +123,11 @@ def corpus_file_add(
         raise ValidationError(_("%(name)s: give the separator line.") % {"name": name})
     options = FormatOptions(split=split, separator=separator, text_column=text_column or "text")
     upload.seek(0)
-    stream, _counter = buffered(upload.file)
     try:
-        # The first document (or the first problem) is enough to know that
-        # the file is what its name says and has what the options ask for.
-        next(iter(read_documents(stream, name=name, fmt=fmt, options=options, size=upload.size)), None)
+        upload_check(upload.file, name=name, fmt=fmt, options=options, size=upload.size)
     except FileRejected as exc:
         raise ValidationError(str(exc)) from None
-    except (UnicodeError, ValueError, OSError) as exc:
+    except (UnicodeError, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise ValidationError(f"{name}: {_('unreadable file')} ({type(exc).__name__})") from None
     digest = hashlib.sha256()
     upload.seek(0)
@@ -138,7 +138,7 @@ def corpus_file_add(
         original_name=name, format=fmt, size=upload.size, sha256=digest.hexdigest(),
         split=split, separator=separator, text_column=text_column or "text",
     )
-    stored.file.save(f"corpora/{corpus.id}/{uuid.uuid4().hex}/{get_valid_filename(name)}", upload, save=False)
+    stored.file.save(f"corpora/{corpus.id}/{uuid.uuid4().hex}/{_storage_name(name, fmt)}", upload, save=False)
     try:
         with transaction.atomic():
             stored.corpus = _fresh(corpus, actor, lock=True)
@@ -147,6 +147,15 @@ def corpus_file_add(
     except Exception:
         stored.file.storage.delete(stored.file.name)  # nothing half-written
         raise
+    return stored
+
+
+def _storage_name(name: str, fmt: str) -> str:
+    """The name of the stored file: file systems limit a name to 255 bytes,
+    not characters. ``original_name`` keeps the name for display."""
+    stored = short_name(get_valid_filename(name), max_bytes=STORED_NAME_BYTES)
+    if format_of(stored) != fmt or stored.startswith("."):
+        stored = f"file.{fmt}"
     return stored
 
 

@@ -354,9 +354,12 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A task not acknowledged within this time goes back to the queue.
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 60 * 60),
-        # An unreachable broker (not just a refused port) must not hold a web
-        # request or a worker's clean-up for the system's TCP timeout.
-        "socket_connect_timeout": 5,
+        # A broker that stops answering without closing the connection
+        # (failover, NAT, firewall) must not hold a web request or a worker
+        # for the system's TCP timeout, or forever. Redis answers in
+        # milliseconds; the consumer's BRPOP is read from the event loop.
+        "socket_connect_timeout": 3,
+        "socket_timeout": 3,
     }
     _broker_url = urlsplit(CELERY_BROKER_URL)
     if _broker_url.scheme in ("redis", "rediss"):

@@ -4,6 +4,13 @@ Every reader takes a binary stream and yields ``RawDoc`` (a document) or
 ``Problem`` (a record skipped, with the file and line). A problem that makes
 the whole file unusable raises ``FileRejected``. Nothing is ever extracted to
 disk, and no reader holds more than one document in memory.
+
+Files are hostile until read: whatever size a header, a footer or a
+directory claims is checked against a small bound before anything is read
+on its word, and everything decoded is counted against what the stored file
+may reasonably expand to. ``upload_check`` is the part that runs in the web
+request: bounded in time and memory, it never opens an archive's members nor
+reads documents; the worker does that through ``read_documents``.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import codecs
 import csv
 import io
 import stat
+import struct
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -24,12 +32,40 @@ from django.utils.translation import gettext_lazy
 
 # One document: beyond this, it is skipped with a message naming its line.
 MAX_DOCUMENT_CHARS = 10_000_000
+# A CSV row holds its text and the other columns: a little more than a document.
+MAX_RECORD_CHARS = MAX_DOCUMENT_CHARS + 1_000_000
+MAX_HEADER_CHARS = 1024**2
+# Metadata of a JSON line: far deeper than any real record, far below what
+# orjson can write back (it stops at 255 levels).
+MAX_JSON_DEPTH = 32
 # Archives: how many members, how much once decompressed, and how much more
 # than its compressed size an archive may claim before it is taken for a bomb.
+# The same bound applies to the text decoded from any file (Parquet pages and
+# dictionaries expand like archives do).
 MAX_ARCHIVE_MEMBERS = 10_000
 MAX_ARCHIVE_UNCOMPRESSED = 20 * 1024**3
 MAX_COMPRESSION_RATIO = 100
 BOMB_MIN_SIZE = 100 * 1024**2
+# Parquet rows cost next to nothing when they repeat: beyond this many, a
+# file needs at least a byte per row.
+BOMB_MIN_ROWS = 1_000_000
+# tar reads long names and pax records whole into memory; a path never needs
+# more than this.
+MAX_EXTENDED_HEADER = 64 * 1024
+MAX_HEADER_CHAIN = 8
+# zipfile reads the central directory whole and builds an object per entry.
+MAX_ZIP_DIRECTORY = 8 * 1024**2
+# pyarrow builds its metadata objects (hundreds of bytes each) before it
+# checks them: the footer is measured first. The web request parses only
+# small ones; larger ones wait for the worker.
+MAX_PARQUET_FOOTER = 8 * 1024**2
+MAX_PARQUET_FOOTER_ENTRIES = 200_000
+UPLOAD_PARQUET_FOOTER = 1024**2
+UPLOAD_PARQUET_FOOTER_ENTRIES = 20_000
+# What one batch of Parquet rows may decode to: a dictionary entry is
+# decoded once for every row that points to it.
+PARQUET_BATCH_BYTES = 16 * 1024**2
+PARQUET_BATCH_ROWS = 256
 HEAD_SIZE = 64 * 1024
 
 TEXT_FORMATS = {"txt", "md", "jsonl", "csv", "tsv"}
@@ -94,6 +130,16 @@ class Problem:
         return _("%(source)s: %(message)s") % {"source": self.source, "message": self.message}
 
 
+@dataclass(slots=True)
+class ReadProgress:
+    """How far the reading of one stored file is, in bytes of that file:
+    ``done`` of ``total``. It follows what was really read (raw bytes, rows,
+    compressed bytes of archives), not what the content claims."""
+
+    done: int = 0
+    total: int = 0
+
+
 class FileRejected(Exception):
     def __init__(self, source: str, message: str, line: int | None = None) -> None:
         self.problem = Problem(source, line, message)
@@ -111,6 +157,22 @@ def format_of(name: str) -> str | None:
 def safe_name(name: str) -> str:
     """A member or file name fit for a message: no control characters."""
     return "".join(ch if ch.isprintable() else "?" for ch in name)[:300]
+
+
+def short_name(name: str, *, max_chars: int = 255, max_bytes: int | None = None) -> str:
+    """``name`` cut to ``max_chars`` characters and ``max_bytes`` bytes of
+    UTF-8 (file systems count bytes), keeping the extension of its format
+    and never cutting a character in two."""
+    fmt = format_of(name)
+    if fmt == "tar.gz":
+        suffix = name[-7:] if name.lower().endswith(".tar.gz") else name[-4:]
+    else:
+        suffix = name[-len(fmt) - 1 :] if fmt else ""
+    stem = name[: len(name) - len(suffix)][: max(max_chars - len(suffix), 0)]
+    if max_bytes is not None:
+        room = max(max_bytes - len(suffix.encode()), 0)
+        stem = stem.encode()[:room].decode("utf-8", "ignore")
+    return stem + suffix
 
 
 def sniff(head: bytes, fmt: str) -> str | None:
@@ -196,31 +258,117 @@ def buffered(stream, limit: int | None = None, source: str = "") -> tuple[io.Buf
     return io.BufferedReader(counter, buffer_size=1 << 20), counter
 
 
-def read_documents(
-    stream: io.BufferedReader, *, name: str, fmt: str, options: FormatOptions, size: int | None = None
-) -> Iterator[RawDoc | Problem]:
-    """Documents of one stored file (or archive member)."""
+def _counted(stream) -> tuple[io.BufferedReader, _Counting]:
+    if isinstance(stream, io.BufferedReader) and isinstance(stream.raw, _Counting):
+        return stream, stream.raw
+    return buffered(stream)
+
+
+def _expansion_limit(size: int) -> int:
+    """What a file of ``size`` stored bytes may decode to, in bytes or characters."""
+    return min(MAX_ARCHIVE_UNCOMPRESSED, max(BOMB_MIN_SIZE, MAX_COMPRESSION_RATIO * size))
+
+
+def _check_bomb(source: str, declared: int, compressed: int) -> None:
+    if declared > _expansion_limit(max(compressed, 1)):
+        raise FileRejected(
+            source,
+            _("decompression bomb: %(compressed)s bytes claim to expand to %(declared)s bytes")
+            % {"compressed": f"{compressed:,}", "declared": f"{declared:,}"},
+        )
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def upload_check(stream, *, name: str, fmt: str, options: FormatOptions, size: int) -> None:
+    """The checks of a file in the web request: its first bytes for every
+    format, the header of a CSV, a ZIP's directory, a small Parquet footer.
+    Each reads a bounded amount whatever the file claims; members of
+    archives and documents are the worker's. Raises ``FileRejected``."""
     source = safe_name(name)
+    stream, _counter = _counted(stream)
+    head = stream.peek(HEAD_SIZE)[:HEAD_SIZE]
+    problem = sniff(head, fmt)
+    if problem:
+        raise FileRejected(source, problem)
+    if fmt in {"csv", "tsv"}:
+        csv.field_size_limit(MAX_DOCUMENT_CHARS)
+        lines = _RecordLines(_text(stream, head, fmt), MAX_HEADER_CHARS)
+        _csv_header(lines, csv.reader(lines, delimiter=_delimiter(fmt)), source, options)
+    elif fmt == "zip":
+        _open_zip(stream, source, size)
+    elif fmt == "parquet":
+        if _parquet_footer(stream, source, size, in_request=True):
+            _parquet_columns(_parquet_open(stream, source), source, options)
+
+
+def read_documents(
+    stream,
+    *,
+    name: str,
+    fmt: str,
+    options: FormatOptions,
+    size: int | None = None,
+    progress: ReadProgress | None = None,
+) -> Iterator[RawDoc | Problem]:
+    """Documents of one stored file (or archive member) of ``size`` bytes.
+    ``progress``, when given, follows the reading in bytes of the file."""
+    source = safe_name(name)
+    stream, counter = _counted(stream)
+    progress = progress if progress is not None else ReadProgress()
+    progress.total = size or 0
     head = stream.peek(HEAD_SIZE)[:HEAD_SIZE]
     problem = sniff(head, fmt)
     if problem:
         raise FileRejected(source, problem)
     if fmt == "zip":
-        yield from _read_zip(stream, source, options)
+        items = _read_zip(stream, source, options, size, progress)
     elif fmt == "tar.gz":
-        yield from _read_tar(stream, source, options, size)
+        items = _read_tar(stream, source, options, size)
     elif fmt == "parquet":
-        yield from _read_parquet(stream, source, options)
+        items = _read_parquet(stream, source, options, size, progress)
     else:
-        text = io.TextIOWrapper(
-            stream, encoding=detect_encoding(head), errors="replace", newline="" if fmt in {"csv", "tsv"} else None
-        )
+        text = _text(stream, head, fmt)
         if fmt == "jsonl":
-            yield from _read_jsonl(text, source)
+            items = _read_jsonl(text, source)
         elif fmt in {"csv", "tsv"}:
-            yield from _read_csv(text, source, options, delimiter="," if fmt == "csv" else "\t")
+            items = _read_csv(text, source, options, _delimiter(fmt))
         else:
-            yield from _read_plain(text, source, options)
+            items = _read_plain(text, source, options)
+    # Text formats and tar.gz are read straight through: their progress is
+    # the bytes read. ZIP and Parquet readers say where they are.
+    sequential = fmt not in {"zip", "parquet"}
+    # Counted on what comes out, whatever the format: a file whose text
+    # expands far beyond its size is a bomb, however it was packed.
+    limit = _expansion_limit(size) if size else None
+    chars = 0
+    for item in items:
+        if limit is not None and isinstance(item, RawDoc):
+            chars += len(item.text) + sum(len(v) for v in item.meta.values() if isinstance(v, str))
+            if chars > limit:
+                raise FileRejected(
+                    source,
+                    _("decompression bomb: %(size)s bytes give more than %(limit)s characters of text")
+                    % {"size": f"{size:,}", "limit": f"{limit:,}"},
+                )
+        if sequential:
+            progress.done = min(counter.count, progress.total) if progress.total else counter.count
+        yield item
+    progress.done = progress.total
+
+
+def _delimiter(fmt: str) -> str:
+    return "," if fmt == "csv" else "\t"
+
+
+def _text(stream: io.BufferedReader, head: bytes, fmt: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(
+        stream, encoding=detect_encoding(head), errors="replace", newline="" if fmt in {"csv", "tsv"} else None
+    )
+
+
+# ---------------------------------------------------------------- text formats
 
 
 def _lines(text: io.TextIOWrapper) -> Iterator[tuple[int, str | None]]:
@@ -284,6 +432,24 @@ def _read_plain(text: io.TextIOWrapper, source: str, options: FormatOptions) -> 
         yield doc
 
 
+def _deeper_than(value: dict, limit: int) -> bool:
+    """Whether ``value`` nests lists or objects more than ``limit`` levels,
+    walked without recursion."""
+    level, depth = [value], 1
+    while level:
+        if depth > limit:
+            return True
+        # One level at a time: no per-item bookkeeping for the common flat record.
+        level = [
+            child
+            for item in level
+            for child in (item.values() if type(item) is dict else item)
+            if type(child) is dict or type(child) is list
+        ]
+        depth += 1
+    return False
+
+
 def _read_jsonl(text: io.TextIOWrapper, source: str) -> Iterator[RawDoc | Problem]:
     for number, line in _lines(text):
         if line is None:
@@ -303,18 +469,78 @@ def _read_jsonl(text: io.TextIOWrapper, source: str) -> Iterator[RawDoc | Proble
         if not isinstance(value, str):
             yield Problem(source, number, _('no "text" field with a string'))
             continue
+        # The metadata is written back as JSON with each document: orjson
+        # writes no more than 255 levels, and nothing real needs 32. No
+        # record nests deeper than it has brackets: most need no walk.
+        if line.count("{") + line.count("[") > MAX_JSON_DEPTH and _deeper_than(record, MAX_JSON_DEPTH):
+            yield Problem(
+                source,
+                number,
+                _("record nested more than %(limit)s levels deep: skipped") % {"limit": MAX_JSON_DEPTH},
+            )
+            continue
         yield RawDoc(value, source, number, record)
 
 
-def _read_csv(
-    text: io.TextIOWrapper, source: str, options: FormatOptions, delimiter: str
-) -> Iterator[RawDoc | Problem]:
-    csv.field_size_limit(MAX_DOCUMENT_CHARS)
-    reader = csv.reader(text, delimiter=delimiter)
+class _RecordTooLong(Exception):
+    pass
+
+
+class _RecordLines:
+    """Physical lines for ``csv.reader``, read with a bound. A record (one
+    line, or several when a quoted field holds newlines) longer than
+    ``limit`` characters is read through in bounded pieces up to its end,
+    then ``_RecordTooLong`` is raised in place of a line; csv.reader starts
+    afresh at the next call. An iterator object rather than a generator:
+    it keeps working after raising."""
+
+    def __init__(self, text: io.TextIOWrapper, limit: int) -> None:
+        self.text, self.limit = text, limit
+        self.lines = 0  # physical lines read so far
+        self.chars = self.quotes = 0  # of the record under way
+
+    def __iter__(self) -> _RecordLines:
+        return self
+
+    def start_record(self) -> int:
+        """Called before each row; returns the line the row starts on."""
+        self.chars = self.quotes = 0
+        return self.lines + 1
+
+    def __next__(self) -> str:
+        line = self.text.readline(self.limit - self.chars + 1)
+        if not line:
+            raise StopIteration
+        self.chars += len(line)
+        self.quotes += line.count('"')
+        if self.chars <= self.limit:
+            self.lines += 1
+            return line
+        # A record ends at a line end where its quotes are balanced.
+        while True:
+            if line.endswith(("\n", "\r")):
+                self.lines += 1
+                if not self.quotes % 2:
+                    break
+            line = self.text.readline(1 << 20)
+            if not line:
+                self.lines += 1
+                break
+            self.quotes += line.count('"')
+        raise _RecordTooLong
+
+
+def _csv_header(lines: _RecordLines, reader, source: str, options: FormatOptions) -> tuple[list[str], int]:
     try:
         header = next(reader)
     except StopIteration:
         raise FileRejected(source, _("the file is empty")) from None
+    except _RecordTooLong:
+        raise FileRejected(
+            source,
+            _("header line longer than %(limit)s characters") % {"limit": f"{lines.limit:,}"},
+            1,
+        ) from None
     except csv.Error as exc:
         raise FileRejected(source, _("unreadable header (%(error)s)") % {"error": exc}, 1) from None
     header = [h.lstrip("\ufeff").strip() for h in header]
@@ -326,14 +552,29 @@ def _read_csv(
             _('no column "%(column)s" (columns: %(columns)s)') % {"column": safe_name(column), "columns": shown},
             1,
         )
-    index = header.index(column)
+    return header, header.index(column)
+
+
+def _read_csv(
+    text: io.TextIOWrapper, source: str, options: FormatOptions, delimiter: str
+) -> Iterator[RawDoc | Problem]:
+    csv.field_size_limit(MAX_DOCUMENT_CHARS)
+    lines = _RecordLines(text, MAX_HEADER_CHARS)
+    reader = csv.reader(lines, delimiter=delimiter)
+    header, index = _csv_header(lines, reader, source, options)
+    lines.limit = MAX_RECORD_CHARS
     errors_in_a_row = 0
     while True:
-        line = reader.line_num + 1
+        line = lines.start_record()
         try:
             row = next(reader)
         except StopIteration:
             return
+        except _RecordTooLong:
+            yield Problem(
+                source, line, _("row longer than %(limit)s characters: skipped") % {"limit": f"{MAX_RECORD_CHARS:,}"}
+            )
+            continue
         except csv.Error as exc:
             errors_in_a_row += 1
             yield Problem(source, line, _("unreadable row (%(error)s)") % {"error": exc})
@@ -355,42 +596,291 @@ def _read_csv(
         yield RawDoc(row[index], source, line, meta)
 
 
-def _read_parquet(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:
+# ---------------------------------------------------------------- Parquet
+
+
+class _TooManyEntries(Exception):
+    pass
+
+
+def _thrift_entries(data: bytes, limit: int, max_depth: int = 64) -> int:
+    """Structures in a Thrift compact-protocol message (a Parquet footer),
+    counted by walking it without building anything. Raises ValueError when
+    the message is malformed or a list claims more than its bytes can hold,
+    ``_TooManyEntries`` past ``limit``."""
+    n, pos, entries = len(data), 0, 1
+    # [-1, None]: a struct; [left, (kinds)]: a list or map with values left.
+    stack: list[list] = [[-1, None]]
+
+    def varint() -> int:
+        nonlocal pos
+        shift = result = 0
+        while True:
+            if pos >= n or shift > 63:
+                raise ValueError("truncated number")
+            byte = data[pos]
+            pos += 1
+            result |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return result
+            shift += 7
+
+    while stack:
+        top = stack[-1]
+        if top[0] < 0:
+            if pos >= n:
+                raise ValueError("truncated structure")
+            byte = data[pos]
+            pos += 1
+            if not byte:
+                stack.pop()
+                continue
+            kind, in_container = byte & 0x0F, False
+            if not byte >> 4:
+                varint()  # field id given in full
+        else:
+            if not top[0]:
+                stack.pop()
+                continue
+            kind, in_container = top[1][top[0] % 2], True
+            top[0] -= 1
+        if kind in (1, 2):  # booleans: in the field header, a byte in lists
+            pos += in_container
+        elif kind == 3:
+            pos += 1
+        elif kind in (4, 5, 6):
+            varint()
+        elif kind == 7:
+            pos += 8
+        elif kind == 8:
+            length = varint()
+            pos += length
+        elif kind in (9, 10):
+            if pos >= n:
+                raise ValueError("truncated list")
+            header = data[pos]
+            pos += 1
+            size = header >> 4
+            if size == 15:
+                size = varint()
+            if size > n - pos:
+                raise ValueError("a list claims more than its bytes")
+            stack.append([size, (header & 0x0F, header & 0x0F)])
+        elif kind == 11:
+            size = varint()
+            if size:
+                if pos >= n:
+                    raise ValueError("truncated map")
+                kinds = data[pos]
+                pos += 1
+                if 2 * size > n - pos:
+                    raise ValueError("a map claims more than its bytes")
+                stack.append([2 * size, (kinds >> 4, kinds & 0x0F)])
+        elif kind == 12:
+            entries += 1
+            if entries > limit:
+                raise _TooManyEntries
+            stack.append([-1, None])
+        else:
+            raise ValueError(f"unknown type {kind}")
+        if pos > n:
+            raise ValueError("truncated value")
+        if len(stack) > max_depth:
+            raise ValueError("nested too deeply")
+    return entries
+
+
+def _stream_size(stream) -> int:
+    position = stream.tell()
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(position)
+    return size
+
+
+def _parquet_footer(stream, source: str, size: int, *, in_request: bool = False) -> bool:
+    """Measures the footer of a Parquet file before pyarrow reads it.
+    Returns False when it is too large to parse in a web request (the
+    worker, with larger bounds, will say); raises ``FileRejected``."""
+    max_size = UPLOAD_PARQUET_FOOTER if in_request else MAX_PARQUET_FOOTER
+    max_entries = UPLOAD_PARQUET_FOOTER_ENTRIES if in_request else MAX_PARQUET_FOOTER_ENTRIES
+    if size < 12:
+        raise FileRejected(source, _("the content is not a Parquet file"))
+    stream.seek(size - 8)
+    tail = stream.read(8)
+    if tail[4:] != b"PAR1":
+        raise FileRejected(source, _("the content is not a Parquet file"))
+    length = struct.unpack("<I", tail[:4])[0]
+    if length > size - 12:
+        raise FileRejected(source, _("unreadable Parquet file (%(error)s)") % {"error": "footer larger than the file"})
+    if length > max_size:
+        if in_request:
+            return False
+        raise FileRejected(
+            source,
+            _("Parquet metadata of %(size)s bytes (at most %(limit)s)")
+            % {"size": f"{length:,}", "limit": f"{max_size:,}"},
+        )
+    stream.seek(size - 8 - length)
+    footer = stream.read(length)
+    stream.seek(0)
+    try:
+        _thrift_entries(footer, max_entries)
+    except _TooManyEntries:
+        if in_request:
+            return False
+        raise FileRejected(
+            source,
+            _("Parquet metadata with more than %(limit)s entries: write it with fewer, larger row groups")
+            % {"limit": f"{max_entries:,}"},
+        ) from None
+    except ValueError as exc:
+        raise FileRejected(source, _("unreadable Parquet file (%(error)s)") % {"error": exc}) from None
+    return True
+
+
+def _parquet_open(stream, source: str, **kwargs):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(stream)
+        # Column chunks are read a megabyte at a time, not whole.
+        return pq.ParquetFile(
+            stream,
+            pre_buffer=False,
+            buffer_size=1 << 20,
+            thrift_string_size_limit=MAX_PARQUET_FOOTER,
+            thrift_container_size_limit=MAX_PARQUET_FOOTER_ENTRIES,
+            **kwargs,
+        )
     except (pa.ArrowException, OSError) as exc:
         raise FileRejected(source, _("unreadable Parquet file (%(error)s)") % {"error": exc}) from None
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):  # written from a categorical column
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _parquet_columns(parquet, source: str, options: FormatOptions) -> tuple[str, list[str]]:
+    """The text column and the scalar columns kept as metadata."""
+    import pyarrow as pa
+
     column = options.text_column.strip() or "text"
     schema = parquet.schema_arrow
     if column not in schema.names:
         raise FileRejected(
             source,
             _('no column "%(column)s" (columns: %(columns)s)')
-            % {"column": safe_name(column), "columns": ", ".join(schema.names[:20])},
+            % {"column": safe_name(column), "columns": ", ".join(safe_name(n) for n in schema.names[:20])},
         )
-    if not (pa.types.is_string(schema.field(column).type) or pa.types.is_large_string(schema.field(column).type)):
+    if not _is_text(schema.field(column).type):
         raise FileRejected(source, _('column "%(column)s" is not text') % {"column": safe_name(column)})
-    scalar = [
-        f.name for f in schema if f.name != column and (pa.types.is_primitive(f.type) or pa.types.is_string(f.type))
-    ]
+    scalar = [f.name for f in schema if f.name != column and (pa.types.is_primitive(f.type) or _is_text(f.type))]
+    return column, scalar
+
+
+def _page_header_sizes(data: bytes) -> tuple[int, int] | None:
+    """(page type, uncompressed size) from the start of a Parquet page
+    header (Thrift compact: fields 1 and 2, both i32); None if unreadable."""
+    fields, pos, field_id = {}, 0, 0
+    while len(fields) < 2 and pos < len(data):
+        byte = data[pos]
+        pos += 1
+        if byte & 0x0F != 5 or not byte >> 4:  # an i32 with a short field id
+            return None
+        field_id += byte >> 4
+        value = shift = 0
+        while pos < len(data):
+            part = data[pos]
+            pos += 1
+            value |= (part & 0x7F) << shift
+            shift += 7
+            if not part & 0x80:
+                break
+        fields[field_id] = (value >> 1) ^ -(value & 1)
+    return (fields[1], fields[2]) if {1, 2} <= fields.keys() else None
+
+
+def _parquet_batch_rows(stream, metadata, group: int, columns: set[str]) -> int:
+    """Rows per batch for a row group, so that a batch decodes to about
+    PARQUET_BATCH_BYTES: a dictionary entry can be as long as its whole
+    dictionary page, and every row may repeat it."""
+    row_group = metadata.row_group(group)
+    rows = max(row_group.num_rows, 1)
+    chunks = [row_group.column(j) for j in range(row_group.num_columns)]
+    chunks = [chunk for chunk in chunks if chunk.path_in_schema in columns]
+    longest = max(1, sum(chunk.total_uncompressed_size for chunk in chunks) // rows)
+    for chunk in chunks:
+        # Where pyarrow starts reading the chunk. Some writers leave the
+        # dictionary page's offset out: the dictionary is then the first page.
+        offset = chunk.data_page_offset
+        if chunk.has_dictionary_page and 0 < chunk.dictionary_page_offset < offset:
+            offset = chunk.dictionary_page_offset
+        stream.seek(offset)
+        header = _page_header_sizes(stream.read(64))
+        if header is None:
+            return 1
+        if header[0] == 2:  # DICTIONARY_PAGE
+            longest = max(longest, header[1])
+    return max(1, min(PARQUET_BATCH_ROWS, PARQUET_BATCH_BYTES // longest))
+
+
+def _read_parquet(
+    stream, source: str, options: FormatOptions, size: int | None, progress: ReadProgress
+) -> Iterator[RawDoc | Problem]:
+    import pyarrow as pa
+
+    size = size or _stream_size(stream)
+    _parquet_footer(stream, source, size)
+    parquet = _parquet_open(stream, source)
+    column, scalar = _parquet_columns(parquet, source, options)
+    metadata = parquet.metadata
+    rows = max(metadata.num_rows, sum(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)))
+    max_rows = max(BOMB_MIN_ROWS, size)
+
+    def too_many_rows(count: int) -> FileRejected:
+        return FileRejected(
+            source,
+            _("decompression bomb: %(rows)s rows in %(size)s bytes") % {"rows": f"{count:,}", "size": f"{size:,}"},
+        )
+
+    if rows > max_rows:
+        raise too_many_rows(rows)
+    wanted = {column, *scalar}
+    declared = sum(
+        chunk.total_uncompressed_size
+        for i in range(metadata.num_row_groups)
+        for chunk in (metadata.row_group(i).column(j) for j in range(metadata.num_columns))
+        if chunk.path_in_schema in wanted
+    )
+    _check_bomb(source, declared, size)
     row = 0
     try:
-        for batch in parquet.iter_batches(batch_size=256, columns=[column, *scalar]):
-            texts = batch.column(0).to_pylist()
-            metas = batch.select(scalar).to_pylist() if scalar else [{}] * len(texts)
-            for value, meta in zip(texts, metas, strict=True):
-                row += 1
-                if value is None:
-                    yield Problem(source, row, _("empty text"))
-                elif len(value) > MAX_DOCUMENT_CHARS:
-                    yield _too_long(source, row)
-                else:
-                    yield RawDoc(value, source, row, meta)
+        for group in range(metadata.num_row_groups):
+            batch_rows = _parquet_batch_rows(stream, metadata, group, wanted)
+            stream.seek(0)
+            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=[column, *scalar]):
+                texts = batch.column(0).to_pylist()
+                metas = batch.select(scalar).to_pylist() if scalar else [{}] * len(texts)
+                for value, meta in zip(texts, metas, strict=True):
+                    row += 1
+                    if row > max_rows:
+                        raise too_many_rows(row)
+                    progress.done = min(row * size // max(rows, 1), size)
+                    if value is None:
+                        yield Problem(source, row, _("empty text"))
+                    elif len(value) > MAX_DOCUMENT_CHARS:
+                        yield _too_long(source, row)
+                    else:
+                        yield RawDoc(value, source, row, meta)
     except (pa.ArrowException, OSError) as exc:
         raise FileRejected(source, _("unreadable Parquet data (%(error)s)") % {"error": exc}, row + 1) from None
+
+
+# ---------------------------------------------------------------- archives
 
 
 def _member_problem(source: str, name: str) -> str | None:
@@ -406,28 +896,70 @@ def _member_problem(source: str, name: str) -> str | None:
     return None
 
 
-def _check_bomb(source: str, declared: int, compressed: int) -> None:
-    if declared > MAX_ARCHIVE_UNCOMPRESSED or (
-        declared > BOMB_MIN_SIZE and declared > MAX_COMPRESSION_RATIO * max(compressed, 1)
-    ):
+def _too_many_members(source: str) -> FileRejected:
+    return FileRejected(
+        source, _("more than %(limit)s files in the archive") % {"limit": f"{MAX_ARCHIVE_MEMBERS:,}"}
+    )
+
+
+def _check_zip_directory(stream, source: str) -> None:
+    """Walks the central directory by the fixed part of each entry before
+    zipfile reads it whole and makes an object of every entry: refuses a
+    directory larger, or with more entries, than an archive may have."""
+    try:
+        # The same search of the end record as zipfile's: a bounded read
+        # of the file's last 64 kB.
+        end = zipfile._EndRecData(stream)
+    except OSError:
+        end = None
+    if not end:
+        return  # zipfile says what is wrong
+    directory_size = end[zipfile._ECD_SIZE]
+    if directory_size > MAX_ZIP_DIRECTORY:
         raise FileRejected(
             source,
-            _("decompression bomb: %(compressed)s bytes claim to expand to %(declared)s bytes")
-            % {"compressed": f"{compressed:,}", "declared": f"{declared:,}"},
+            _("the archive's table of contents is %(size)s bytes (at most %(limit)s)")
+            % {"size": f"{directory_size:,}", "limit": f"{MAX_ZIP_DIRECTORY:,}"},
         )
+    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ARCHIVE_MEMBERS:
+        raise _too_many_members(source)
+    start = end[zipfile._ECD_LOCATION] - directory_size
+    if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+        start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    if start < 0:
+        return
+    stream.seek(start)
+    walked = entries = 0
+    while walked < directory_size:
+        fixed = stream.read(zipfile.sizeCentralDir)
+        if len(fixed) != zipfile.sizeCentralDir or fixed[:4] != b"PK\x01\x02":
+            return
+        variable = sum(struct.unpack("<HHH", fixed[28:34]))
+        stream.seek(variable, io.SEEK_CUR)
+        walked += zipfile.sizeCentralDir + variable
+        entries += 1
+        if entries > MAX_ARCHIVE_MEMBERS:
+            raise _too_many_members(source)
 
 
-def _read_zip(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:
+def _open_zip(stream, source: str, size: int | None) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    _check_zip_directory(stream, source)
     try:
         archive = zipfile.ZipFile(stream)
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise FileRejected(source, _("not a valid ZIP archive (%(error)s)") % {"error": exc}) from None
     if len(members) > MAX_ARCHIVE_MEMBERS:
-        raise FileRejected(
-            source, _("more than %(limit)s files in the archive") % {"limit": f"{MAX_ARCHIVE_MEMBERS:,}"}
-        )
-    _check_bomb(source, sum(m.file_size for m in members), sum(m.compress_size for m in members))
+        raise _too_many_members(source)
+    _check_bomb(source, sum(m.file_size for m in members), size or sum(m.compress_size for m in members))
+    return archive, members
+
+
+def _read_zip(
+    stream, source: str, options: FormatOptions, size: int | None, progress: ReadProgress
+) -> Iterator[RawDoc | Problem]:
+    archive, members = _open_zip(stream, source, size)
+    counter = stream.raw
     for info in members:
         if info.is_dir():
             continue
@@ -444,25 +976,129 @@ def _read_zip(stream, source: str, options: FormatOptions) -> Iterator[RawDoc | 
         if problem:
             yield Problem(name, None, problem)
             continue
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            # zipfile hands a whole compressed chunk to the bzip2 and lzma
+            # decompressors, which may expand it a millionfold at once.
+            method = zipfile.compressor_names.get(info.compress_type, str(info.compress_type))
+            yield Problem(
+                name,
+                None,
+                _("compression method %(method)s is not supported: use the usual one (Deflate)") % {"method": method},
+            )
+            continue
+        start = counter.count
         try:
             with archive.open(info) as member:
                 reader, _counter = buffered(member)
-                yield from _member_documents(reader, name, info.filename, options)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+                for item in _member_documents(reader, name, info.filename, options, info.file_size):
+                    if size:
+                        progress.done = min(size, info.header_offset + counter.count - start)
+                    yield item
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
             # Encrypted or corrupt members, unsupported compression.
             yield Problem(name, None, _("unreadable member (%(error)s)") % {"error": exc})
 
 
+class _HeaderRefused(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def _extended_too_large(size: int) -> _HeaderRefused:
+    return _HeaderRefused(
+        _("extended header of %(size)s bytes (at most %(limit)s): not read")
+        % {"size": f"{size:,}", "limit": f"{MAX_EXTENDED_HEADER:,}"}
+    )
+
+
+_EXTENDED_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads extended headers (GNU long names and links, pax records,
+    sparse maps) whole into memory on the word of their size field: this
+    refuses the ones that claim more than a name ever needs, before reading
+    them, and chains of them."""
+
+    @classmethod
+    def fromtarfile(cls, archive):
+        depth = getattr(archive, "_openllm_header_depth", 0)
+        if depth > MAX_HEADER_CHAIN:
+            raise _HeaderRefused(
+                _("more than %(limit)s extended headers in a row") % {"limit": MAX_HEADER_CHAIN}
+            )
+        archive._openllm_header_depth = depth + 1
+        try:
+            return super().fromtarfile(archive)
+        finally:
+            archive._openllm_header_depth = depth
+
+    def _proc_member(self, archive):
+        if self.type in _EXTENDED_TYPES and self.size > MAX_EXTENDED_HEADER:
+            raise _extended_too_large(self.size)
+        if self.type == tarfile.XGLTYPE:
+            # Global headers add up for the rest of the archive.
+            total = getattr(archive, "_openllm_global_headers", 0) + self.size
+            if total > MAX_EXTENDED_HEADER:
+                raise _extended_too_large(total)
+            archive._openllm_global_headers = total
+        return super()._proc_member(archive)
+
+    def _proc_sparse(self, archive):
+        # Extension blocks follow while each says another does. Sparse
+        # members are never opened: their map is skipped, not kept.
+        structs, extended, real_size = self._sparse_structs
+        del self._sparse_structs
+        blocks = 0
+        while extended:
+            blocks += 1
+            if blocks * tarfile.BLOCKSIZE > MAX_EXTENDED_HEADER:
+                raise _extended_too_large(blocks * tarfile.BLOCKSIZE)
+            block = archive.fileobj.read(tarfile.BLOCKSIZE)
+            extended = len(block) == tarfile.BLOCKSIZE and bool(block[504])
+        self.sparse = structs
+        self.offset_data = archive.fileobj.tell()
+        archive.offset = self.offset_data + self._block(self.size)
+        self.size = real_size
+        return self
+
+    def _proc_gnusparse_10(self, next, pax_headers, archive):
+        # The map's length is a number in the data, read block by block
+        # until that many numbers have come. Skipped with a bound, as above.
+        data = archive.fileobj.read(tarfile.BLOCKSIZE)
+        count, _newline, data = data.partition(b"\n")
+        try:
+            numbers = 2 * int(count)
+        except ValueError:
+            raise _HeaderRefused(_("invalid sparse map")) from None
+        read = tarfile.BLOCKSIZE
+        while data.count(b"\n") < numbers:
+            if read >= MAX_EXTENDED_HEADER:
+                raise _extended_too_large(read)
+            block = archive.fileobj.read(tarfile.BLOCKSIZE)
+            if not block:
+                break
+            data += block
+            read += len(block)
+        next.offset_data = archive.fileobj.tell()
+        next.sparse = []
+
+
 def _read_tar(stream, source: str, options: FormatOptions, size: int | None) -> Iterator[RawDoc | Problem]:
-    count, declared = 0, 0
+    count = 0
     try:
-        archive = tarfile.open(fileobj=stream, mode="r|gz")
-        for member in archive:
+        archive = tarfile.open(fileobj=stream, mode="r|gz", tarinfo=_BoundedTarInfo)
+        while (member := archive.next()) is not None:
+            # A streamed archive keeps every header it read; none is needed.
+            archive.members.clear()
             count += 1
             if count > MAX_ARCHIVE_MEMBERS:
-                raise FileRejected(
-                    source, _("more than %(limit)s files in the archive") % {"limit": f"{MAX_ARCHIVE_MEMBERS:,}"}
-                )
+                raise _too_many_members(source)
+            # All that comes before the next header is decompressed, read or
+            # skipped: checked against the whole archive's size, since what
+            # was read so far says nothing of the members still to come.
+            _check_bomb(source, archive.offset, size if size else archive.offset)
             if member.isdir():
                 continue
             name = f"{source}/{safe_name(member.name)}"
@@ -476,33 +1112,33 @@ def _read_tar(stream, source: str, options: FormatOptions, size: int | None) -> 
                     problem = _("refused (%(reason)s): not opened") % {"reason": type(exc).__name__}
             if problem is None and (member.issym() or member.islnk()):
                 problem = _("link: not opened")
-            elif problem is None and not member.isreg():
+            elif problem is None and (not member.isreg() or member.issparse()):
                 problem = _("special file: not opened")
             if problem:
                 yield Problem(name, None, problem)
                 continue
-            declared += member.size
-            # Against the whole archive's size: what was read so far says
-            # nothing of the members still to come.
-            _check_bomb(source, declared, size if size else declared)
-            extracted = archive.extractfile(member)
-            if extracted is None:
-                continue
-            reader, _counter = buffered(extracted)
             if format_of(member.name) == "parquet":
                 # Parquet needs to seek; members of a streamed tar cannot.
                 yield Problem(
                     name, None, _("Parquet inside a tar.gz cannot be read: put it in a ZIP or upload it alone")
                 )
                 continue
-            yield from _member_documents(reader, name, member.name, options)
-    except (tarfile.ReadError, EOFError, OSError) as exc:
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                continue
+            reader, _counter = buffered(extracted)
+            yield from _member_documents(reader, name, member.name, options, member.size)
+    except _HeaderRefused as exc:
+        raise FileRejected(source, exc.message) from None
+    except (tarfile.TarError, EOFError, OSError) as exc:
         raise FileRejected(source, _("not a valid tar.gz archive (%(error)s)") % {"error": exc}) from None
 
 
-def _member_documents(reader, name: str, filename: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:
+def _member_documents(
+    reader, name: str, filename: str, options: FormatOptions, size: int
+) -> Iterator[RawDoc | Problem]:
     try:
-        yield from read_documents(reader, name=name, fmt=format_of(filename), options=options)
+        yield from read_documents(reader, name=name, fmt=format_of(filename), options=options, size=size)
     except FileRejected as exc:
         # One bad member does not sink the archive.
         yield exc.problem
