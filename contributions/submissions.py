@@ -116,7 +116,8 @@ def corpus_file_add(
         accepted = ", ".join(f".{f}" for f in sorted(FORMATS))
         raise ValidationError(_("%(name)s: unsupported file type (accepted: %(accepted)s).")
                               % {"name": name, "accepted": accepted})
-    if upload.size > settings.UPLOAD_MAX_FILE_SIZE:
+    size = upload.size or 0
+    if size > settings.UPLOAD_MAX_FILE_SIZE:
         raise ValidationError(_("%(name)s: larger than the limit of %(limit)s bytes.")
                               % {"name": name, "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"})
     if split == "separator" and not separator.strip():
@@ -124,7 +125,7 @@ def corpus_file_add(
     options = FormatOptions(split=split, separator=separator, text_column=text_column or "text")
     upload.seek(0)
     try:
-        upload_check(upload.file, name=name, fmt=fmt, options=options, size=upload.size)
+        upload_check(upload.file, name=name, fmt=fmt, options=options, size=size)
     except FileRejected as exc:
         raise ValidationError(str(exc)) from None
     except (UnicodeError, ValueError, OSError, EOFError, NotImplementedError) as exc:
@@ -135,7 +136,7 @@ def corpus_file_add(
         digest.update(chunk)
     upload.seek(0)
     stored = CorpusFile(
-        original_name=name, format=fmt, size=upload.size, sha256=digest.hexdigest(),
+        original_name=name, format=fmt, size=size, sha256=digest.hexdigest(),
         split=split, separator=separator, text_column=text_column or "text",
     )
     stored.file.save(f"corpora/{corpus.id}/{uuid.uuid4().hex}/{_storage_name(name, fmt)}", upload, save=False)
@@ -145,7 +146,7 @@ def corpus_file_add(
             stored.save()
             _back_to_draft(stored.corpus, actor)
     except Exception:
-        stored.file.storage.delete(stored.file.name)  # nothing half-written
+        stored.file.delete(save=False)  # nothing half-written
         raise
     return stored
 
@@ -162,10 +163,10 @@ def _storage_name(name: str, fmt: str) -> str:
 def corpus_file_remove(*, corpus: Corpus, actor: User, corpus_file: CorpusFile) -> None:
     with transaction.atomic():
         corpus = _fresh(corpus, actor, lock=True)
-        name = corpus_file.file.name
+        names = [corpus_file.file.name]
         corpus_file.delete()
         _back_to_draft(corpus, actor)
-        transaction.on_commit(lambda: corpus_file.file.storage.delete(name))
+        transaction.on_commit(partial(_delete_files, names))
 
 
 @transaction.atomic
@@ -211,14 +212,15 @@ def corpus_delete_draft(*, corpus: Corpus, actor: User) -> None:
         _check_owner(corpus, actor)
         if corpus.status != CorpusStatus.DRAFT or corpus.submitted_at is not None:
             raise ValidationError(_("Only a draft that was never submitted can be deleted."))
-        names = list(corpus.files.values_list("file", flat=True))
+        names: list[str | None] = list(corpus.files.values_list("file", flat=True))
         corpus.delete()
         transaction.on_commit(partial(_delete_files, names))
 
 
-def _delete_files(names: list[str]) -> None:
+def _delete_files(names: list[str | None]) -> None:
     for name in names:
-        default_storage.delete(name)
+        if name:
+            default_storage.delete(name)
 
 
 def corpus_latest_analysis(*, corpus: Corpus) -> AnalysisRun | None:

@@ -25,7 +25,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > settings.UPLOAD_MAX_FILE_SIZE:
             if self.request is not None:
-                self.request.oversized_uploads.append(self.file_name)
+                self.request.oversized_uploads.append(self.file_name)  # type: ignore[attr-defined]
             raise SkipFile
         return raw_data
 
@@ -41,7 +41,7 @@ class TemporaryFileUploadHandler(uploadhandler.TemporaryFileUploadHandler):
 
     def new_file(self, *args, **kwargs) -> None:
         FileUploadHandler.new_file(self, *args, **kwargs)
-        extension = os.path.splitext(self.file_name)[1]
+        extension = os.path.splitext(self.file_name or "")[1]
         self.file = TemporaryUploadedFile(
             "upload" + (extension if len(extension.encode()) <= MAX_SUFFIX_BYTES else ""),
             self.content_type,

@@ -437,3 +437,27 @@ def test_minhash_signatures_are_the_same_in_every_process():
             env={**__import__("os").environ, "PYTHONHASHSEED": seed},
         )
         assert result.stdout.strip() == mine, result.stderr
+
+
+def test_each_file_has_a_time_budget_and_fails_with_its_name(member, settings):
+    settings.ANALYSIS_BUDGET_SECONDS = 0
+    settings.ANALYSIS_BUDGET_SECONDS_PER_MB = 0
+    docs = [f"Document {i}. " + FRENCH[i % 3] for i in range(3000)]
+    corpus, run = analysed(member, [("lent.jsonl", jsonl(*docs))])
+    assert run.status == JobStatus.FAILED and corpus.status == CorpusStatus.FAILED
+    assert run.error.startswith("lent.jsonl: reading took longer than 0 s")
+    assert corpus.status_reason == run.error
+
+
+def test_progress_counts_what_is_really_read_of_a_parquet_file(member):
+    from contributions.analysis.formats import FormatOptions, ReadProgress, read_documents
+
+    data = parquet([FRENCH[i % 3] for i in range(5000)])
+    progress = ReadProgress(total=len(data))
+    seen = []
+    for _doc in read_documents(io.BytesIO(data), name="a.parquet", fmt="parquet", options=FormatOptions(),
+                               size=len(data), progress=progress):
+        seen.append(progress.done)
+    # It grows with the rows read, up to the whole file, never past it.
+    assert seen[0] < seen[len(seen) // 2] < seen[-1] <= len(data) and seen == sorted(seen)
+    assert progress.done == len(data)

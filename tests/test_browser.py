@@ -154,7 +154,7 @@ def test_operations_page_on_a_phone_updates_in_place(browser, live_server):
         # Nothing is wider than the phone: wide tables scroll in their box.
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-        page.get_by_role("button", name=re.compile(r"Réessayer .* #%d" % row.pk)).click()
+        page.get_by_role("button", name=re.compile(rf"Réessayer .* #{row.pk}")).click()
         page.get_by_text("La tâche est de nouveau en file d'attente.").wait_for()
         row.refresh_from_db()
         assert row.status == JobStatus.QUEUED

@@ -38,7 +38,8 @@ from contributions.analysis.formats import (
     buffered,
     read_documents,
 )
-from contributions.analysis.pipeline import DocumentAnalyzer, analysis_execute
+from contributions.analysis.pipeline import DocumentAnalyzer
+from contributions.jobs import job_run
 from contributions.models import AnalysisRun, CorpusFile, CorpusStatus, JobStatus
 
 from .corpora import FRENCH, analysed, jsonl, make_corpus, parquet, shard_rows, upload
@@ -228,7 +229,7 @@ def _submit(corpus, member) -> AnalysisRun:
     from contributions import submissions
 
     run = submissions.corpus_submit(corpus=corpus, actor=member)
-    analysis_execute(run_id=run.id)
+    job_run("analysis", run.id)
     return run
 
 

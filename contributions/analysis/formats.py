@@ -435,7 +435,8 @@ def _read_plain(text: io.TextIOWrapper, source: str, options: FormatOptions) -> 
 def _deeper_than(value: dict, limit: int) -> bool:
     """Whether ``value`` nests lists or objects more than ``limit`` levels,
     walked without recursion."""
-    level, depth = [value], 1
+    level: list[dict | list] = [value]
+    depth = 1
     while level:
         if depth > limit:
             return True
@@ -785,7 +786,8 @@ def _parquet_columns(parquet, source: str, options: FormatOptions) -> tuple[str,
 def _page_header_sizes(data: bytes) -> tuple[int, int] | None:
     """(page type, uncompressed size) from the start of a Parquet page
     header (Thrift compact: fields 1 and 2, both i32); None if unreadable."""
-    fields, pos, field_id = {}, 0, 0
+    fields: dict[int, int] = {}
+    pos = field_id = 0
     while len(fields) < 2 and pos < len(data):
         byte = data[pos]
         pos += 1
@@ -1138,7 +1140,7 @@ def _member_documents(
     reader, name: str, filename: str, options: FormatOptions, size: int
 ) -> Iterator[RawDoc | Problem]:
     try:
-        yield from read_documents(reader, name=name, fmt=format_of(filename), options=options, size=size)
+        yield from read_documents(reader, name=name, fmt=format_of(filename) or "", options=options, size=size)
     except FileRejected as exc:
         # One bad member does not sink the archive.
         yield exc.problem

@@ -29,7 +29,7 @@ from ..lifecycle import corpus_transition, corpus_try_transition
 from ..models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, DocumentFingerprint
 from ..payloads import AnalysisReport, FailureReport, ReportProblem, SampleDocument
 from .dedup import NearDuplicateIndex, signatures
-from .formats import FileRejected, FormatOptions, Problem, RawDoc, buffered, read_documents
+from .formats import FileRejected, FormatOptions, Problem, RawDoc, ReadProgress, read_documents
 from .text import (
     PII_KINDS,
     QUALITY_FLAGS,
@@ -403,9 +403,12 @@ def _analyse_file(
     context: JobContext, done_before: int,
 ) -> None:
     options = FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
+    # Progress in what is really read of the file, whatever it claims.
+    progress = ReadProgress(total=stored.size)
     with stored.file.open("rb") as handle:
-        stream, counter = buffered(handle)
-        items = read_documents(stream, name=stored.original_name, fmt=stored.format, options=options, size=stored.size)
+        items = read_documents(
+            handle, name=stored.original_name, fmt=stored.format, options=options, size=stored.size, progress=progress
+        )
         batch: list[dict] = []
         batch_chars = 0
         for row in analyzer.rows(_docs_only(items, analyzer, context)):
@@ -414,7 +417,7 @@ def _analyse_file(
             if len(batch) >= BATCH_ROWS or batch_chars >= BATCH_MAX_CHARS:
                 _flush(run, corpus, analyzer, shards, batch)
                 batch, batch_chars = [], 0
-                context.beat(progress_done=done_before + counter.count, documents_done=analyzer.documents)
+                context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
         _flush(run, corpus, analyzer, shards, batch)
 
 
