@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 from . import lifecycle
 from .analysis.dedup import NearDuplicateIndex
 from .analysis.pipeline import PROCESSING_VERSION
-from .jobs import Done, JobContext, JobKind, Retry, job_enqueue, register
+from .jobs import Done, JobContext, JobFailed, JobKind, Retry, job_enqueue, register
 from .lifecycle import corpus_try_transition
 from .models import (
     RESTRICTED_LICENSES,
@@ -198,6 +198,8 @@ def release_build(release: Release, context: JobContext) -> Done[Release]:
     """The work of a release job: build the files locally, then keep them."""
     out = context.workdir / "out"
     files, stats = build_into(release, out, context.workdir, beat=context.beat)
+    if not stats["documents"]:
+        raise JobFailed(_("no document left to release: its corpora were unpublished, or the filters left nothing"))
     for entry in files:
         context.save_path(entry["path"], out / entry["path"])
         context.beat()
@@ -281,6 +283,7 @@ def build_into(
     """Write the release's files into ``out``; returns the manifest entries
     and the statistics. ``beat`` is the job's heartbeat."""
     sources = _sources(release)
+    out.mkdir(parents=True, exist_ok=True)
     # Pass 1: duplicates across the release, exact by hash and near by the
     # MinHash signatures the analysis kept (the first occurrence, in corpus
     # order, is kept). One byte a document stays in memory.

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
-from contributions import releases, removals, review
+from contributions import lifecycle, releases, removals, review
 from contributions.jobs import job_run
 from contributions.models import CorpusStatus, Decision, JobStatus, Release, TrainingVersion
 
@@ -329,3 +329,12 @@ def test_a_corpus_unpublished_before_the_build_is_left_out(member, maintainer_us
     assert {r["corpus_id"] for r in rows_of(exported(release, tmp_path))} == {kept.id}
 
 
+
+
+def test_a_release_whose_corpora_were_all_unpublished_fails_with_the_reason(member, maintainer_user):
+    corpus = queued(member, maintainer_user, FRENCH)
+    release = releases.release_create(actor=maintainer_user, version="vide")
+    lifecycle.corpus_transition(corpus_id=corpus.id, to=CorpusStatus.WITHDRAWN, actor=maintainer_user)
+    job_run("release", release.id)
+    release.refresh_from_db()
+    assert release.status == JobStatus.FAILED and release.error.startswith("no document left to release")
