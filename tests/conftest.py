@@ -3,16 +3,20 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import runpy
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -105,15 +109,16 @@ class Worker:
     """A Celery worker process on the configured broker and the test database,
     sending email to files in ``outbox``."""
 
-    def __init__(self, env: dict[str, str], outbox: Path, log: Path) -> None:
-        self.env, self.outbox, self.log = env, outbox, log
+    def __init__(self, env: dict[str, str], outbox: Path, log: Path, concurrency: int = 1) -> None:
+        self.env, self.outbox, self.log, self.concurrency = env, outbox, log, concurrency
         self.name = f"tests-{uuid.uuid4().hex[:8]}@{os.uname().nodename}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "openllm_site", "worker", "-Q", TEST_QUEUE, "-n", self.name,
-             "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+             "--pool", "prefork", "--concurrency", str(self.concurrency), "--loglevel", "INFO", "--without-mingle",
+             "--without-gossip"],
             cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
@@ -203,6 +208,84 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Itera
     worker.start()
     yield worker
     worker.stop()
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port, that the test may
+    stop and start again (the machine's shared Redis is never touched)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)],
+            stdout=(self.folder / "redis.log").open("a"), stderr=subprocess.STDOUT,
+        )
+        client, deadline = redis.Redis(port=self.port, socket_timeout=1), time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = (self.folder / "redis.log").read_text()
+                    raise RuntimeError(f"redis-server did not start: {log}") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """What a restart does to the data: all gone (nothing saved)."""
+        if self.process and self.process.poll() is None:
+            subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True, timeout=10)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> Iterator[RedisServer]:
+    if not shutil.which("redis-server") or not shutil.which("redis-cli"):
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing, and CI runs the broker tests: apt-get install redis-server")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@contextmanager
+def celery_broker(url: str) -> Iterator[None]:
+    """Point this process's Celery app at another broker, configured the way
+    settings.py configures a process started with ``CELERY_BROKER_URL=url``."""
+    with mock.patch.dict(os.environ, {"CELERY_BROKER_URL": url}):  # Celery reads it before its conf
+        values = runpy.run_path(str(ROOT / "openllm_site" / "settings.py"))
+        conf = {key[7:].lower(): value for key, value in values.items() if key.startswith("CELERY_BROKER_")}
+        saved = {key: celery_app.conf.get(key) for key in conf}
+        _celery_reconnect(conf)
+        try:
+            yield
+        finally:
+            celery_app.pool.force_close_all()
+            _celery_reconnect(saved)
+
+
+def _celery_reconnect(conf: dict[str, object]) -> None:
+    celery_app.conf.update(conf)
+    # Connections and producers are pooled per app: the next ones must be made
+    # from the new configuration.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture(scope="session")
