@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contributions import emails, jobs, releases, removals, review
 from contributions.jobs import REGISTRY, Outcome, Retry, job_run
@@ -35,6 +35,12 @@ from .corpora import FRENCH, jsonl, submitted
 from .factories import MaintainerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 # Written by hand: what each kind promises (attempt cap, what an exception
 # means, whether it keeps files). Not read from the registry.
