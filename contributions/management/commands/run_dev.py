@@ -88,6 +88,8 @@ class WorkerSupervisor:
         delay = self.first_delay
         while not self._stopping.is_set():
             process = self.process
+            if process is None:  # stopped before it ever started
+                return
             code = process.wait()
             if self._stopping.is_set():
                 return
