@@ -160,3 +160,36 @@ def test_operations_page_on_a_phone_updates_in_place(browser, live_server):
         assert row.status == JobStatus.QUEUED
     finally:
         context.close()
+
+
+def test_every_page_fits_a_phone(browser, live_server):
+    from contributions import moderation
+
+    from .corpora import FRENCH, analysed, jsonl
+
+    maintainer = MaintainerFactory()
+    member = UserFactory()
+    corpus, _run = analysed(member, [("conseil.jsonl", jsonl(*FRENCH))], title="Procès-verbaux du conseil municipal")
+    moderation.user_suspend(actor=maintainer, user=UserFactory(), reason="Un motif assez long " * 5)
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.get_by_label("E-mail").fill(maintainer.email)
+        page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
+        page.get_by_role("button", name="Connexion").click()
+        page.wait_for_url(re.compile(r"/$"))
+        too_wide = {}
+        for url in [
+            "/", "/data/", "/releases/", "/removal/", "/corpora/", "/corpora/new/", f"/corpora/{corpus.pk}/",
+            "/review/", f"/review/{corpus.pk}/", "/maintainers/training-queue/", "/maintainers/operations/",
+            "/maintainers/roles/", "/maintainers/reports/", "/maintainers/removals/", "/maintainers/reviewers/",
+            f"/maintainers/members/{member.pk}/suspend/", "/notifications/", "/profile/",
+        ]:
+            page.goto(url)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                too_wide[url] = width
+        assert too_wide == {}
+    finally:
+        context.close()
