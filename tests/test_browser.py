@@ -4,6 +4,8 @@ server and a real worker."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -14,6 +16,26 @@ from .factories import PASSWORD, MaintainerFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD_LABEL = re.compile(r"^Mot de passe\W*$")
+
+
+def sign_in(page, user) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
+    page.get_by_role("button", name="Connexion").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+@contextmanager
+def phone(browser, live_server) -> Iterator[object]:
+    """A page the size of a 390 px phone."""
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def test_sign_up_confirm_and_log_in_in_the_browser(page, celery_worker):
@@ -45,11 +67,7 @@ def test_sign_up_confirm_and_log_in_in_the_browser(page, celery_worker):
 
 def test_log_in_switch_to_english_and_log_out(page):
     user = UserFactory(display_name="Paul Lecteur")
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, user)
     assert page.get_by_role("heading", name="Bienvenue, Paul Lecteur").is_visible()
 
     page.get_by_label("Langue").select_option("en")
@@ -67,11 +85,7 @@ def test_member_submits_a_corpus_and_follows_its_analysis(page, celery_worker, t
     user = UserFactory()
     corpus_file = tmp_path / "conseil.jsonl"
     corpus_file.write_bytes(jsonl(*FRENCH, "Contact : jeanne@exemple.fr. " + FRENCH[0][:80]))
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail").fill(user.email)
-    page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, user)
 
     page.get_by_role("link", name="Soumettre un corpus").click()
     page.get_by_label("Titre").fill("Comptes rendus du conseil")
@@ -105,11 +119,7 @@ def test_reviewer_approves_a_corpus_in_the_browser(page, celery_worker):
     corpus, run = submitted(submitter, [("conseil.jsonl", jsonl(*FRENCH))], title="Procès-verbaux")
     job_run("analysis", run.id)
     maintainer = MaintainerFactory()
-    page.goto("/accounts/login/")
-    page.get_by_label("E-mail").fill(maintainer.email)
-    page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
-    page.get_by_role("button", name="Connexion").click()
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, maintainer)
 
     page.get_by_role("link", name="Relecture").click()
     page.get_by_role("link", name="Procès-verbaux").click()
@@ -131,15 +141,8 @@ def test_operations_page_on_a_phone_updates_in_place(browser, live_server):
     from contributions.models import JobStatus, OutgoingEmail
 
     maintainer = MaintainerFactory()
-    context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    try:
-        page.goto("/accounts/login/")
-        page.get_by_label("E-mail").fill(maintainer.email)
-        page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
-        page.get_by_role("button", name="Connexion").click()
-        page.wait_for_url(re.compile(r"/$"))
+    with phone(browser, live_server) as page:
+        sign_in(page, maintainer)
         page.get_by_role("link", name="Exploitation").click()
         page.get_by_role("heading", name="Tâches par type").wait_for()
         page.evaluate("window.__sameDocument = true")
@@ -157,9 +160,8 @@ def test_operations_page_on_a_phone_updates_in_place(browser, live_server):
         page.get_by_role("button", name=re.compile(rf"Réessayer .* #{row.pk}")).click()
         page.get_by_text("La tâche est de nouveau en file d'attente.").wait_for()
         row.refresh_from_db()
-        assert row.status == JobStatus.QUEUED
-    finally:
-        context.close()
+        # Queued again with a fresh set of attempts (a worker may already have sent it).
+        assert row.attempt_base == 5 and row.status != JobStatus.FAILED
 
 
 def test_every_page_fits_a_phone(browser, live_server):
@@ -171,14 +173,8 @@ def test_every_page_fits_a_phone(browser, live_server):
     member = UserFactory()
     corpus, _run = analysed(member, [("conseil.jsonl", jsonl(*FRENCH))], title="Procès-verbaux du conseil municipal")
     moderation.user_suspend(actor=maintainer, user=UserFactory(), reason="Un motif assez long " * 5)
-    context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    try:
-        page.goto("/accounts/login/")
-        page.get_by_label("E-mail").fill(maintainer.email)
-        page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
-        page.get_by_role("button", name="Connexion").click()
-        page.wait_for_url(re.compile(r"/$"))
+    with phone(browser, live_server) as page:
+        sign_in(page, maintainer)
         too_wide = {}
         for url in [
             "/", "/data/", "/releases/", "/removal/", "/corpora/", "/corpora/new/", f"/corpora/{corpus.pk}/",
@@ -191,5 +187,3 @@ def test_every_page_fits_a_phone(browser, live_server):
             if width > 390:
                 too_wide[url] = width
         assert too_wide == {}
-    finally:
-        context.close()
