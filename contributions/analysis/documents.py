@@ -43,8 +43,6 @@ def documents_page(
     rows: list[dict] = []
     total = 0
     for name in run.shards:
-        if "near_duplicates" in name:
-            continue
         with default_storage.open(name, "rb") as handle:
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=2000, columns=COLUMNS):
                 if query:
