@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import emit, peak_rss_mb, throwaway_site  # noqa: E402
+from bench.common import emit, leave, peak_rss_mb, throwaway_site  # noqa: E402
 
 FIGURES = ("input_mb", "documents", "seconds", "docs_per_s", "mb_per_s", "peak_rss_mb")
 
@@ -136,6 +136,7 @@ def main() -> None:
             if "datatrove_mb_per_s" in figures:
                 figures["ratio_vs_datatrove"] = round(figures["mb_per_s"] / figures["datatrove_mb_per_s"], 1)
     emit(figures)
+    leave()
 
 
 if __name__ == "__main__":

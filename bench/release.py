@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import emit, peak_rss_mb, throwaway_site  # noqa: E402
+from bench.common import emit, leave, peak_rss_mb, throwaway_site  # noqa: E402
 
 FIGURES = ("input_mb", "rows", "seconds", "rows_per_s", "mb_per_s", "peak_rss_mb", "pyarrow_mb_per_s",
            "ratio_vs_pyarrow")
@@ -154,7 +154,7 @@ def main() -> None:
         args.size_mb, args.corpora = 0.2, 2
     if args.prepare is not None:
         prepare(args.prepare, args.size_mb, args.corpora)
-        return
+        leave()
     tmp = Path(tempfile.mkdtemp(prefix="bench-release-"))
     try:
         # The inputs are prepared by another process, so that the peak RSS
@@ -169,6 +169,7 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     emit(figures)
+    leave()
 
 
 if __name__ == "__main__":

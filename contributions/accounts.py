@@ -77,7 +77,7 @@ def role_set(*, actor: User, user: User, role: str) -> User:
         raise ValidationError(_("Unknown role."))
     # Lock the maintainers so that two demotions at once cannot both pass
     # the last-maintainer check.
-    maintainers = _active_maintainers()
+    maintainers = active_maintainers()
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.role == role:
         return user
@@ -91,7 +91,7 @@ def role_set(*, actor: User, user: User, role: str) -> User:
     return user
 
 
-def _active_maintainers() -> list[int]:
+def active_maintainers() -> list[int]:
     """The maintainers who can act (a suspended one cannot), locked so that
     two removals at once cannot both pass the last-maintainer check."""
     return list(
@@ -138,7 +138,7 @@ def user_export_data(*, user: User) -> dict[str, Any]:
 
 def user_deletion_refused(*, user: User) -> str | None:
     """Why the account cannot be deleted, or None."""
-    if user.is_maintainer and _active_maintainers() in ([], [user.pk]):
+    if user.is_maintainer and active_maintainers() in ([], [user.pk]):
         return _("You are the last maintainer: give the role to someone else first.")
     return None
 

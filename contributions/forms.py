@@ -221,12 +221,13 @@ class RemovalRequestForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    email = forms.EmailField(
-        label=_("Or an email address that may appear in it"),
-        required=False,
-        help_text=_("It is compared with hashes: the address itself is not kept."),
-    )
     contact = forms.EmailField(label=_("Your email, to answer you"))
+    search_address = forms.BooleanField(
+        label=_("Also look for this address of mine in the data"),
+        required=False,
+        help_text=_("Only your own address, which you confirm by the link we send to it. It is compared with hashes "
+                    "of what the analysis found: the address itself is not kept."),
+    )
     description = forms.CharField(
         label=_("Anything else we should know"),
         required=False,
@@ -236,8 +237,8 @@ class RemovalRequestForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean() or {}
-        if not (data.get("phrase") or "").strip() and not data.get("email"):
-            raise forms.ValidationError(_("Give a phrase or an email address to look for."))
+        if not (data.get("phrase") or "").strip() and not data.get("search_address"):
+            raise forms.ValidationError(_("Give a phrase, or ask to look for your address."))
         return data
 
 

@@ -221,6 +221,17 @@ class JobContext:
         self._last_beat = now
 
     @contextmanager
+    def fenced(self) -> Iterator[None]:
+        """Writes to other tables that must not land once the claim is lost:
+        they go in one transaction with a check of the claim, which holds
+        the row's lock until they commit (a takeover waits for them, then
+        starts afresh). Raises JobLost."""
+        with transaction.atomic():
+            if not self.held().update(heartbeat_at=timezone.now()):
+                raise JobLost
+            yield
+
+    @contextmanager
     def budget(self, seconds: float, message: str) -> Iterator[None]:
         """A part of the work that must end within ``seconds``: past that,
         the next beat fails the job with ``message``."""

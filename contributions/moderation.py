@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import lifecycle
+from . import accounts, lifecycle
 from .models import AbuseReport, AccountEvent, Corpus, CorpusStatus, Notification, User
 from .notifications import notify
 
@@ -65,6 +65,10 @@ def user_suspend(*, actor: User, user: User, reason: str) -> User:
         raise ValidationError(_("You cannot suspend yourself."))
     if not reason.strip():
         raise ValidationError(_("Say why the account is suspended."))
+    # Two maintainers suspending each other at once: the second finds that
+    # the first already made them unable to act, and the site keeps one.
+    if actor.pk not in accounts.active_maintainers():
+        raise PermissionDenied
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.is_active:
         raise ValidationError(_("This account is already suspended."))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from .models import CorpusFile, Job, JobStatus
 logger = logging.getLogger(__name__)
 
 FAILED_SHOWN = 50
+ASK_WORKERS_EVERY = 3  # seconds
 
 
 @dataclass(slots=True)
@@ -92,27 +94,43 @@ def operations_overview(*, inspect_timeout: float = 1.0) -> Overview:
         queued += [_line(job) for job in rows.filter(status=JobStatus.QUEUED).order_by("run_after")[:20]]
         failed += [_line(job) for job in rows.filter(status=JobStatus.FAILED).order_by("-finished_at")[:FAILED_SHOWN]]
     failed.sort(key=lambda line: line.job.finished_at or now, reverse=True)
-    workers, unassigned = _workers(running, inspect_timeout)
+    waiting = queue_length()
+    # Asking the workers waits for their answers: not while the broker is
+    # down, and once for every open page within a few seconds.
+    active = None if waiting is None else cache.get_or_set(
+        "operations:workers", lambda: _active_tasks(inspect_timeout), timeout=ASK_WORKERS_EVERY
+    )
+    workers, unassigned = _workers(running, active)
     storage = {"uploads": CorpusFile.objects.aggregate(total=Sum("size"))["total"] or 0}
     storage |= {summary.kind.name: summary.storage_bytes for summary in kinds if summary.kind.folder}
-    return Overview(kinds, running, queued, failed[:FAILED_SHOWN], workers, unassigned, queue_length(), storage)
+    return Overview(kinds, running, queued, failed[:FAILED_SHOWN], workers, unassigned, waiting, storage)
 
 
-def _workers(running: list[JobLine], timeout: float) -> tuple[list[WorkerState] | None, list[JobLine]]:
-    """The live workers, each with the jobs it runs (by the task messages it
-    says it is executing)."""
+def _active_tasks(timeout: float) -> dict[str, list[tuple[str, int | None]]] | None:
+    """Per live worker, the (task, job id) it is executing."""
     try:
         active = celery_app.control.inspect(timeout=timeout).active() or {}
     except Exception:  # noqa: BLE001 - the page says the broker is unreachable
         logger.warning("Could not ask the workers", exc_info=True)
+        return None
+    return {
+        name: [(task.get("name", ""), (task.get("args") or [None])[0]) for task in tasks]
+        for name, tasks in active.items()
+    }
+
+
+def _workers(
+    running: list[JobLine], active: dict[str, list[tuple[str, int | None]]] | None
+) -> tuple[list[WorkerState] | None, list[JobLine]]:
+    """The live workers, each with the jobs it runs."""
+    if active is None:
         return None, running
     by_task = {(line.kind.task, line.job.pk): line for line in running}
     workers = []
     for name in sorted(active):
         state = WorkerState(name)
         for task in active[name]:
-            args = task.get("args") or []
-            line = by_task.pop((task.get("name"), args[0] if args else None), None)
+            line = by_task.pop(task, None)
             if line is not None:
                 state.jobs.append(line)
         workers.append(state)

@@ -10,6 +10,8 @@ to that address and to the page behind the link.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from allauth.account.models import EmailAddress
@@ -47,6 +49,7 @@ SALT = "contributions.removal"
 # The confirmation link works this long.
 LINK_MAX_AGE = 7 * 24 * 3600
 MAX_MATCHES = 1000
+LINKS_PER_HOUR = 3
 
 
 def removal_token(removal: RemovalRequest) -> str:
@@ -66,20 +69,23 @@ def _email_key(email: str) -> str:
 
 
 def removal_request_file(
-    *, kind: str, contact: str, phrase: str = "", email: str = "", description: str = "", user: User | None = None,
-    language: str = "",
+    *, kind: str, contact: str, phrase: str = "", search_address: bool = False, description: str = "",
+    user: User | None = None, language: str = "",
 ) -> RemovalRequest:
-    """File a request. A signed-in member whose verified address is
+    """File a request. The only address looked for is the requester's own
+    (``contact``, which they confirm): nobody learns whether someone else's
+    address is in the data. A signed-in member whose verified address is
     ``contact`` needs no confirmation; anyone else gets a link by email."""
-    if not phrase.strip() and not email.strip():
-        raise ValidationError(_("Give a phrase or an email address to look for."))
+    if not phrase.strip() and not search_address:
+        raise ValidationError(_("Give a phrase, or ask to look for your address."))
+    contact = contact.strip().lower()
     with transaction.atomic():
         removal = RemovalRequest.objects.create(
             kind=kind,
-            contact=contact.strip().lower(),
+            contact=contact,
             phrase=phrase.strip()[:5000],
             description=description.strip()[:5000],
-            email_key=_email_key(email),
+            email_key=_email_key(contact) if search_address else "",
             language=language or settings.LANGUAGE_CODE,
         )
         verified = user is not None and user.is_authenticated and EmailAddress.objects.filter(
@@ -88,10 +94,17 @@ def removal_request_file(
         if verified:
             removal_confirm(removal=removal)
             removal.refresh_from_db()
-        else:
+        elif not _recently_asked(contact, removal):
             _send(removal, "contributions/email/removal_confirm.txt", gettext_lazy("Confirm your removal request"))
     return removal
 
+
+def _recently_asked(contact: str, removal: RemovalRequest) -> bool:
+    """A few confirmation links an hour per address, whoever asks (and from
+    however many networks): the form cannot flood someone's inbox."""
+    return RemovalRequest.objects.filter(
+        contact=contact, confirmed_at__isnull=True, created_at__gte=timezone.now() - timedelta(hours=1)
+    ).exclude(pk=removal.pk).count() >= LINKS_PER_HOUR
 
 def removal_confirm(*, removal: RemovalRequest) -> RemovalSearch:
     """The requester proved the address is theirs: search."""
@@ -128,7 +141,13 @@ def removal_search_run(search: RemovalSearch, context: jobs.JobContext) -> jobs.
                 if candidates:
                     found.update(i for i in ids.to_pylist() if i in candidates)
                 context.beat()
+                # A phrase found everywhere ("e") says nothing more past
+                # this many, and must not fill the worker's memory.
+                if len(found) >= MAX_MATCHES:
+                    break
         context.beat(progress_done=done)
+        if len(found) >= MAX_MATCHES:
+            break
     matches = sorted(found)[:MAX_MATCHES]
     return jobs.Done(fields={"matches": matches, "release": release}, then=_tell_outcome)
 
@@ -148,6 +167,8 @@ def _email_candidates(release: Release, key: str, context: jobs.JobContext) -> s
                         if keys and key in keys:
                             found.add(doc_id(run.corpus_id, run.corpus_version, index))
                     context.beat()
+                    if len(found) >= MAX_MATCHES:
+                        return found
     return found
 
 
@@ -173,13 +194,15 @@ def removal_decide(*, request_id: int, maintainer: User, accept: bool) -> Remova
     removal = RemovalRequest.objects.select_for_update().get(pk=request_id)
     if removal.status != RemovalRequest.Status.OPEN:
         raise ValidationError(_("This request has already been handled."))
+    # Nothing to decide on before the search has said what there is (and a
+    # request never confirmed is nobody's).
     search = RemovalSearch.objects.filter(request=removal, status=JobStatus.DONE).first()
-    if accept and search is None:
+    if search is None:
         raise ValidationError(_("The search of this request has not finished."))
     removal.status = RemovalRequest.Status.ACCEPTED if accept else RemovalRequest.Status.REFUSED
     removal.handled_by, removal.handled_at = maintainer, timezone.now()
     removal.save(update_fields=["status", "handled_by", "handled_at"])
-    if accept and search is not None:
+    if accept:
         for identifier in search.matches:
             RemovedDocument.objects.get_or_create(doc_id=identifier, defaults={"request": removal})
     _send(removal, "contributions/email/removal_decision.txt",
@@ -189,7 +212,7 @@ def removal_decide(*, request_id: int, maintainer: User, accept: bool) -> Remova
         emailaddress__email__iexact=removal.contact, emailaddress__verified=True, is_active=True
     ).distinct()
     notify(users=list(members), kind=Notification.Kind.REMOVAL_OUTCOME, params={
-        "accepted": accept, "documents": len(search.matches) if search else 0}, email=False)
+        "accepted": accept, "documents": len(search.matches)}, email=False)
     return removal
 
 

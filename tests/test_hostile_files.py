@@ -570,3 +570,43 @@ def test_an_ordinary_corpus_still_reads_in_full(member):
         {"year": 2001},
         {"source": {"site": "x", "tags": ["a", "b"]}},
     ]
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def test_two_text_columns_of_the_same_name_get_a_message_not_a_500(client, member):
+    texts = pa.array(FRENCH)
+    data = _parquet_bytes(pa.Table.from_arrays([texts, texts], names=["text", "text"]))
+    corpus = make_corpus(member)
+    client.force_login(member)
+    response = post_files(client, corpus, upload("double.parquet", data))
+    assert response.status_code == 200
+    assert 'double.parquet: 2 columns are named "text": keep one' in [str(m) for m in response.context["messages"]]
+    assert not CorpusFile.objects.filter(corpus=corpus).exists()
+
+
+def test_a_metadata_column_named_twice_is_left_out():
+    sources = pa.array(["a", "b", "c"])
+    table = pa.Table.from_arrays([pa.array(FRENCH), sources, sources], names=["text", "source", "source"])
+    data = _parquet_bytes(table)
+    docs = list(_read(data, "meta.parquet"))
+    assert [(d.text, d.meta) for d in docs] == [(text, {}) for text in FRENCH]
+
+
+def test_corrupt_deflate_data_is_a_problem_of_that_member(member):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bon.txt", FRENCH[0])
+        archive.writestr("abime.txt", " ".join(FRENCH * 20))
+    data = bytearray(buffer.getvalue())
+    start = data.index(b"abime.txt") + len("abime.txt")
+    data[start + 20:start + 60] = bytes(40)  # inside the compressed data of the second member
+    corpus, run = analysed(member, [("archive.zip", bytes(data))])
+    assert corpus.status == CorpusStatus.AWAITING_REVIEW, run.error
+    assert [r["text"] for r in shard_rows(run)] == [FRENCH[0]]
+    [problem] = run.report["problems"]
+    assert problem["source"] == "archive.zip/abime.txt" and problem["message"].startswith("unreadable")

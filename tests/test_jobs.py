@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from contributions import emails, jobs, releases, removals, review
 from contributions.jobs import REGISTRY, Outcome, Retry, job_run
 from contributions.models import (
+    AnalysisRun,
     Corpus,
     CorpusStatus,
     Decision,
@@ -335,3 +336,24 @@ def test_retrying_an_analysis_whose_corpus_moved_on_is_refused(member):
     submissions.corpus_submit(corpus=Corpus.objects.get(pk=corpus.pk), actor=member)
     with pytest.raises(ValidationError):
         jobs.job_retry(run)
+
+
+def test_an_analysis_taken_over_midway_writes_no_more_fingerprints(member, monkeypatch):
+    from contributions.analysis import pipeline
+
+    _corpus, run = submitted(member, [("a.jsonl", jsonl(*[f"Document {i}. " + FRENCH[i % 3] for i in range(50)]))])
+    monkeypatch.setattr(pipeline, "BATCH_ROWS", 10)
+    real_finish_batch = pipeline.DocumentAnalyzer.finish_batch
+    batches = []
+
+    def finish_batch(self, rows):
+        batches.append(len(rows))
+        if len(batches) == 2:
+            # Between two beats, another worker takes the analysis over.
+            AnalysisRun.objects.filter(pk=run.pk).update(attempt=F("attempt") + 1)
+        real_finish_batch(self, rows)
+
+    monkeypatch.setattr(pipeline.DocumentAnalyzer, "finish_batch", finish_batch)
+    assert job_run("analysis", run.pk) is Outcome.LOST
+    # The first batch was written under the claim; none after it was lost.
+    assert DocumentFingerprint.objects.filter(run_id=run.pk).count() == 10

@@ -251,3 +251,15 @@ class RefusingBackend:
 
     def send_messages(self, messages):
         raise OSError("SMTP refused")
+
+
+def test_two_maintainers_suspending_each_other_at_once_leave_one(maintainer):
+    from django.core.exceptions import PermissionDenied
+
+    other = MaintainerFactory()
+    stale_other = User.objects.get(pk=other.pk)  # the second request loaded it before the first landed
+    moderation.user_suspend(actor=maintainer, user=other, reason="Compte compromis.")
+    with pytest.raises(PermissionDenied):
+        moderation.user_suspend(actor=stale_other, user=maintainer, reason="Représailles.")
+    maintainer.refresh_from_db()
+    assert maintainer.is_active and accounts.active_maintainers() == [maintainer.pk]

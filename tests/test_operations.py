@@ -98,3 +98,24 @@ def test_running_jobs_no_worker_claims_are_listed_apart(member):
     ops = operations.operations_overview(inspect_timeout=0.3)
     assert [line.job.pk for line in ops.unassigned] == [run.pk]
     assert ops.unassigned[0].heartbeat_age >= 60
+
+
+def test_with_the_broker_down_the_workers_are_not_asked(monkeypatch):
+    asked = []
+    monkeypatch.setattr(operations, "queue_length", lambda: None)
+    monkeypatch.setattr(operations, "_active_tasks", lambda timeout: asked.append(timeout))
+    ops = operations.operations_overview()
+    assert ops.workers is None and ops.queue_length is None and asked == []
+
+
+def test_the_workers_are_asked_once_for_all_pages_within_a_few_seconds(monkeypatch):
+    asked = []
+
+    def active(timeout):
+        asked.append(timeout)
+        return {"w1@host": []}
+
+    monkeypatch.setattr(operations, "_active_tasks", active)
+    for _ in range(3):
+        assert [w.name for w in operations.operations_overview().workers] == ["w1@host"]
+    assert len(asked) == 1

@@ -98,14 +98,35 @@ def test_an_unpublished_release_is_never_searched():
     assert search.status == JobStatus.DONE and search.matches == [] and search.release is None
 
 
-def test_an_address_is_found_by_its_hash_in_what_the_release_carries():
+def test_only_the_requesters_own_address_is_looked_for(client):
     corpus, _maintainer = released(public=True)
-    removal = removals.removal_request_file(kind="personal_data", contact="j@example.org", email="Jeanne@Exemple.fr")
+    # Someone else's address cannot be asked about: the form has no field for it.
+    ask(client, kind="personal_data", email="jeanne@exemple.fr", contact="curieux@example.org", search_address="on")
+    removal = RemovalRequest.objects.get()
+    assert removal.email_key == removals._email_key("curieux@example.org")
+    # Jeanne asks about her own address, and confirms it.
+    removal = removals.removal_request_file(kind="personal_data", contact="Jeanne@Exemple.fr", search_address=True)
     search = removals.removal_confirm(removal=removal)
     job_run("removal_search", search.id)
     search.refresh_from_db()
     assert search.matches == [f"c{corpus.id}-v1-d3"]
-    assert "jeanne" not in str(RemovalRequest.objects.values().get()).lower()
+    assert "jeanne" not in str(RemovalRequest.objects.filter(pk=removal.pk).values("email_key", "phrase").get())
+
+
+def test_the_form_cannot_flood_an_inbox():
+    for _ in range(6):
+        removals.removal_request_file(kind="copyright", contact="victime@example.org", phrase="x")
+    assert OutgoingEmail.objects.filter(to="victime@example.org").count() == removals.LINKS_PER_HOUR
+
+
+def test_a_phrase_found_everywhere_stops_at_the_cap(monkeypatch):
+    released(public=True)
+    monkeypatch.setattr(removals, "MAX_MATCHES", 2)
+    removal = removals.removal_request_file(kind="copyright", contact="a@example.org", phrase="e")
+    search = removals.removal_confirm(removal=removal)
+    job_run("removal_search", search.id)
+    search.refresh_from_db()
+    assert len(search.matches) == 2
 
 
 def test_a_bad_or_old_link_is_a_404(client):
@@ -130,11 +151,15 @@ def test_the_maintainer_decides_and_the_requester_hears_of_it(client):
     assert "accept" in decision.body_text.lower()
 
 
-def test_accepting_before_the_search_finished_is_refused():
+@pytest.mark.parametrize("accept", [True, False])
+def test_no_decision_before_the_search_finished(accept):
     from django.core.exceptions import ValidationError
 
     _corpus, maintainer = released(public=True)
     removal = removals.removal_request_file(kind="copyright", contact="a@example.org", phrase=PHRASE)
-    removals.removal_confirm(removal=removal)
-    with pytest.raises(ValidationError):
-        removals.removal_decide(request_id=removal.pk, maintainer=maintainer, accept=True)
+    # Never confirmed, then confirmed but not searched yet: nothing to decide.
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            removals.removal_decide(request_id=removal.pk, maintainer=maintainer, accept=accept)
+        removals.removal_confirm(removal=removal)
+    assert not OutgoingEmail.objects.filter(to="a@example.org", subject__contains="décision").exists()

@@ -22,7 +22,10 @@ import stat
 import struct
 import tarfile
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -292,14 +295,14 @@ def upload_check(stream, *, name: str, fmt: str, options: FormatOptions, size: i
     problem = sniff(head, fmt)
     if problem:
         raise FileRejected(source, problem)
-    if fmt in {"csv", "tsv"}:
-        csv.field_size_limit(MAX_DOCUMENT_CHARS)
-        lines = _RecordLines(_text(stream, head, fmt), MAX_HEADER_CHARS)
-        _csv_header(lines, csv.reader(lines, delimiter=_delimiter(fmt)), source, options)
-    elif fmt == "zip":
-        _open_zip(stream, source, size)
-    elif fmt == "parquet":
-        if _parquet_footer(stream, source, size, in_request=True):
+    with _unreadable(source):
+        if fmt in {"csv", "tsv"}:
+            csv.field_size_limit(MAX_DOCUMENT_CHARS)
+            lines = _RecordLines(_text(stream, head, fmt), MAX_HEADER_CHARS)
+            _csv_header(lines, csv.reader(lines, delimiter=_delimiter(fmt)), source, options)
+        elif fmt == "zip":
+            _open_zip(stream, source, size)
+        elif fmt == "parquet" and _parquet_footer(stream, source, size, in_request=True):
             _parquet_columns(_parquet_open(stream, source), source, options)
 
 
@@ -315,47 +318,64 @@ def read_documents(
     """Documents of one stored file (or archive member) of ``size`` bytes.
     ``progress``, when given, follows the reading in bytes of the file."""
     source = safe_name(name)
-    stream, counter = _counted(stream)
-    progress = progress if progress is not None else ReadProgress()
-    progress.total = size or 0
-    head = stream.peek(HEAD_SIZE)[:HEAD_SIZE]
-    problem = sniff(head, fmt)
-    if problem:
-        raise FileRejected(source, problem)
-    if fmt == "zip":
-        items = _read_zip(stream, source, options, size, progress)
-    elif fmt == "tar.gz":
-        items = _read_tar(stream, source, options, size)
-    elif fmt == "parquet":
-        items = _read_parquet(stream, source, options, size, progress)
-    else:
-        text = _text(stream, head, fmt)
-        if fmt == "jsonl":
-            items = _read_jsonl(text, source)
-        elif fmt in {"csv", "tsv"}:
-            items = _read_csv(text, source, options, _delimiter(fmt))
+    with _unreadable(source):
+        stream, counter = _counted(stream)
+        progress = progress if progress is not None else ReadProgress()
+        progress.total = size or 0
+        head = stream.peek(HEAD_SIZE)[:HEAD_SIZE]
+        problem = sniff(head, fmt)
+        if problem:
+            raise FileRejected(source, problem)
+        if fmt == "zip":
+            items = _read_zip(stream, source, options, size, progress)
+        elif fmt == "tar.gz":
+            items = _read_tar(stream, source, options, size)
+        elif fmt == "parquet":
+            items = _read_parquet(stream, source, options, size, progress)
         else:
-            items = _read_plain(text, source, options)
-    # Text formats and tar.gz are read straight through: their progress is
-    # the bytes read. ZIP and Parquet readers say where they are.
-    sequential = fmt not in {"zip", "parquet"}
-    # Counted on what comes out, whatever the format: a file whose text
-    # expands far beyond its size is a bomb, however it was packed.
-    limit = _expansion_limit(size) if size else None
-    chars = 0
-    for item in items:
-        if limit is not None and isinstance(item, RawDoc):
-            chars += len(item.text) + sum(len(v) for v in item.meta.values() if isinstance(v, str))
-            if chars > limit:
-                raise FileRejected(
-                    source,
-                    _("decompression bomb: %(size)s bytes give more than %(limit)s characters of text")
-                    % {"size": f"{size:,}", "limit": f"{limit:,}"},
-                )
-        if sequential:
-            progress.done = min(counter.count, progress.total) if progress.total else counter.count
-        yield item
-    progress.done = progress.total
+            text = _text(stream, head, fmt)
+            if fmt == "jsonl":
+                items = _read_jsonl(text, source)
+            elif fmt in {"csv", "tsv"}:
+                items = _read_csv(text, source, options, _delimiter(fmt))
+            else:
+                items = _read_plain(text, source, options)
+        # Text formats and tar.gz are read straight through: their progress is
+        # the bytes read. ZIP and Parquet readers say where they are.
+        sequential = fmt not in {"zip", "parquet"}
+        # Counted on what comes out, whatever the format: a file whose text
+        # expands far beyond its size is a bomb, however it was packed.
+        limit = _expansion_limit(size) if size else None
+        chars = 0
+        for item in items:
+            if limit is not None and isinstance(item, RawDoc):
+                chars += len(item.text) + sum(len(v) for v in item.meta.values() if isinstance(v, str))
+                if chars > limit:
+                    raise FileRejected(
+                        source,
+                        _("decompression bomb: %(size)s bytes give more than %(limit)s characters of text")
+                        % {"size": f"{size:,}", "limit": f"{limit:,}"},
+                    )
+            if sequential:
+                progress.done = min(counter.count, progress.total) if progress.total else counter.count
+            yield item
+        progress.done = progress.total
+
+
+@contextmanager
+def _unreadable(source: str) -> Iterator[None]:
+    """Whatever a damaged file makes the decoders raise (corrupt deflate
+    data, a schema pyarrow cannot take, a truncated structure) is a problem
+    of that file, named, never an internal error."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except FileRejected:
+        raise
+    except (zlib.error, struct.error, EOFError, OSError, ValueError, KeyError, IndexError, UnicodeError,
+            zipfile.BadZipFile, tarfile.TarError, pa.ArrowException) as exc:
+        raise FileRejected(source, _("unreadable file (%(error)s)") % {"error": type(exc).__name__}) from None
 
 
 def _delimiter(fmt: str) -> str:
@@ -777,9 +797,19 @@ def _parquet_columns(parquet, source: str, options: FormatOptions) -> tuple[str,
             _('no column "%(column)s" (columns: %(columns)s)')
             % {"column": safe_name(column), "columns": ", ".join(safe_name(n) for n in schema.names[:20])},
         )
+    names = Counter(schema.names)
+    if names[column] > 1:
+        raise FileRejected(
+            source, _('%(count)s columns are named "%(column)s": keep one') % {"count": names[column],
+                                                                                "column": safe_name(column)}
+        )
     if not _is_text(schema.field(column).type):
         raise FileRejected(source, _('column "%(column)s" is not text') % {"column": safe_name(column)})
-    scalar = [f.name for f in schema if f.name != column and (pa.types.is_primitive(f.type) or _is_text(f.type))]
+    # A name that two columns share says nothing of either: left out.
+    scalar = [
+        f.name for f in schema
+        if f.name != column and names[f.name] == 1 and (pa.types.is_primitive(f.type) or _is_text(f.type))
+    ]
     return column, scalar
 
 

@@ -415,10 +415,10 @@ def _analyse_file(
             batch.append(row)
             batch_chars += row["chars"]
             if len(batch) >= BATCH_ROWS or batch_chars >= BATCH_MAX_CHARS:
-                _flush(run, corpus, analyzer, shards, batch)
+                _flush(run, corpus, analyzer, shards, batch, context)
                 batch, batch_chars = [], 0
                 context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
-        _flush(run, corpus, analyzer, shards, batch)
+        _flush(run, corpus, analyzer, shards, batch, context)
 
 
 def _docs_only(
@@ -433,15 +433,20 @@ def _docs_only(
             yield item
 
 
-def _flush(run, corpus, analyzer: DocumentAnalyzer, shards: ShardWriter, batch: list[dict]) -> None:
+def _flush(
+    run: AnalysisRun, corpus: Corpus, analyzer: DocumentAnalyzer, shards: ShardWriter, batch: list[dict],
+    context: JobContext,
+) -> None:
     if not batch:
         return
     analyzer.finish_batch(batch)
     shards.write(batch)
-    DocumentFingerprint.objects.bulk_create(
-        [DocumentFingerprint(corpus=corpus, run=run, hash=row["hash"], doc_index=row["doc_index"]) for row in batch],
-        batch_size=BATCH_ROWS,
-    )
+    with context.fenced():
+        DocumentFingerprint.objects.bulk_create(
+            [DocumentFingerprint(corpus=corpus, run=run, hash=row["hash"], doc_index=row["doc_index"])
+             for row in batch],
+            batch_size=BATCH_ROWS,
+        )
 
 
 def analysis_failed(run: AnalysisRun, reason: str) -> None:
