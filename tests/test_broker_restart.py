@@ -62,13 +62,11 @@ def broker(redis_server):
 
 @pytest.fixture
 def worker(broker, settings, tmp_path) -> Iterator[Worker]:
-    # The name may change to JOB_STALE_SECONDS: both are set.
-    settings.ANALYSIS_STALE_SECONDS = settings.JOB_STALE_SECONDS = STALE_SECONDS
+    settings.JOB_STALE_SECONDS = STALE_SECONDS
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     env = child_env(
         CELERY_BROKER_URL=broker.url,
-        ANALYSIS_STALE_SECONDS=str(STALE_SECONDS),
         JOB_STALE_SECONDS=str(STALE_SECONDS),
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(outbox),
