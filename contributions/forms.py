@@ -225,8 +225,8 @@ class RemovalRequestForm(forms.Form):
     search_address = forms.BooleanField(
         label=_("Also look for this address of mine in the data"),
         required=False,
-        help_text=_("Only your own address, which you confirm by the link we send to it. It is compared with hashes "
-                    "of what the analysis found: the address itself is not kept."),
+        help_text=_("Only your own address, which you confirm by the link we send to it. It is compared with the "
+                    "hashes of the addresses the analysis found."),
     )
     description = forms.CharField(
         label=_("Anything else we should know"),
