@@ -245,9 +245,9 @@ class JobContext:
         """Keep a file of this attempt in storage; returns its name."""
         if not self.prefix:
             raise RuntimeError(f"job kind {self.kind.name} keeps no files")
-        saved = default_storage.save(f"{self.prefix}/{name}", File(content))
-        self.saved_bytes += default_storage.size(saved)
-        return saved
+        file = File(content)
+        self.saved_bytes += file.size  # known here: no second trip to the storage
+        return default_storage.save(f"{self.prefix}/{name}", file)
 
     def save_path(self, name: str, path: Path) -> str:
         with path.open("rb") as handle:

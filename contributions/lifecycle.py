@@ -24,7 +24,6 @@ EDITABLE = frozenset({S.DRAFT, S.SUBMITTED, S.PROCESSING, S.AWAITING_REVIEW, S.F
 SUBMITTABLE = frozenset({S.DRAFT, S.FAILED, S.CHANGES_REQUESTED})
 # Accepted data: public, and what new documents count as duplicates of.
 PUBLISHED = frozenset({S.APPROVED, S.QUEUED_FOR_TRAINING, S.RELEASED})
-ACCEPTED = PUBLISHED
 # Corpora whose training-ready version is built: they can go into a release,
 # and their documents win over the same documents in later corpora.
 RELEASABLE = frozenset({S.QUEUED_FOR_TRAINING, S.RELEASED})

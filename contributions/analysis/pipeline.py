@@ -329,7 +329,7 @@ class ShardWriter:
 def _accepted_lookup(corpus_id: int) -> Callable[[set[int]], set[int]]:
     def lookup(hashes: set[int]) -> set[int]:
         return set(
-            DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=lifecycle.ACCEPTED)
+            DocumentFingerprint.objects.filter(hash__in=hashes, corpus__status__in=lifecycle.PUBLISHED)
             .exclude(corpus_id=corpus_id)
             .values_list("hash", flat=True)
         )
@@ -352,8 +352,8 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
         raise JobFailed(_("no file to analyse"))
     total = sum(f.size for f in files)
     context.beat(force=True, progress_total=total, documents_done=0)
-    DocumentFingerprint.objects.filter(corpus=corpus).exclude(run_id=run.id).delete()
-    DocumentFingerprint.objects.filter(run_id=run.id).delete()
+    # Earlier versions' fingerprints, and whatever an earlier attempt wrote.
+    DocumentFingerprint.objects.filter(corpus=corpus).delete()
     analyzer = DocumentAnalyzer(
         workdir=context.workdir, seed=f"{corpus.id}-{run.corpus_version}", accepted_lookup=_accepted_lookup(corpus.id)
     )
@@ -361,9 +361,10 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
     try:
         done_before = 0
         for stored in files:
-            with context.budget(_budget(stored.size), _("%(name)s: reading took longer than %(seconds)s s; the file is "
-                                                         "malformed or far larger than it looks")
-                                % {"name": stored.original_name, "seconds": int(_budget(stored.size))}):
+            seconds = _budget(stored.size)
+            too_slow = _("%(name)s: reading took longer than %(seconds)s s; the file is malformed or far larger than "
+                         "it looks") % {"name": stored.original_name, "seconds": int(seconds)}
+            with context.budget(seconds, too_slow):
                 _analyse_file(run, corpus, stored, analyzer, shards, context, done_before)
             done_before += stored.size
             context.beat(force=True, progress_done=done_before, documents_done=analyzer.documents)
