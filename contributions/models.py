@@ -305,6 +305,11 @@ class Corpus(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # What the analysis of the current version found, kept on the row so
+    # that lists and statistics never read a report or a file.
+    documents = models.BigIntegerField(default=0)
+    words = models.BigIntegerField(default=0)
+    characters = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "corpora"
@@ -317,6 +322,23 @@ class Corpus(models.Model):
     @property
     def is_restricted(self) -> bool:
         return self.license in RESTRICTED_LICENSES
+
+
+class CorpusLanguage(models.Model):
+    """A language the analysis found in a corpus version, with its share:
+    what the catalogue filters on and the statistics add up."""
+
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="detected_languages")
+    language = models.CharField(max_length=16)
+    documents = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-documents", "language"]
+        constraints = [models.UniqueConstraint(fields=["corpus", "language"], name="one_share_per_language")]
+        indexes = [models.Index(fields=["language", "corpus"])]
+
+    def __str__(self) -> str:
+        return f"{self.corpus_id}: {self.language}"
 
 
 class CorpusFile(models.Model):
@@ -586,8 +608,9 @@ class Release(Job):
     version = models.SlugField(_("version"), max_length=40, unique=True)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     public = models.BooleanField(_("public"), default=False)
-    # The inputs: which corpus versions, and the filters applied to them.
-    corpora = models.ManyToManyField(Corpus, related_name="releases", blank=True)
+    # The inputs: which corpus versions (ReleaseEntry, recorded once at
+    # creation), and the filters applied to their documents.
+    corpora = models.ManyToManyField(Corpus, through="ReleaseEntry", related_name="releases", blank=True)
     filters = models.JSONField(default=dict, blank=True)
     # The outputs.
     prefix = models.CharField(max_length=255, blank=True)
@@ -600,6 +623,34 @@ class Release(Job):
 
     def __str__(self) -> str:
         return self.version
+
+
+class ReleaseEntry(models.Model):
+    """One corpus version in a release. Written once when the release is
+    created, after the corpus-level filters (license, domain); the build
+    fills in what it kept. "Where my text went" reads these rows."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="entries")
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="release_entries")
+    training_version = models.ForeignKey(TrainingVersion, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Filled by the build. ``documents`` are the rows the release carries.
+    documents = models.BigIntegerField(default=0)
+    words = models.BigIntegerField(default=0)
+    # Left out of the training-ready version by the reviewers' exclusions.
+    excluded = models.BigIntegerField(default=0)
+    # Dropped as duplicates: of accepted data, or of another corpus of the release.
+    duplicates = models.BigIntegerField(default=0)
+    # Left out by the release's language or flag filters, or removed on request.
+    filtered = models.BigIntegerField(default=0)
+    # Documents carried with personal data replaced by placeholders.
+    masked = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["release", "corpus_id"]
+        constraints = [models.UniqueConstraint(fields=["release", "corpus"], name="one_entry_per_corpus")]
+
+    def __str__(self) -> str:
+        return f"{self.release_id}: corpus {self.corpus_id}"
 
 
 class RemovalRequest(models.Model):

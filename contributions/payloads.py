@@ -103,7 +103,6 @@ class ReleaseFilters(TypedDict):
     languages: list[str]
     domains: list[str]
     drop_flags: list[str]
-    training_versions: list[int]
     removed: list[str]
 
 
@@ -119,8 +118,14 @@ class ConfigStats(TypedDict):
 
 
 class CorpusStats(TypedDict):
+    """What a release kept of one corpus (as on its ReleaseEntry)."""
+
     documents: int
     words: int
+    excluded: int
+    duplicates: int
+    filtered: int
+    masked: int
 
 
 class DuplicatesRemoved(TypedDict):

@@ -45,6 +45,7 @@ from .models import (
     Decision,
     JobStatus,
     Release,
+    ReleaseEntry,
     RemovedDocument,
     Review,
     TrainingVersion,
@@ -157,8 +158,15 @@ def release_create(
         raise taken
     if corpora is None:
         corpora = list(Corpus.objects.filter(status__in=lifecycle.RELEASABLE))
-    if not corpora:
-        raise ValidationError(_("No corpus to release."))
+    # The corpus-level filters apply now: the entries written below are the
+    # one record of what the release takes in.
+    chosen = [
+        corpus for corpus in corpora
+        if (not licenses or corpus.license in licenses) and (not domains or corpus.domain in domains)
+    ]
+    versions = _latest_versions(chosen)
+    if not versions:
+        raise ValidationError(_("No corpus to release: none is ready for training, or the filters leave none."))
     # The inputs are fixed now, so that building again (after a worker
     # died, say) gives the same files.
     try:
@@ -172,14 +180,15 @@ def release_create(
                     "languages": sorted(languages or []),
                     "domains": sorted(domains or []),
                     "drop_flags": sorted(drop_flags or []),
-                    "training_versions": [v.id for v in _latest_versions(corpora)],
                     "removed": sorted(RemovedDocument.objects.values_list("doc_id", flat=True)),
                 },
             )
     except IntegrityError:
         # Another maintainer took the same version between the check and now.
         raise taken from None
-    release.corpora.set(corpora)
+    ReleaseEntry.objects.bulk_create(
+        ReleaseEntry(release=release, corpus=v.corpus, training_version=v) for v in versions
+    )
     job_enqueue(release)
     return release
 
@@ -213,19 +222,33 @@ def release_build(release: Release, context: JobContext) -> Done[Release]:
 
 
 def _released(release: Release) -> None:
-    """The corpora whose documents the release carries are released, and
-    their submitters hear of it."""
-    carried = [int(corpus_id) for corpus_id in release.stats.get("corpora", {})]
+    """What the build kept of each corpus goes on its entry; the corpora the
+    release carries rows of are released, and their submitters hear of it."""
+    figures = release.stats.get("corpora", {})
+    entries = list(release.entries.all())
+    for entry in entries:
+        kept = figures.get(str(entry.corpus_id))
+        if kept is None:
+            continue
+        for field in ENTRY_FIGURES:
+            setattr(entry, field, kept[field])
+    ReleaseEntry.objects.bulk_update(entries, ENTRY_FIGURES)
+    carried = [entry.corpus_id for entry in entries if entry.documents]
     for corpus in Corpus.objects.filter(id__in=carried, status=CorpusStatus.QUEUED_FOR_TRAINING):
         corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.RELEASED)
     notify_released(release=release, corpora=list(Corpus.objects.filter(id__in=carried)))
+
+
+ENTRY_FIGURES = ["documents", "words", "excluded", "duplicates", "filtered", "masked"]
+# What a training-ready version left out on a reviewer's decision.
+REVIEWER_EXCLUSIONS = ("document", "flag", "personal_data", "exact_duplicate", "near_duplicate")
 
 
 def _sources(release: Release) -> list[Source]:
     # The versions chosen at creation, less corpora unpublished since.
     versions = list(
         TrainingVersion.objects.filter(
-            id__in=release.filters.get("training_versions", []), corpus__status__in=lifecycle.RELEASABLE
+            id__in=release.entries.values("training_version_id"), corpus__status__in=lifecycle.RELEASABLE
         )
         .select_related("corpus")
         .order_by("corpus_id")
@@ -237,21 +260,14 @@ def _sources(release: Release) -> list[Source]:
         .order_by("corpus_id", "created_at")
     ):
         approvals[corpus_id, version].append(pseudonym or "")
-    sources = []
-    filters = release.filters
-    for training in versions:
-        corpus = training.corpus
-        if filters.get("licenses") and corpus.license not in filters["licenses"]:
-            continue
-        if filters.get("domains") and corpus.domain not in filters["domains"]:
-            continue
-        sources.append(Source(corpus, training, approvals[corpus.id, training.corpus_version]))
-    return sources
+    return [Source(v.corpus, v, approvals[v.corpus_id, v.corpus_version]) for v in versions]
 
 
-def _batches(sources: list[Source], release: Release, columns: list[str]) -> Iterator[tuple[Source, pa.Table]]:
+def _batches(
+    sources: list[Source], release: Release, columns: list[str]
+) -> Iterator[tuple[Source, pa.Table, int]]:
     """The documents the filters keep, batch by batch in a fixed order, each
-    batch with its ``id`` column."""
+    batch with its ``id`` column and how many rows the filters left out."""
     languages = release.filters.get("languages") or []
     drop_flags = set(release.filters.get("drop_flags") or [])
     removed = pa.array(release.filters.get("removed", []), pa.string())
@@ -270,7 +286,8 @@ def _batches(sources: list[Source], release: Release, columns: list[str]) -> Ite
                     if drop_flags:
                         flagged = [bool(drop_flags.intersection(f or [])) for f in table["flags"].to_pylist()]
                         mask = pc.and_(mask, pc.invert(pa.array(flagged)))
-                    yield source, table.filter(mask)
+                    kept = table.filter(mask)
+                    yield source, kept, table.num_rows - kept.num_rows
 
 
 def _no_beat(**fields: object) -> None:
@@ -293,7 +310,7 @@ def build_into(
     language_of = bytearray()
     near = NearDuplicateIndex(workdir / "near")
     position = exact = 0
-    for _source, table in _batches(sources, release, ["hash", "minhash"]):
+    for _source, table, _filtered in _batches(sources, release, ["hash", "minhash"]):
         n = table.num_rows
         if not n:
             continue
@@ -330,13 +347,15 @@ def build_into(
     words_by_license: Counter[str] = Counter()
     position = 0
     columns = ["text", "source", "chars", "words", "flags", "personal_data_replaced"]
-    for source, table in _batches(sources, release, columns):
+    for source, table, filtered in _batches(sources, release, columns):
+        corpus = source.corpus
         n = table.num_rows
         table = table.filter(pa.array(keep[position : position + n]))
         position += n
+        per_corpus[corpus.id]["filtered"] += filtered
+        per_corpus[corpus.id]["duplicates"] += n - table.num_rows
         if not table.num_rows:
             continue
-        corpus = source.corpus
         output = _output_table(source, table)
         groups = [(family(corpus.license), output)]
         if several:
@@ -350,15 +369,24 @@ def build_into(
         words = pc.sum(table["words"]).as_py() or 0
         per_corpus[corpus.id]["documents"] += table.num_rows
         per_corpus[corpus.id]["words"] += words
+        per_corpus[corpus.id]["masked"] += pc.sum(pc.greater(table["personal_data_replaced"], 0)).as_py() or 0
         words_by_license[corpus.license] += words
         beat(progress_done=position)
     for writer in writers.values():
         writer.close()
+    for source in sources:
+        left_out = source.version.excluded or {}
+        per_corpus[source.corpus.id]["excluded"] = sum(left_out.get(k, 0) for k in REVIEWER_EXCLUSIONS)
+        per_corpus[source.corpus.id]["duplicates"] += left_out.get("accepted_duplicate", 0)
     stats: ReleaseStats = {
         "documents": sum(c["documents"] for c in per_corpus.values()),
         "words": sum(c["words"] for c in per_corpus.values()),
         "configs": {name: {"documents": w.rows, "files": len(w.files)} for name, w in sorted(writers.items())},
-        "corpora": {str(k): {"documents": v["documents"], "words": v["words"]} for k, v in sorted(per_corpus.items())},
+        # Only the corpora the release carries rows of.
+        "corpora": {
+            str(k): {field: v[field] for field in ENTRY_FIGURES}  # type: ignore[misc]
+            for k, v in sorted(per_corpus.items()) if v["documents"]
+        },
         "words_by_license": dict(sorted(words_by_license.items())),
         "duplicates_removed": {"exact": exact, "near": len(near_duplicates)},
         "languages": kept_languages,
@@ -465,11 +493,25 @@ def size_category(n: int) -> str:
     return "100M<n<1B"
 
 
+def default_config(rows: dict[str, int], languages: list[str]) -> str:
+    """The config ``load_dataset`` gives without a name: the largest open
+    French one, else the largest open one, else the largest."""
+
+    def rank(name: str) -> tuple[bool, bool, int, str]:
+        kind, _dash, language = name.partition("-")
+        if not language and len(languages) == 1:
+            language = languages[0]
+        return (kind == "open" and language == "fr", kind == "open", rows[name], name)
+
+    return max(rows, key=rank) if rows else ""
+
+
 def dataset_card(release: Release, sources: list[Source], stats: ReleaseStats, writers: dict) -> str:
+    default = default_config({name: writer.rows for name, writer in writers.items()}, stats["languages"])
     configs = []
-    for index, name in enumerate(sorted(writers)):
+    for name in sorted(writers):
         entry = {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
-        if index == 0:
+        if name == default:
             entry["default"] = True
         configs.append(entry)
     licenses = sorted({HF_LICENSES.get(s.corpus.license, "other") for s in sources})
@@ -490,7 +532,7 @@ def dataset_card(release: Release, sources: list[Source], stats: ReleaseStats, w
             "stats": stats,
             "site_name": settings.SITE_NAME,
             "processing_version": PROCESSING_VERSION,
-            "default_config": configs[0]["config_name"] if configs else "",
+            "default_config": default,
         },
     )
     return f"---\n{header}---\n\n{body}"

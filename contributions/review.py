@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,8 +36,7 @@ def review_queue(
     *, reviewer: User, language: str = "", domain: str = "", license: str = "", max_documents: int | None = None
 ) -> QuerySet[Corpus]:
     """Corpora waiting for review, oldest first, never the reviewer's own,
-    each with ``approvals`` (given so far for its version) and
-    ``documents`` (from its analysis)."""
+    each with ``approvals`` (given so far for its version)."""
     corpora = (
         Corpus.objects.filter(status=CorpusStatus.AWAITING_REVIEW)
         .exclude(submitter=reviewer)
@@ -46,11 +45,6 @@ def review_queue(
                 "reviews",
                 filter=Q(reviews__decision=Decision.APPROVE, reviews__corpus_version=F("version")),
                 distinct=True,
-            ),
-            documents=Subquery(
-                AnalysisRun.objects.filter(
-                    corpus=OuterRef("pk"), corpus_version=OuterRef("version"), status=JobStatus.DONE
-                ).order_by("-id").values("documents_done")[:1]
             ),
         )
         .order_by("submitted_at", "id")

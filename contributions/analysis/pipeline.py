@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from .. import lifecycle
 from ..jobs import Done, JobContext, JobFailed, JobKind, Retry, register
 from ..lifecycle import corpus_transition, corpus_try_transition
-from ..models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, DocumentFingerprint
+from ..models import AnalysisRun, Corpus, CorpusFile, CorpusLanguage, CorpusStatus, DocumentFingerprint
 from ..payloads import AnalysisReport, FailureReport, ReportProblem, SampleDocument
 from .dedup import NearDuplicateIndex, signatures
 from .formats import FileRejected, FormatOptions, Problem, RawDoc, ReadProgress, read_documents
@@ -393,9 +393,24 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
             "near_duplicates": sidecar,
             "documents_done": analyzer.documents,
         },
-        then=lambda run: corpus_try_transition(
-            corpus_id=run.corpus_id, to=CorpusStatus.AWAITING_REVIEW, expected_version=run.corpus_version, reason=""
-        ),
+        then=_analysed,
+    )
+
+
+def _analysed(run: AnalysisRun) -> None:
+    # The figures go on the corpus row, for lists and statistics that must
+    # never read a report: only for the version the corpus is at.
+    report = run.report
+    if Corpus.objects.filter(id=run.corpus_id, version=run.corpus_version).update(
+        documents=report["documents"], words=report["words"], characters=report["characters"]
+    ):
+        CorpusLanguage.objects.filter(corpus_id=run.corpus_id).delete()
+        CorpusLanguage.objects.bulk_create(
+            CorpusLanguage(corpus_id=run.corpus_id, language=share["language"], documents=share["documents"])
+            for share in report["languages"]
+        )
+    corpus_try_transition(
+        corpus_id=run.corpus_id, to=CorpusStatus.AWAITING_REVIEW, expected_version=run.corpus_version, reason=""
     )
 
 

@@ -19,13 +19,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import accounts, jobs, lifecycle, moderation, notifications, operations, releases, removals, review, submissions
-from .analysis.documents import documents_page
-from .analysis.formats import safe_name
-from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
-from .analysis.labels import QUALITY as QUALITY_LABELS
-from .decorators import AuthenticatedRequest, maintainer_required, reviewer_required
-from .forms import (
+from .. import accounts, jobs, lifecycle, moderation, notifications, operations, releases, removals, review, submissions
+from ..analysis.documents import documents_page
+from ..analysis.formats import safe_name
+from ..analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
+from ..analysis.labels import QUALITY as QUALITY_LABELS
+from ..decorators import AuthenticatedRequest, maintainer_required, reviewer_required
+from ..forms import (
     AbuseReportForm,
     CommentForm,
     CorpusForm,
@@ -41,9 +41,9 @@ from .forms import (
     SuspendForm,
     UploadForm,
 )
-from .health import health_check
-from .lifecycle import PUBLISHED
-from .models import (
+from ..health import health_check
+from ..lifecycle import PUBLISHED
+from ..models import (
     LANGUAGES,
     AbuseReport,
     Corpus,
@@ -58,7 +58,7 @@ from .models import (
     Role,
     User,
 )
-from .ratelimits import rate_limit
+from ..ratelimits import rate_limit
 
 
 @require_GET
