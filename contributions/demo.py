@@ -1,0 +1,95 @@
+"""Demo data for `make run`: a few corpora taken through the real pipeline
+(analysis, review, training-ready version, a public release), so that the
+public pages, the explorer and the statistics have something to show on a
+fresh machine. The work runs in this process, as a worker would run it."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from . import releases, review, submissions
+from .jobs import job_run
+from .models import Corpus, Decision, Release, TrainingVersion, User
+
+SUBJECTS = [
+    "Le conseil municipal", "La médiathèque", "L'association des riverains", "Le service des espaces verts",
+    "La commission des finances", "Le collège Jean-Moulin", "Le comité des fêtes", "La direction régionale",
+]
+VERBS = ["a présenté", "examinera", "a adopté", "souhaite améliorer", "publie", "a longuement discuté"]
+OBJECTS = [
+    "le budget de l'année prochaine", "les horaires d'ouverture du marché", "un plan de rénovation des écoles",
+    "la programmation culturelle de l'été", "les nouvelles règles de stationnement", "un atlas des jardins partagés",
+    "le rapport annuel sur la qualité de l'eau", "un inventaire des chemins de randonnée",
+]
+TAILS = [
+    "afin de mieux répondre aux besoins des habitants.", "après une longue concertation avec le public.",
+    "selon le calendrier annoncé au printemps.", "malgré quelques réserves exprimées en séance.",
+    "pour la troisième année consécutive.", "avec le soutien de plusieurs partenaires locaux.",
+]
+
+DEMO_CORPORA = [
+    {
+        "title": "Comptes rendus municipaux (démo)",
+        "description": "Procès-verbaux fictifs de conseils municipaux, écrits pour la démonstration.",
+        "license": "etalab-2.0", "domain": "administrative", "period_start": 2015, "period_end": 2024,
+        "documents": 60, "release": True,
+    },
+    {
+        "title": "Chroniques de quartier (démo)",
+        "description": "Courtes chroniques de la vie locale, écrites pour la démonstration.",
+        "license": "CC-BY-4.0", "domain": "news", "period_start": 2020, "period_end": 2025,
+        "documents": 40, "release": True,
+    },
+    {
+        "title": "Lettres d'information associatives (démo)",
+        "description": "Lettres d'information fictives d'associations, en attente de relecture.",
+        "license": "CC-BY-SA-4.0", "domain": "conversation", "period_start": 2023, "period_end": 2025,
+        "documents": 25, "release": False,
+    },
+]
+
+
+def _documents(seed: int, n: int) -> list[str]:
+    rng = random.Random(seed)
+    docs = []
+    for index in range(n):
+        sentences = [
+            f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}"
+            for _ in range(rng.randint(3, 12))
+        ]
+        if index % 15 == 7:
+            # Personal data the analysis finds and the training-ready text masks.
+            sentences.append("Pour toute question, écrire à claire.martin@example.org.")
+        docs.append(" ".join(sentences))
+    return docs
+
+
+def demo_data_create(*, member: User, reviewer: User, maintainer: User) -> bool:
+    """Create the demo corpora and release once; False if they exist."""
+    if Corpus.objects.filter(submitter=member).exists():
+        return False
+    for seed, spec in enumerate(DEMO_CORPORA):
+        spec = dict(spec)
+        count, to_release = spec.pop("documents"), spec.pop("release")
+        corpus = submissions.corpus_create(
+            submitter=member, languages=["fr"], source_url="https://example.org/demo", collection_method="",
+            rights_attested=True, web_collected=False, tdm_respected=False, may_contain_personal_data=True, **spec,
+        )
+        content = b"".join(orjson.dumps({"text": text}) + b"\n" for text in _documents(seed, count))
+        submissions.corpus_file_add(
+            corpus=corpus, actor=member, upload=SimpleUploadedFile("demo.jsonl", content)
+        )
+        run = submissions.corpus_submit(corpus=corpus, actor=member)
+        job_run("analysis", run.id)
+        if not to_release:
+            continue
+        corpus.refresh_from_db()
+        review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
+        job_run("training", TrainingVersion.objects.get(corpus=corpus).id)
+    if not Release.objects.filter(version="demo-1").exists():
+        release = releases.release_create(actor=maintainer, version="demo-1", public=True)
+        job_run("release", release.id)
+    return True
