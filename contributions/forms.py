@@ -255,3 +255,34 @@ class SuspendForm(forms.Form):
 
 class ReinstateForm(forms.Form):
     reason = forms.CharField(label=_("Note (optional)"), max_length=2000, required=False)
+
+
+class CatalogueForm(forms.Form):
+    """The catalogue's search and filters (a GET form). A field with a bad
+    value is left out of the search and reported; the others still apply."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title or description")}))
+    license = forms.ChoiceField(label=_("License"), required=False,
+                                choices=[("", _("Any license")), *License.choices])
+    family = forms.ChoiceField(
+        label=_("License family"), required=False,
+        choices=[("", _("Any")), ("open", _("Open")), ("restricted", _("Restricted (non-commercial)"))],
+    )
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=[("", _("Any language")), *LANGUAGES])
+    domain = forms.ChoiceField(label=_("Domain"), required=False, choices=[("", _("Any domain")), *Domain.choices])
+    period_from = forms.IntegerField(label=_("Period from (year)"), required=False, min_value=0, max_value=3000)
+    period_to = forms.IntegerField(label=_("Period to (year)"), required=False, min_value=0, max_value=3000)
+    size = forms.ChoiceField(
+        label=_("Size"), required=False,
+        choices=[
+            ("", _("Any size")),
+            ("small", _("Fewer than 1,000 documents")),
+            ("medium", _("1,000 to 100,000 documents")),
+            ("large", _("100,000 documents or more")),
+        ],
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort"), required=False,
+        choices=[("newest", _("Newest first")), ("words", _("Largest first (words)"))],
+    )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .views import public as public_views
 
 app_name = "contributions"
 
@@ -12,7 +13,8 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/export/", views.profile_export, name="profile_export"),
     path("profile/delete/", views.profile_delete, name="profile_delete"),
-    path("people/<str:pseudonym>/", views.person, name="person"),
+    path("people/<str:pseudonym>/", public_views.person, name="person"),
+    path("contributors/", public_views.contributors, name="contributors"),
     path("maintainers/roles/", views.roles, name="roles"),
     path("maintainers/roles/<int:user_id>/", views.role_update, name="role_update"),
 ]
@@ -36,8 +38,8 @@ urlpatterns += [
     path("review/<int:pk>/", views.review_corpus, name="review_corpus"),
     path("review/<int:pk>/decide/", views.review_decide, name="review_decide"),
     path("review/<int:pk>/exclusions/", views.review_exclude, name="review_exclude"),
-    path("data/", views.data_list, name="data_list"),
-    path("data/<int:pk>/", views.data_detail, name="data_detail"),
+    path("data/", public_views.data_list, name="data_list"),
+    path("data/<int:pk>/", public_views.data_detail, name="data_detail"),
     path("data/<int:pk>/report/", views.data_report, name="data_report"),
     path("maintainers/reports/", views.reports_queue, name="reports_queue"),
     path("maintainers/reports/<int:report_id>/", views.report_resolve, name="report_resolve"),

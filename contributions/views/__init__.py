@@ -125,15 +125,6 @@ def profile_delete(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @require_GET
-def person(request: HttpRequest, pseudonym: str) -> HttpResponse:
-    # A private profile is as absent as an unknown one, except to its owner.
-    person = get_object_or_404(User, pseudonym=pseudonym, is_active=True)
-    if not person.public_profile and person != request.user:
-        return render(request, "404.html", status=404)
-    return render(request, "contributions/person.html", {"person": person})
-
-
-@require_GET
 @maintainer_required
 def roles(request: AuthenticatedRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
@@ -491,19 +482,6 @@ def comment_post(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- accepted data and moderation
-
-
-@require_GET
-def data_list(request: HttpRequest) -> HttpResponse:
-    corpora = Corpus.objects.filter(status__in=PUBLISHED).order_by("-updated_at")
-    page = Paginator(corpora, 50).get_page(request.GET.get("page"))
-    return render(request, "contributions/data_list.html", {"page": page})
-
-
-@require_GET
-def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    corpus = get_object_or_404(Corpus, pk=pk, status__in=PUBLISHED)
-    return render(request, "contributions/data_detail.html", {"corpus": corpus, "form": AbuseReportForm()})
 
 
 @require_POST

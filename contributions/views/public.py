@@ -1,0 +1,89 @@
+"""Public pages, no account needed: the catalogue of accepted corpora, the
+page of one corpus (a dataset card), the contributors and their profiles."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET
+
+from .. import catalogue
+from ..forms import AbuseReportForm, CatalogueForm
+from ..lifecycle import PUBLISHED
+from ..models import Corpus, User
+
+
+def _reverse_or_none(name: str, *args) -> str | None:
+    # Pages built alongside this one (the explorer) may not be there yet.
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+@require_GET
+def data_list(request: HttpRequest) -> HttpResponse:
+    form = CatalogueForm(request.GET)
+    form.is_valid()  # fields with a bad value drop out of cleaned_data; the form shows why
+    values = {name: value for name, value in form.cleaned_data.items() if value not in ("", None)}
+    corpora = catalogue.corpora_catalogue(query=catalogue.CatalogueQuery(**values))
+    page = Paginator(corpora, catalogue.PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = any(name != "sort" for name in values)
+    return render(request, "contributions/data_list.html", {"page": page, "form": form, "filtered": filtered})
+
+
+@require_GET
+def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = get_object_or_404(Corpus.objects.select_related("submitter"), pk=pk, status__in=PUBLISHED)
+    report = catalogue.corpus_public_report(corpus=corpus)
+    entries = []
+    for item in catalogue.corpus_public_entries(corpus=corpus):
+        version = item.entry.release.version
+        explore = _reverse_or_none("contributions:explore_release", version, item.config) if item.config else None
+        entries.append({
+            "entry": item.entry,
+            "release": item.entry.release,
+            "explore_url": f"{explore}?corpus={corpus.pk}" if explore else None,
+            "release_url": reverse("contributions:release_detail", args=[version]),
+        })
+    submitter = corpus.submitter
+    return render(
+        request,
+        "contributions/data_detail.html",
+        {
+            "corpus": corpus,
+            "credit": catalogue.credit_name(corpus),
+            "credit_profile": submitter if submitter and submitter.public_profile and submitter.is_active else None,
+            "license_url": catalogue.LICENSE_URLS.get(corpus.license),
+            "report": report,
+            "charts": catalogue.corpus_charts(report=report) if report else [],
+            "reviews": catalogue.corpus_review_summary(corpus=corpus),
+            "entries": entries,
+            "explore_url": _reverse_or_none("contributions:explore_corpus", corpus.pk),
+            "samples": catalogue.corpus_samples(corpus=corpus),
+            "form": AbuseReportForm(),
+        },
+    )
+
+
+@require_GET
+def contributors(request: HttpRequest) -> HttpResponse:
+    page = Paginator(catalogue.contributors_ranking(), catalogue.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "contributions/contributors.html", {"page": page})
+
+
+@require_GET
+def person(request: HttpRequest, pseudonym: str) -> HttpResponse:
+    # A private profile is as absent as an unknown one, except to its owner,
+    # who sees what stands for them publicly: the pseudonym and the corpora.
+    person = get_object_or_404(User, pseudonym=pseudonym, is_active=True)
+    if not person.public_profile and person != request.user:
+        return render(request, "404.html", status=404)
+    corpora = Paginator(catalogue.person_corpora(person=person), catalogue.PAGE_SIZE).get_page(request.GET.get("page"))
+    context: dict = {"person": person, "corpora": corpora}
+    if person.public_profile:
+        context["figures"] = catalogue.person_figures(person=person)
+        context["releases"] = list(catalogue.person_releases(person=person)[:20])
+    return render(request, "contributions/person.html", context)
