@@ -115,6 +115,10 @@ class ReleaseFile(TypedDict):
 class ConfigStats(TypedDict):
     documents: int
     files: int
+    words: int
+    # The languages of its rows, and "open" or "restricted".
+    languages: list[str]
+    family: str
 
 
 class CorpusStats(TypedDict):
@@ -133,7 +137,27 @@ class DuplicatesRemoved(TypedDict):
     near: int
 
 
-class ReleaseStats(TypedDict):
+class LicenseWords(TypedDict):
+    license: str
+    words: int
+    # Against the previous release (its words when there is none).
+    change: int
+
+
+class ReleaseNotes(TypedDict):
+    """What changed since the previous release, as data: the page puts it
+    into words in the reader's language."""
+
+    previous: str | None  # its version
+    corpora_added: list[int]
+    corpora_removed: list[int]
+    documents_added: int
+    documents_removed: int
+    removed_on_request: int
+    words_by_license: list[LicenseWords]
+
+
+class _ReleaseStatsBase(TypedDict):
     documents: int
     words: int
     configs: dict[str, ConfigStats]
@@ -142,3 +166,8 @@ class ReleaseStats(TypedDict):
     duplicates_removed: DuplicatesRemoved
     languages: list[str]
     removed_ids: list[str]
+
+
+class ReleaseStats(_ReleaseStatsBase, total=False):
+    # Added once the build is done (releases.release_notes).
+    notes: ReleaseNotes

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -25,11 +26,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.fields.json import KeyTransform
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -38,6 +44,7 @@ from .analysis.dedup import NearDuplicateIndex
 from .analysis.pipeline import PROCESSING_VERSION
 from .jobs import Done, JobContext, JobFailed, JobKind, Retry, job_enqueue, register
 from .lifecycle import corpus_try_transition
+from .markdown import front_matter_split, markdown_render
 from .models import (
     RESTRICTED_LICENSES,
     Corpus,
@@ -52,7 +59,7 @@ from .models import (
     User,
 )
 from .notifications import notify_released
-from .payloads import ReleaseFile, ReleaseStats
+from .payloads import ReleaseFile, ReleaseNotes, ReleaseStats
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +200,142 @@ def release_create(
     return release
 
 
+# ---------------------------------------------------------------- reading
+
+
+def releases_visible_to(user: User | AnonymousUser) -> QuerySet[Release]:
+    """Maintainers see every release; everyone else the public, built ones."""
+    if user.is_authenticated and user.is_maintainer:
+        return Release.objects.all()
+    return Release.objects.filter(public=True, status=JobStatus.DONE)
+
+
+# What a list needs of a release: never its files, statistics or filters,
+# which grow with the number of corpora and of removals.
+LIST_FIELDS = ("id", "version", "status", "public", "created_at", "finished_at")
+
+
+@dataclass(slots=True)
+class ReleaseTotals:
+    corpora: int = 0
+    documents: int = 0
+    words: int = 0
+
+
+def releases_totals(*, release_ids: list[int]) -> dict[int, ReleaseTotals]:
+    """Corpora carried, documents and words of each release, added up by the
+    database from the entries the build filled in (one query)."""
+    rows = (
+        ReleaseEntry.objects.filter(release_id__in=release_ids)
+        .order_by()  # the model's ordering would join the GROUP BY
+        .values("release_id")
+        .annotate(corpora=Count("id", filter=Q(documents__gt=0)), documents=Sum("documents"), words=Sum("words"))
+    )
+    totals = {pk: ReleaseTotals() for pk in release_ids}
+    for row in rows:
+        totals[row["release_id"]] = ReleaseTotals(row["corpora"], row["documents"] or 0, row["words"] or 0)
+    return totals
+
+
+def release_for_page(*, user: User | AnonymousUser, version: str) -> Release:
+    """A release for its page, with the small parts of its statistics read
+    by the database (``summary_*``): its statistics hold a line per corpus
+    and its filters every removed id, which the page does not need."""
+    summary = {
+        f"summary_{key}": KeyTransform(key, "stats")
+        for key in ("documents", "words", "languages", "configs", "notes", "duplicates_removed")
+    }
+    return get_object_or_404(
+        releases_visible_to(user).defer("stats", "filters", "notes").annotate(**summary), version=version
+    )
+
+
+def release_entries(*, release: Release) -> QuerySet[ReleaseEntry]:
+    """The corpora a built release carries, with what it kept of each, in
+    one query (paginate it)."""
+    return (
+        ReleaseEntry.objects.filter(release=release, documents__gt=0)
+        .select_related("corpus", "corpus__submitter", "training_version")
+        .only(
+            *ENTRY_FIGURES, "release_id", "corpus__id", "corpus__title", "corpus__license", "corpus__status",
+            "corpus__submitter_pseudonym", "corpus__submitter__id", "corpus__submitter__display_name",
+            "corpus__submitter__public_profile", "corpus__submitter__pseudonym",
+            "training_version__id", "training_version__corpus_version",
+        )
+        .order_by("corpus_id")
+    )
+
+
+def entries_reviewers(*, entries: list[ReleaseEntry]) -> dict[int, list[str]]:
+    """Who approved the released version of each corpus, by public name or
+    pseudonym, in one query."""
+    versions = {e.corpus_id: e.training_version.corpus_version for e in entries if e.training_version}
+    names: dict[int, list[str]] = defaultdict(list)
+    for corpus_id, version, pseudonym, name, public in (
+        Review.objects.filter(corpus_id__in=list(versions), decision=Decision.APPROVE)
+        .values_list(
+            "corpus_id", "corpus_version", "reviewer__pseudonym", "reviewer__display_name", "reviewer__public_profile"
+        )
+        .order_by("corpus_id", "created_at")
+    ):
+        if versions.get(corpus_id) == version:
+            names[corpus_id].append(name if public and name else pseudonym or "")
+    return names
+
+
+def is_restricted_path(path: str) -> bool:
+    """A file of a config that carries non-commercial licenses."""
+    return path.startswith("data/restricted")
+
+
+CARD_MAX_BYTES = 512 * 1024
+CARD_CACHE_SECONDS = 30 * 24 * 3600
+
+
+class ReleaseCard(TypedDict):
+    # (key, text, is_block): a header value that is a mapping or a list of
+    # mappings is shown as YAML.
+    metadata: list[tuple[str, str, bool]]
+    html: str
+    truncated: bool
+
+
+def _metadata_text(value: object) -> tuple[str, bool]:
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(str(v) for v in value), False
+    if isinstance(value, dict | list):
+        return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False).strip(), True
+    return str(value), False
+
+
+def release_card(*, release: Release) -> ReleaseCard | None:
+    """The dataset card of a built release, its header as key/value pairs
+    and its body as sanitised HTML. A built release never changes: the
+    rendering is kept in the cache for each release and attempt."""
+    if release.status != JobStatus.DONE or not release.prefix:
+        return None
+    key = f"release-card:1:{release.pk}:{release.prefix}"
+    card: ReleaseCard | None = cache.get(key)
+    if card is not None:
+        return card
+    try:
+        with default_storage.open(f"{release.prefix}/README.md", "rb") as handle:
+            raw = handle.read(CARD_MAX_BYTES + 1)
+    except OSError:
+        logger.warning("release %s: no README.md in storage", release.version)
+        return None
+    truncated = len(raw) > CARD_MAX_BYTES
+    text = raw[:CARD_MAX_BYTES].decode("utf-8", errors="replace")
+    header, body = front_matter_split(text)
+    card = {
+        "metadata": [(str(k), *_metadata_text(v)) for k, v in header.items()],
+        "html": str(markdown_render(text=body)),
+        "truncated": truncated,
+    }
+    cache.set(key, card, CARD_CACHE_SECONDS)
+    return card
+
+
 # ---------------------------------------------------------------- building
 
 
@@ -200,7 +343,21 @@ def release_create(
 class Source:
     corpus: Corpus
     version: TrainingVersion
+    # Pseudonyms: the stable ids the Parquet rows carry.
     reviewers: list[str]
+    # How the card credits them: the public name of those who opted into a
+    # public profile, the pseudonym of the others.
+    reviewer_names: list[str]
+
+    @property
+    def submitter_name(self) -> str:
+        return credit_name(self.corpus.submitter) or self.corpus.submitter_pseudonym
+
+
+def credit_name(user: User | None) -> str:
+    """How a release credits a member: their public name if they opted into
+    a public profile, else their pseudonym ("" for a deleted account)."""
+    return user.public_name if user is not None else ""
 
 
 def release_build(release: Release, context: JobContext) -> Done[Release]:
@@ -212,10 +369,14 @@ def release_build(release: Release, context: JobContext) -> Done[Release]:
     for entry in files:
         context.save_path(entry["path"], out / entry["path"])
         context.beat()
+    notes = release_notes(release=release, stats=stats)
+    # Stored as data, put into words in the reader's language by the page;
+    # the English text stays on ``notes`` for exports and the admin.
+    stats["notes"] = notes
     return Done(
         fields={
             "prefix": context.prefix, "files": files, "stats": stats,
-            "notes": release_notes(release=release, stats=stats),
+            "notes": release_notes_markdown(version=release.version, notes=notes),
         },
         then=_released,
     )
@@ -250,17 +411,27 @@ def _sources(release: Release) -> list[Source]:
         TrainingVersion.objects.filter(
             id__in=release.entries.values("training_version_id"), corpus__status__in=lifecycle.RELEASABLE
         )
-        .select_related("corpus")
+        .select_related("corpus", "corpus__submitter")
         .order_by("corpus_id")
     )
-    approvals = defaultdict(list)
-    for corpus_id, version, pseudonym in (
+    approvals: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    for corpus_id, version, pseudonym, name, public in (
         Review.objects.filter(corpus__in=[v.corpus for v in versions], decision=Decision.APPROVE)
-        .values_list("corpus_id", "corpus_version", "reviewer__pseudonym")
+        .values_list(
+            "corpus_id", "corpus_version", "reviewer__pseudonym", "reviewer__display_name", "reviewer__public_profile"
+        )
         .order_by("corpus_id", "created_at")
     ):
-        approvals[corpus_id, version].append(pseudonym or "")
-    return [Source(v.corpus, v, approvals[v.corpus_id, v.corpus_version]) for v in versions]
+        pseudonym = pseudonym or ""
+        approvals[corpus_id, version].append((pseudonym, name if public and name else pseudonym))
+    return [
+        Source(
+            v.corpus, v,
+            reviewers=[p for p, _n in approvals[v.corpus_id, v.corpus_version]],
+            reviewer_names=[n for _p, n in approvals[v.corpus_id, v.corpus_version]],
+        )
+        for v in versions
+    ]
 
 
 def _batches(
@@ -365,7 +536,7 @@ def build_into(
             ]
         for config, part in groups:
             writer = writers.get(config) or writers.setdefault(config, _ConfigWriter(out, config))
-            writer.add(part)
+            writer.add(part, language=part["language"].unique().to_pylist())
         words = pc.sum(table["words"]).as_py() or 0
         per_corpus[corpus.id]["documents"] += table.num_rows
         per_corpus[corpus.id]["words"] += words
@@ -381,7 +552,13 @@ def build_into(
     stats: ReleaseStats = {
         "documents": sum(c["documents"] for c in per_corpus.values()),
         "words": sum(c["words"] for c in per_corpus.values()),
-        "configs": {name: {"documents": w.rows, "files": len(w.files)} for name, w in sorted(writers.items())},
+        "configs": {
+            name: {
+                "documents": w.rows, "files": len(w.files), "words": w.words,
+                "languages": sorted(w.languages), "family": name.partition("-")[0],
+            }
+            for name, w in sorted(writers.items())
+        },
         # Only the corpora the release carries rows of.
         "corpora": {
             str(k): {field: v[field] for field in ENTRY_FIGURES}  # type: ignore[misc]
@@ -445,13 +622,16 @@ class _ConfigWriter:
     def __init__(self, out: Path, config: str) -> None:
         self.out, self.config = out, config
         self.files: list[str] = []
-        self.rows = 0
+        self.rows = self.words = 0
+        self.languages: set[str] = set()
         self._writer: pq.ParquetWriter | None = None
         self._bytes = 0
 
-    def add(self, table: pa.Table) -> None:
+    def add(self, table: pa.Table, *, language: list[str] | None = None) -> None:
         if not table.num_rows:
             return
+        self.words += pc.sum(table["words"]).as_py() or 0
+        self.languages.update(language if language is not None else table["language"].unique().to_pylist())
         if self._writer is None:
             path = f"data/{self.config}/train-{len(self.files):05d}.parquet"
             (self.out / path).parent.mkdir(parents=True, exist_ok=True)
@@ -524,55 +704,88 @@ def dataset_card(release: Release, sources: list[Source], stats: ReleaseStats, w
         "configs": configs,
     }
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True)
-    body = render_to_string(
-        "contributions/release_card.md",
-        {
-            "release": release,
-            "sources": sources,
-            "stats": stats,
-            "site_name": settings.SITE_NAME,
-            "processing_version": PROCESSING_VERSION,
-            "default_config": default,
-        },
-    )
+    carried = stats["corpora"]
+    # The card is a data file: the same words and number formats whatever
+    # language the worker runs in.
+    with translation.override("en"):
+        body = render_to_string(
+            "contributions/release_card.md",
+            {
+                "release": release,
+                # Only the corpora the release carries rows of.
+                "provenance": [
+                    (s, carried[str(s.corpus.id)]["documents"]) for s in sources if str(s.corpus.id) in carried
+                ],
+                "stats": stats,
+                "site_name": settings.SITE_NAME,
+                "processing_version": PROCESSING_VERSION,
+                "default_config": default,
+            },
+        )
     return f"---\n{header}---\n\n{body}"
 
 
-def release_notes(*, release: Release, stats: ReleaseStats) -> str:
+def release_notes(*, release: Release, stats: ReleaseStats) -> ReleaseNotes:
     """Corpora and documents added and removed since the previous release,
-    and words by license."""
+    and words by license, as data (``release_notes_markdown`` and the
+    release page put it into words)."""
     previous = (
         Release.objects.filter(status=JobStatus.DONE, created_at__lt=release.created_at)
         .exclude(pk=release.pk)
         .order_by("-created_at")
+        .only("version", "stats")
         .first()
     )
     before = previous.stats.get("corpora", {}) if previous else {}
     now = stats["corpora"]
     added = sorted(set(now) - set(before), key=int)
     removed = sorted(set(before) - set(now), key=int)
+    both = set(now) & set(before)
     docs_added = sum(now[c]["documents"] for c in added) + sum(
-        max(0, now[c]["documents"] - before[c]["documents"]) for c in set(now) & set(before)
+        max(0, now[c]["documents"] - before[c]["documents"]) for c in both
     )
     docs_removed = sum(before[c]["documents"] for c in removed) + sum(
-        max(0, before[c]["documents"] - now[c]["documents"]) for c in set(now) & set(before)
+        max(0, before[c]["documents"] - now[c]["documents"]) for c in both
     )
-    lines = [f"# {release.version}", ""]
-    lines.append(f"Previous release: {previous.version}" if previous else "First release.")
+    old_words = previous.stats.get("words_by_license", {}) if previous else {}
+    new_words = stats["words_by_license"]
+    return {
+        "previous": previous.version if previous else None,
+        "corpora_added": [int(c) for c in added],
+        "corpora_removed": [int(c) for c in removed],
+        "documents_added": docs_added,
+        "documents_removed": docs_removed,
+        "removed_on_request": len(stats["removed_ids"]),
+        # A license the previous release had and this one has not shows as
+        # a loss of all its words.
+        "words_by_license": [
+            {"license": name, "words": new_words.get(name, 0),
+             "change": new_words.get(name, 0) - old_words.get(name, 0)}
+            for name in sorted(set(new_words) | set(old_words))
+        ],
+    }
+
+
+def release_notes_markdown(*, version: str, notes: ReleaseNotes) -> str:
+    """The notes as an English Markdown text, a data file like the card."""
+
+    def ids(values: list[int]) -> str:
+        return f" ({', '.join(str(v) for v in values)})" if values else ""
+
+    lines = [f"# {version}", ""]
+    lines.append(f"Previous release: {notes['previous']}" if notes["previous"] else "First release.")
     lines += [
         "",
-        f"- Corpora added: {len(added)}" + (f" ({', '.join(added)})" if added else ""),
-        f"- Corpora removed: {len(removed)}" + (f" ({', '.join(removed)})" if removed else ""),
-        f"- Documents added: {docs_added}",
-        f"- Documents removed: {docs_removed}",
-        f"- Documents removed on request: {len(stats['removed_ids'])}",
+        f"- Corpora added: {len(notes['corpora_added'])}{ids(notes['corpora_added'])}",
+        f"- Corpora removed: {len(notes['corpora_removed'])}{ids(notes['corpora_removed'])}",
+        f"- Documents added: {notes['documents_added']}",
+        f"- Documents removed: {notes['documents_removed']}",
+        f"- Documents removed on request: {notes['removed_on_request']}",
         "",
         "Words by license:",
         "",
     ]
-    old_words = previous.stats.get("words_by_license", {}) if previous else {}
-    for license, words in stats["words_by_license"].items():
-        lines.append(f"- {license}: {words} ({words - old_words.get(license, 0):+d})")
+    lines += [f"- {row['license']}: {row['words']} ({row['change']:+d})" for row in notes["words_by_license"]]
     return "\n".join(lines) + "\n"
 
 

@@ -171,7 +171,10 @@ def test_filters_license_language_and_quality_flags(member, maintainer_user, tmp
     release = build(maintainer_user, licenses=["etalab-2.0"], languages=["fr"], drop_flags=["lorem_ipsum"])
     rows = rows_of(exported(release, tmp_path))
     assert sorted(r["text"] for r in rows) == sorted(FRENCH)
-    assert release.stats["configs"] == {"open": {"documents": 3, "files": 1}}
+    assert release.stats["configs"] == {
+        "open": {"documents": 3, "files": 1, "words": sum(r["words"] for r in rows), "languages": ["fr"],
+                 "family": "open"}
+    }
 
 
 def test_domain_filter_keeps_only_those_domains(member, maintainer_user, tmp_path):

@@ -1,0 +1,219 @@
+"""Release pages (a module of its own: ``views.releases`` would hide the
+domain module ``contributions.releases`` that the package imports): the
+list, a release's page (its card, configs, files and the corpora it
+carries), its live build progress, its files and the Atom feed of public
+releases."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.syndication.views import Feed
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .. import lifecycle, releases
+from ..lifecycle import PUBLISHED
+from ..models import JobStatus, Release
+
+LIST_PAGE_SIZE = 20
+ENTRIES_PAGE_SIZE = 50
+# Beyond this many files, the "load it" snippet lists the first ones only.
+SNIPPET_FILES = 5
+
+
+@require_GET
+def release_list(request: HttpRequest) -> HttpResponse:
+    visible = releases.releases_visible_to(request.user).only(*releases.LIST_FIELDS).order_by("-created_at")
+    page = Paginator(visible, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = releases.releases_totals(release_ids=[release.pk for release in page])
+    rows = [{"release": release, "totals": totals[release.pk]} for release in page]
+    return render(request, "contributions/release_list.html", {"page": page, "rows": rows})
+
+
+def _configs(release: Release) -> tuple[list[dict], str]:
+    configs = release.summary_configs or {}  # type: ignore[attr-defined]
+    default = releases.default_config(
+        {name: config.get("documents", 0) for name, config in configs.items()},
+        release.summary_languages or [],  # type: ignore[attr-defined]
+    )
+    rows = [
+        {
+            "name": name, "default": name == default, "documents": config.get("documents", 0),
+            "words": config.get("words"), "languages": config.get("languages", []),
+            "restricted": (config.get("family") or name.partition("-")[0]) == "restricted",
+        }
+        for name, config in sorted(configs.items())
+    ]
+    return rows, default
+
+
+def _files(request: HttpRequest, release: Release) -> list[dict]:
+    signed_in = request.user.is_authenticated
+    rows = []
+    for entry in release.files or []:
+        path = entry["path"]
+        restricted = releases.is_restricted_path(path)
+        rows.append({
+            **entry,
+            "url": reverse("contributions:release_file", args=[release.version, path]),
+            "config": path.split("/")[1] if path.startswith("data/") and path.count("/") >= 2 else "",
+            "restricted": restricted,
+            "needs_sign_in": restricted and not signed_in,
+        })
+    return rows
+
+
+def _entries(request: HttpRequest, release: Release):
+    page = Paginator(releases.release_entries(release=release), ENTRIES_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    entries = list(page)
+    reviewers = releases.entries_reviewers(entries=entries)
+    rows = []
+    for entry in entries:
+        corpus = entry.corpus
+        published = corpus.status in PUBLISHED
+        rows.append({
+            "entry": entry,
+            "corpus": corpus,
+            # A corpus unpublished since is named by its number only.
+            "published": published,
+            "submitter": (releases.credit_name(corpus.submitter) or corpus.submitter_pseudonym) if published else "",
+            "reviewers": reviewers.get(corpus.id, []) if published else [],
+        })
+    return page, rows
+
+
+@require_GET
+def release_detail(request: HttpRequest, version: str) -> HttpResponse:
+    release = releases.release_for_page(user=request.user, version=version)
+    context: dict = {"release": release}
+    if release.is_done:
+        configs, default = _configs(release)
+        files = _files(request, release)
+        default_files = [
+            request.build_absolute_uri(f["url"]) for f in files if default and f["config"] == default
+        ]
+        page, rows = _entries(request, release)
+        context.update({
+            "configs": configs,
+            "default_config": default,
+            "files": files,
+            "restricted_files": any(f["needs_sign_in"] for f in files),
+            "snippet_files": default_files[:SNIPPET_FILES],
+            "snippet_more": max(0, len(default_files) - SNIPPET_FILES),
+            "folder": f"openllm-{release.version}",
+            "page": page,
+            "rows": rows,
+            "notes": release.summary_notes,  # type: ignore[attr-defined]
+            "card": releases.release_card(release=release),
+            "login_url": f"{reverse('account_login')}?next={request.path}",
+        })
+    return render(request, "contributions/release_detail.html", context)
+
+
+@require_GET
+@never_cache
+def release_live(request: HttpRequest, version: str) -> JsonResponse:
+    release = get_object_or_404(
+        releases.releases_visible_to(request.user).only(*releases.LIST_FIELDS, *LIVE_FIELDS), version=version
+    )
+    html = render_to_string(
+        "contributions/_release_build.html", {"release": release, "live": True}, request=request
+    )
+    return JsonResponse({"parts": {"release-build": html}, "active": lifecycle.job_is_active(release)})
+
+
+LIVE_FIELDS = ("error", "progress_done", "progress_total")
+
+
+@require_GET
+def release_file(request: HttpRequest, version: str, path: str) -> HttpResponse:
+    release = get_object_or_404(
+        releases.releases_visible_to(request.user).filter(status=JobStatus.DONE).only("id", "prefix", "files"),
+        version=version,
+    )
+    if path not in {entry["path"] for entry in release.files}:
+        raise Http404
+    # Non-commercial text goes to members only: an account says who agreed
+    # to the licenses' terms.
+    if releases.is_restricted_path(path) and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    response = FileResponse(
+        default_storage.open(f"{release.prefix}/{path}", "rb"), as_attachment=True,
+        filename=path.replace("/", "_"), content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---------------------------------------------------------------- feed
+
+FEED_ITEMS = 30
+
+
+class ReleaseFeed(Feed):
+    """Public, built releases, newest first."""
+
+    feed_type = Atom1Feed
+
+    def title(self) -> str:
+        return _("%(site)s: dataset releases") % {"site": settings.SITE_NAME}
+
+    def subtitle(self) -> str:
+        return _("Every public release of the training data, with its size.")
+
+    def link(self) -> str:
+        return reverse("contributions:release_list")
+
+    def items(self) -> list[Release]:
+        items = list(
+            Release.objects.filter(public=True, status=JobStatus.DONE)
+            .only(*releases.LIST_FIELDS)
+            .order_by("-created_at")[:FEED_ITEMS]
+        )
+        totals = releases.releases_totals(release_ids=[release.pk for release in items])
+        for release in items:
+            release.totals = totals[release.pk]  # type: ignore[attr-defined]
+        return items
+
+    def item_title(self, item: Release) -> str:
+        return item.version
+
+    def item_description(self, item: Release) -> str:
+        totals = item.totals  # type: ignore[attr-defined]
+        documents = ngettext("%(count)s document", "%(count)s documents", totals.documents) % {
+            "count": number_format(totals.documents, force_grouping=True)}
+        words = ngettext("%(count)s word", "%(count)s words", totals.words) % {
+            "count": number_format(totals.words, force_grouping=True)}
+        corpora = ngettext("from %(count)s corpus", "from %(count)s corpora", totals.corpora) % {
+            "count": number_format(totals.corpora, force_grouping=True)}
+        return f"{documents}, {words}, {corpora}."
+
+    def item_link(self, item: Release) -> str:
+        return reverse("contributions:release_detail", args=[item.version])
+
+    def item_pubdate(self, item: Release):
+        return item.finished_at or item.created_at
+
+    def item_updateddate(self, item: Release):
+        return item.finished_at or item.created_at
+
+
+_feed = ReleaseFeed()
+
+
+@require_GET
+def release_feed(request: HttpRequest) -> HttpResponse:
+    return _feed(request)
