@@ -263,19 +263,25 @@ class PublicEntry:
     config: str | None
 
 
-def release_config_for(*, configs: dict | None, family: str) -> str | None:
-    """The first config (of a release's ``stats["configs"]``) of the
-    corpus's license family."""
-    return next((name for name in sorted(configs or {}) if name.startswith(family)), None)
+def release_config_for(*, configs: dict | None, family: str, language: str = "") -> str | None:
+    """The config of a release (``stats["configs"]``) where a corpus's rows
+    are best looked for: its family split to its main language, else the
+    family, else the first config of the family."""
+    names = sorted(configs or {})
+    for preferred in (f"{family}-{language}" if language else "", family):
+        if preferred in names:
+            return preferred
+    return next((name for name in names if name.startswith(family)), None)
 
 
-def corpus_public_entries(*, corpus: Corpus) -> list[PublicEntry]:
+def corpus_public_entries(*, corpus: Corpus, language: str = "") -> list[PublicEntry]:
+    """The public releases that carry the corpus; ``language``, its main one."""
     family = license_family(corpus.license)
     # Only the names of the configs: a release's stats also hold every
     # corpus and removed id, far too much to read here.
     entries = _public_entries().filter(corpus=corpus).annotate(configs=F("release__stats__configs"))
     return [
-        PublicEntry(entry=entry, config=release_config_for(configs=entry.configs, family=family))
+        PublicEntry(entry=entry, config=release_config_for(configs=entry.configs, family=family, language=language))
         for entry in entries
     ]
 

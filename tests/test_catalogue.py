@@ -419,3 +419,38 @@ def test_person_page_queries_are_bounded(client, member, django_assert_max_num_q
     with django_assert_max_num_queries(7):
         response = client.get(reverse("contributions:person", args=[member.pseudonym]))
     assert response.context["figures"].releases == count
+
+
+@pytest.mark.parametrize(
+    ("configs", "family", "language", "expected"),
+    [
+        (["open-en", "open-fr", "restricted"], "open", "fr", "open-fr"),
+        (["open-en", "open-fr", "restricted"], "open", "", "open-en"),
+        (["open-en", "open-fr", "restricted"], "restricted", "fr", "restricted"),
+        (["open", "restricted-de", "restricted-fr"], "restricted", "it", "restricted-de"),
+        (["open", "open-fr"], "open", "de", "open"),
+        (["open"], "restricted", "fr", None),
+        ([], "open", "fr", None),
+    ],
+)
+def test_the_rows_of_a_corpus_are_looked_for_in_its_family_config(configs, family, language, expected):
+    configs = {name: {"documents": 1, "files": 1} for name in configs}
+    assert catalogue.release_config_for(configs=configs, family=family, language=language) == expected
+
+
+def test_release_rows_link_to_the_explorer_when_it_exists(client, member, monkeypatch):
+    from contributions.views import public
+
+    corpus = published(member, "Explorable", license="CC-BY-NC-4.0")
+    _public_release("2026-09", corpus, configs=("open", "restricted-fr"))
+    made = []
+
+    def fake_reverse(name, *args):
+        made.append((name, args))
+        return f"/fake/{'/'.join(str(a) for a in args)}/"
+
+    monkeypatch.setattr(public, "_reverse_or_none", fake_reverse)
+    response = client.get(reverse("contributions:data_detail", args=[corpus.pk]), **EN)
+    assert ("contributions:explore_release", ("2026-09", "restricted-fr")) in made
+    assert f'href="/fake/2026-09/restricted-fr/?corpus={corpus.pk}"' in response.content.decode()
+    assert f'href="/fake/{corpus.pk}/"' in response.content.decode()  # explore this corpus

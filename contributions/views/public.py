@@ -39,7 +39,8 @@ def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(Corpus.objects.select_related("submitter"), pk=pk, status__in=PUBLISHED)
     report = catalogue.corpus_public_report(corpus=corpus)
     entries = []
-    for item in catalogue.corpus_public_entries(corpus=corpus):
+    main_language = report["languages"][0]["language"] if report and report.get("languages") else ""
+    for item in catalogue.corpus_public_entries(corpus=corpus, language=main_language):
         version = item.entry.release.version
         explore = _reverse_or_none("contributions:explore_release", version, item.config) if item.config else None
         entries.append({
