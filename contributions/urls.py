@@ -4,7 +4,6 @@ from django.urls import path
 
 from . import views
 from .views import public as public_views
-from .views import public as public_views
 
 app_name = "contributions"
 

@@ -91,7 +91,6 @@ MATRIX = {
     "contributions:data_list": row(get=same(200)),
     "contributions:data_detail": row(get=same(200)),
     "contributions:contributors": row(get=same(200)),
-    "contributions:contributors": row(get=same(200)),
     "contributions:data_report": row(get=same(NO), post={**same(302), "anonymous": LOGIN}),
     "contributions:reports_queue": row(get=MAINTAINERS(200)),
     "contributions:report_resolve": row(get=same(NO), post=MAINTAINERS(302)),
