@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.functional import lazy
@@ -175,10 +177,53 @@ class ResolveForm(forms.Form):
     comment = forms.CharField(required=False, max_length=5000)
 
 
+class CorpusNumbersInput(forms.TextInput):
+    """Corpus numbers typed in one box, plus those ticked in the queue's
+    table (checkboxes of the same name): every value sent counts."""
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name) or ""]
+        return " ".join(value for value in values if value)
+
+
+class CorpusNumbersField(forms.CharField):
+    """Some corpora of ``queryset`` by number, or None for all of them: a
+    box that scales to any number of corpora, where a list of checkboxes
+    would render every one."""
+
+    widget = CorpusNumbersInput
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.queryset = Corpus.objects.none()
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return None
+        tokens = [token for token in re.split(r"[\s,;]+", text) if token]
+        bad = [token for token in tokens if not (token.isascii() and token.isdigit() and len(token) <= 15)]
+        if bad:
+            raise forms.ValidationError(
+                _("Not a corpus number: %(values)s."), params={"values": ", ".join(bad[:5])}, code="invalid"
+            )
+        wanted = {int(token) for token in tokens}
+        found = list(self.queryset.filter(pk__in=wanted).order_by("id"))
+        missing = sorted(wanted - {corpus.pk for corpus in found})
+        if missing:
+            raise forms.ValidationError(
+                _("Not ready for a release: %(values)s."),
+                params={"values": ", ".join(str(number) for number in missing[:10])}, code="not_ready",
+            )
+        return found
+
+
 class ReleaseForm(forms.Form):
     version = forms.SlugField(label=_("Version"), max_length=40, help_text=_("For example 2026-12 or v1.2."))
-    corpora = forms.ModelMultipleChoiceField(
-        label=_("Corpora"), queryset=Corpus.objects.none(), widget=forms.CheckboxSelectMultiple, required=True
+    corpora = CorpusNumbersField(
+        label=_("Only these corpora"), required=False, max_length=200_000,
+        help_text=_("Corpus numbers, separated by spaces or commas, or ticked in the table above. Leave empty to "
+                    "take every corpus ready for a release (queued and already released)."),
     )
     licenses = forms.MultipleChoiceField(
         label=_("Only these licenses"), choices=License.choices, required=False, widget=forms.CheckboxSelectMultiple
@@ -200,10 +245,9 @@ class ReleaseForm(forms.Form):
     def __init__(self, *args, corpora=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["corpora"]
-        assert isinstance(field, forms.ModelMultipleChoiceField)
+        assert isinstance(field, CorpusNumbersField)
+        # The corpora that may be chosen; none given, nothing can be.
         field.queryset = corpora if corpora is not None else Corpus.objects.none()
-        if not self.is_bound:
-            self.initial["corpora"] = list(field.queryset)
 
 
 class RemovalRequestForm(forms.Form):

@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTransform
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -111,36 +111,49 @@ def family(license: str) -> str:
 # ---------------------------------------------------------------- creating
 
 
-def training_queue() -> list[dict]:
-    """Approved corpora not yet released, with their training-ready totals."""
-    versions = _latest_versions(Corpus.objects.filter(status=CorpusStatus.QUEUED_FOR_TRAINING))
-    return [{"corpus": v.corpus, "version": v} for v in versions]
-
-
-def _latest_versions(corpora) -> list[TrainingVersion]:
-    latest: dict[int, TrainingVersion] = {}
-    for version in (
-        TrainingVersion.objects.filter(corpus__in=corpora, status=JobStatus.DONE, corpus_version=F("corpus__version"))
+def training_queue() -> QuerySet[TrainingVersion]:
+    """Approved corpora not yet released: the latest training-ready version
+    of each, with its corpus, in corpus order. A query, to paginate; its
+    JSON columns (shards, exclusions) are left in the database."""
+    return (
+        _latest_versions(Corpus.objects.filter(status=CorpusStatus.QUEUED_FOR_TRAINING))
         .select_related("corpus")
-        .order_by("corpus_id", "-id")
-    ):
-        latest.setdefault(version.corpus_id, version)
-    return [latest[k] for k in sorted(latest)]
+        .defer("shards", "excluded", "error", "corpus__description", "corpus__collection_method")
+    )
 
 
-def queue_totals(entries: list[dict]) -> dict[str, list[dict]]:
+def _latest_versions(corpora: QuerySet[Corpus] | list[Corpus]) -> QuerySet[TrainingVersion]:
+    """The latest built training-ready version of each corpus at its
+    current version: the one with no later one of the same corpus version."""
+    later = TrainingVersion.objects.filter(
+        corpus=OuterRef("corpus"), corpus_version=OuterRef("corpus_version"), status=JobStatus.DONE,
+        id__gt=OuterRef("id"),
+    )
+    return (
+        TrainingVersion.objects.filter(corpus__in=corpora, status=JobStatus.DONE, corpus_version=F("corpus__version"))
+        .exclude(Exists(later))
+        .order_by("corpus_id")
+    )
+
+
+def queue_totals(*, versions: QuerySet[TrainingVersion] | None = None) -> dict[str, list[dict]]:
     """Documents, words and characters of the queue, by license, language
-    and domain."""
+    (declared) and domain. The database sums them per combination of the
+    three (a few dozen rows, whatever the size of the queue)."""
+    versions = training_queue() if versions is None else versions
     totals: dict[str, dict[str, Counter]] = {"license": {}, "language": {}, "domain": {}}
-    for entry in entries:
-        corpus, version = entry["corpus"], entry["version"]
-        groups = [("license", corpus.license), ("domain", corpus.domain)]
-        groups += [("language", language) for language in corpus.languages]
+    for row in (
+        versions.order_by()
+        .values("corpus__license", "corpus__domain", "corpus__languages")
+        .annotate(documents=Sum("documents"), words=Sum("words"), characters=Sum("characters"))
+    ):
+        groups = [("license", row["corpus__license"]), ("domain", row["corpus__domain"])]
+        groups += [("language", language) for language in row["corpus__languages"] or []]
         for key, value in groups:
             counter = totals[key].setdefault(value, Counter())
-            counter["documents"] += version.documents
-            counter["words"] += version.words
-            counter["characters"] += version.characters
+            counter["documents"] += row["documents"] or 0
+            counter["words"] += row["words"] or 0
+            counter["characters"] += row["characters"] or 0
     return {
         key: [{"value": value, **counts} for value, counts in sorted(groups.items())] for key, groups in totals.items()
     }
@@ -163,15 +176,16 @@ def release_create(
     taken = ValidationError(_("A release with this version already exists."))
     if Release.objects.filter(version=version).exists():
         raise taken
-    if corpora is None:
-        corpora = list(Corpus.objects.filter(status__in=lifecycle.RELEASABLE))
-    # The corpus-level filters apply now: the entries written below are the
-    # one record of what the release takes in.
-    chosen = [
-        corpus for corpus in corpora
-        if (not licenses or corpus.license in licenses) and (not domains or corpus.domain in domains)
-    ]
-    versions = _latest_versions(chosen)
+    # The corpus-level filters apply now, in the database: the entries
+    # written below are the one record of what the release takes in.
+    chosen = Corpus.objects.filter(status__in=lifecycle.RELEASABLE) if corpora is None else Corpus.objects.filter(
+        pk__in=[corpus.pk for corpus in corpora]
+    )
+    if licenses:
+        chosen = chosen.filter(license__in=licenses)
+    if domains:
+        chosen = chosen.filter(domain__in=domains)
+    versions = list(_latest_versions(chosen).only("id", "corpus_id"))
     if not versions:
         raise ValidationError(_("No corpus to release: none is ready for training, or the filters leave none."))
     # The inputs are fixed now, so that building again (after a worker
@@ -194,7 +208,7 @@ def release_create(
         # Another maintainer took the same version between the check and now.
         raise taken from None
     ReleaseEntry.objects.bulk_create(
-        ReleaseEntry(release=release, corpus=v.corpus, training_version=v) for v in versions
+        ReleaseEntry(release=release, corpus_id=v.corpus_id, training_version=v) for v in versions
     )
     job_enqueue(release)
     return release

@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +28,6 @@ from .models import (
     User,
 )
 
-
 def approvals_required() -> int:
     return settings.REVIEW_APPROVALS_REQUIRED
 
@@ -37,16 +37,19 @@ def review_queue(
 ) -> QuerySet[Corpus]:
     """Corpora waiting for review, oldest first, never the reviewer's own,
     each with ``approvals`` (given so far for its version)."""
+    # A correlated subquery rather than a join and GROUP BY: the database
+    # counts the approvals of the rows of one page only, after the LIMIT.
+    approvals = (
+        Review.objects.filter(corpus=OuterRef("pk"), corpus_version=OuterRef("version"), decision=Decision.APPROVE)
+        .order_by()
+        .values("corpus")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     corpora = (
         Corpus.objects.filter(status=CorpusStatus.AWAITING_REVIEW)
         .exclude(submitter=reviewer)
-        .annotate(
-            approvals=Count(
-                "reviews",
-                filter=Q(reviews__decision=Decision.APPROVE, reviews__corpus_version=F("version")),
-                distinct=True,
-            ),
-        )
+        .annotate(approvals=Coalesce(Subquery(approvals, output_field=IntegerField()), 0))
         .order_by("submitted_at", "id")
     )
     if language:
@@ -177,11 +180,13 @@ def comment_post(*, corpus: Corpus, author: User, body: str) -> Comment:
 def corpus_changes(*, corpus: Corpus) -> dict[str, Any] | None:
     """What changed between the last two analysed versions: what reviewers
     look at when a corpus comes back after a request for changes."""
-    runs = list(
-        AnalysisRun.objects.filter(corpus=corpus, status=JobStatus.DONE).order_by("-corpus_version", "-id")
+    # Two reports at most, however many versions the corpus went through.
+    done = AnalysisRun.objects.filter(corpus=corpus, status=JobStatus.DONE).only("corpus_version", "report")
+    latest = done.order_by("-corpus_version", "-id").first()
+    previous = (
+        done.filter(corpus_version__lt=latest.corpus_version).order_by("-corpus_version", "-id").first()
+        if latest else None
     )
-    latest = runs[0] if runs else None
-    previous = next((r for r in runs if latest and r.corpus_version < latest.corpus_version), None)
     if not latest or not previous:
         return None
     new, old = latest.report, previous.report
@@ -206,35 +211,74 @@ def corpus_changes(*, corpus: Corpus) -> dict[str, Any] | None:
 def reviewer_agreement() -> dict[str, Any]:
     """For maintainers: per reviewer, decisions made and how often they
     matched the outcome of the corpus version; over versions with several
-    reviewers, Krippendorff's alpha (nominal)."""
-    reviews = list(Review.objects.select_related("reviewer", "corpus").order_by("corpus_id", "corpus_version"))
-    outcome: dict[tuple[int, int], str] = {}
-    for corpus_id, version, status in Corpus.objects.values_list("id", "version", "status"):
-        if status in lifecycle.OUTCOMES:
-            outcome[(corpus_id, version)] = lifecycle.OUTCOMES[CorpusStatus(status)]
-    per_reviewer: dict[int, dict[str, Any]] = {}
-    units: dict[tuple[int, int], list[str]] = defaultdict(list)
-    for review in reviews:
-        key = (review.corpus_id, review.corpus_version)
-        units[key].append(review.decision)
-        if review.reviewer is None or review.reviewer_id is None:
-            continue
-        stats = per_reviewer.setdefault(
-            review.reviewer_id, {"reviewer": review.reviewer, "decisions": 0, "settled": 0, "agreed": 0,
-                                 "by_decision": Counter()}
+    reviewers, Krippendorff's alpha (nominal). Counted by the database in two
+    grouped queries (and one for the reviewers), whatever the number of
+    reviews."""
+    # A decision is settled when the corpus is still at that version and
+    # its status is an outcome; it agrees when the outcome is that decision.
+    settled = Q(corpus__version=F("corpus_version"), corpus__status__in=list(lifecycle.OUTCOMES))
+    agreed = Q()
+    for decision in set(lifecycle.OUTCOMES.values()):
+        statuses = [status for status, outcome in lifecycle.OUTCOMES.items() if outcome == decision]
+        agreed |= Q(decision=decision, corpus__status__in=statuses)
+    rows = (
+        Review.objects.filter(reviewer__isnull=False)
+        .order_by()
+        .values("reviewer_id")
+        .annotate(
+            decisions=Count("id"),
+            settled=Count("id", filter=settled),
+            agreed=Count("id", filter=settled & agreed),
+            **{f"n_{d}": Count("id", filter=Q(decision=d)) for d in Decision.values},
         )
-        stats["decisions"] += 1
-        stats["by_decision"][review.decision] += 1
-        if key in outcome:
-            stats["settled"] += 1
-            stats["agreed"] += review.decision == outcome[key]
-    for stats in per_reviewer.values():
-        stats["agreement"] = stats["agreed"] / stats["settled"] if stats["settled"] else None
-    return {
-        "reviewers": sorted(per_reviewer.values(), key=lambda s: -s["decisions"]),
-        "alpha": krippendorff_alpha([values for values in units.values() if len(values) >= 2]),
-        "units": sum(1 for values in units.values() if len(values) >= 2),
-    }
+    )
+    people = User.objects.in_bulk([row["reviewer_id"] for row in rows])
+    per_reviewer = []
+    for row in rows:
+        per_reviewer.append({
+            "reviewer": people[row["reviewer_id"]],
+            "decisions": row["decisions"],
+            "settled": row["settled"],
+            "agreed": row["agreed"],
+            "by_decision": Counter({d: row[f"n_{d}"] for d in Decision.values if row[f"n_{d}"]}),
+            "agreement": row["agreed"] / row["settled"] if row["settled"] else None,
+        })
+    per_reviewer.sort(key=lambda s: (-s["decisions"], s["reviewer"].pk))
+    alpha, units = _alpha_in_database()
+    return {"reviewers": per_reviewer, "alpha": alpha, "units": units}
+
+
+def _alpha_in_database() -> tuple[float | None, int]:
+    """Krippendorff's alpha over the decisions, each corpus version a unit,
+    as ``krippendorff_alpha`` computes it, summed by the database: with
+    n_c decisions of value c in a unit of m, the coincidences are
+    o(c, k) = sum n_c n_k / (m - 1) for c != k, and each value's total is
+    the sum of its n_c."""
+    values = Decision.values
+    per_unit = (
+        Review.objects.order_by()
+        .values("corpus_id", "corpus_version")
+        .annotate(m=Count("id"), **{f"n_{v}": Count("id", filter=Q(decision=v)) for v in values})
+        .filter(m__gte=2)
+    )
+    pairs = [(a, b) for i, a in enumerate(values) for b in values[i + 1:]]
+    sums = per_unit.aggregate(
+        units=Count("m"),
+        **{f"t_{v}": Sum(f"n_{v}") for v in values},
+        **{
+            f"o_{a}_{b}": Sum(Cast(F(f"n_{a}"), FloatField()) * F(f"n_{b}") / (F("m") - 1), output_field=FloatField())
+            for a, b in pairs
+        },
+    )
+    totals = {v: sums[f"t_{v}"] or 0 for v in values}
+    n = sum(totals.values())
+    if n <= 1:
+        return None, sums["units"] or 0
+    observed = 2 * sum(sums[f"o_{a}_{b}"] or 0.0 for a, b in pairs)
+    expected = 2 * sum(totals[a] * totals[b] for a, b in pairs) / (n - 1)
+    if expected == 0:
+        return None, sums["units"]
+    return round(1 - observed / expected, 4), sums["units"]
 
 
 def krippendorff_alpha(units: list[list[str]]) -> float | None:

@@ -184,10 +184,12 @@ def _own_corpus(request: AuthenticatedRequest, pk: int) -> Corpus:
 def corpus_list(request: AuthenticatedRequest) -> HttpResponse:
     corpora = (
         Corpus.objects.filter(submitter=request.user)
+        .only("title", "license", "status", "created_at")
         .annotate(file_count=Count("files"))
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
     )
-    return render(request, "contributions/corpus_list.html", {"corpora": corpora})
+    page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "contributions/corpus_list.html", {"page": page, "corpora": page.object_list})
 
 
 @require_http_methods(["GET", "POST"])
@@ -199,6 +201,18 @@ def corpus_new(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, _("Corpus created. Now add its files."))
         return redirect("contributions:corpus_detail", pk=corpus.pk)
     return render(request, "contributions/corpus_form.html", {"form": form})
+
+
+# Every list of a page shows at most this many rows.
+PER_PAGE = 50
+
+
+def _latest(items: QuerySet, limit: int = PER_PAGE) -> list:
+    """The last ``limit`` items of a list in time order (events, comments),
+    still in time order: a long discussion shows its end."""
+    ordering = items.query.order_by or items.model._meta.ordering
+    newest_first = items.order_by(*(f[1:] if f.startswith("-") else f"-{f}" for f in ordering))[:limit]
+    return list(reversed(newest_first))
 
 
 def _analysis_context(corpus: Corpus) -> dict:
@@ -218,20 +232,21 @@ def _analysis_context(corpus: Corpus) -> dict:
 def corpus_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     is_owner = corpus.submitter_id == request.user.id
+    files = Paginator(corpus.files.all(), PER_PAGE).get_page(request.GET.get("files"))
     return render(
         request,
         "contributions/corpus_detail.html",
         {
             **_analysis_context(corpus),
-            "files": corpus.files.all(),
+            "files": files,
             "is_owner": is_owner,
             "can_edit": is_owner and lifecycle.is_editable(corpus),
             "upload_form": UploadForm(),
             "max_files": settings.UPLOAD_MAX_FILES_PER_REQUEST,
             "max_size": settings.UPLOAD_MAX_FILE_SIZE,
             "reviews": corpus.reviews.all(),
-            "events": corpus.events.select_related("actor"),
-            "comments": corpus.comments.all(),
+            "events": _latest(corpus.events.select_related("actor")),
+            "comments": _latest(corpus.comments.all()),
             "comment_form": CommentForm(),
         },
     )
@@ -382,8 +397,10 @@ def _review_target(request: AuthenticatedRequest, pk: int) -> Corpus:
 def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     filters = {key: request.GET.get(key, "") for key in ("language", "domain", "license")}
     max_documents = request.GET.get("max_documents", "")
-    corpora = review.review_queue(reviewer=request.user, max_documents=review.parse_index(max_documents), **filters)
-    page = Paginator(corpora, 30).get_page(request.GET.get("page"))
+    corpora = review.review_queue(
+        reviewer=request.user, max_documents=review.parse_index(max_documents), **filters
+    ).only("title", "version", "submitted_at", "languages", "domain", "license", "documents")
+    page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request, "contributions/review_queue.html",
         {"page": page, "filters": filters, "max_documents": max_documents, "required": review.approvals_required(),
@@ -414,7 +431,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
             "already_decided": corpus.reviews.filter(corpus_version=corpus.version, reviewer=request.user).exists(),
             "decision_form": DecisionForm(), "comment_form": CommentForm(),
-            "comments": corpus.comments.all(), "events": corpus.events.select_related("actor"),
+            "comments": _latest(corpus.comments.all()), "events": _latest(corpus.events.select_related("actor")),
             "changes": review.corpus_changes(corpus=corpus), "required": review.approvals_required(),
             "pii_labels": PERSONAL_DATA_LABELS, "quality_labels": QUALITY_LABELS,
         },
@@ -561,8 +578,13 @@ def member_reinstate(request: AuthenticatedRequest, user_id: int) -> HttpRespons
 @maintainer_required
 def reviewer_stats(request: AuthenticatedRequest) -> HttpResponse:
     stats = review.reviewer_agreement()
-    recent = Review.objects.select_related("reviewer", "corpus").order_by("-created_at")[:100]
-    return render(request, "contributions/reviewer_stats.html", {"stats": stats, "recent": recent})
+    page = Paginator(stats["reviewers"], PER_PAGE).get_page(request.GET.get("page"))
+    recent = (
+        Review.objects.select_related("reviewer", "corpus")
+        .only("created_at", "corpus_version", "decision", "reviewer", "reviewer__email", "corpus", "corpus__title")
+        .order_by("-created_at", "-id")[:PER_PAGE]
+    )
+    return render(request, "contributions/reviewer_stats.html", {"stats": stats, "page": page, "recent": recent})
 
 
 @require_http_methods(["GET", "POST"])
@@ -571,8 +593,11 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         notifications.notifications_mark_read(user=request.user)
         return redirect("contributions:notifications")
-    items = request.user.notifications.select_related("corpus")[:100]
-    return render(request, "contributions/notifications.html", {"items": items})
+    items = request.user.notifications.select_related("corpus").only(
+        "kind", "params", "message", "created_at", "read_at", "corpus", "corpus__title"
+    ).order_by("-created_at", "-id")
+    page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "contributions/notifications.html", {"page": page, "items": page.object_list})
 
 
 # ---------------------------------------------------------------- releases
@@ -581,8 +606,9 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @maintainer_required
 def training_queue(request: AuthenticatedRequest) -> HttpResponse:
-    entries = releases.training_queue()
-    candidates = Corpus.objects.filter(status__in=lifecycle.RELEASABLE).order_by("id")
+    versions = releases.training_queue()
+    page = Paginator(versions, PER_PAGE).get_page(request.GET.get("page"))
+    candidates = Corpus.objects.filter(status__in=lifecycle.RELEASABLE)
     form = ReleaseForm(request.POST if request.method == "POST" else None, corpora=candidates)
     if request.method == "POST" and form.is_valid():
         try:
@@ -594,7 +620,11 @@ def training_queue(request: AuthenticatedRequest) -> HttpResponse:
             return redirect("contributions:release_detail", version=release.version)
     return render(
         request, "contributions/training_queue.html",
-        {"entries": entries, "totals": releases.queue_totals(entries), "form": form},
+        {
+            "page": page, "entries": [{"corpus": v.corpus, "version": v} for v in page.object_list],
+            "totals": releases.queue_totals(versions=versions), "ready": candidates.count(), "form": form,
+            "picked": set(request.POST.getlist("corpora")),
+        },
     )
 
 
