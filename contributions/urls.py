@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .views import dashboard as dashboard_views
 from .views import public as public_views
 
 app_name = "contributions"
@@ -67,4 +68,10 @@ urlpatterns += [
     path("maintainers/operations/live/", views.operations_live, name="operations_live"),
     path("maintainers/jobs/<slug:kind>/<int:job_id>/retry/", views.job_retry, name="job_retry"),
     path("maintainers/jobs/<slug:kind>/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
+]
+
+urlpatterns += [
+    path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
+    path("dashboard/live/", dashboard_views.dashboard_live, name="dashboard_live"),
+    path("notifications/live/", dashboard_views.notifications_live, name="notifications_live"),
 ]

@@ -113,6 +113,10 @@ MATRIX = {
     "contributions:notifications": row(get={**same(200), "anonymous": LOGIN}, post={**same(302), "anonymous": LOGIN}),
     "contributions:operations": row(get=MAINTAINERS(200)),
     "contributions:operations_live": row(get=MAINTAINERS(200)),
+    # A member's own dashboard, and the live parts that follow it.
+    "contributions:dashboard": row(get={**same(200), "anonymous": LOGIN}),
+    "contributions:dashboard_live": row(get={**same(200), "anonymous": LOGIN}),
+    "contributions:notifications_live": row(get={**same(200), "anonymous": LOGIN}),
     "contributions:job_retry": row(get=same(NO), post=MAINTAINERS(302)),
     "contributions:job_cancel": row(get=same(NO), post=MAINTAINERS(302)),
 }

@@ -1,34 +1,60 @@
 /* Live parts of a page, updated in place (never by reloading the page).
  *
- * An element with data-live="URL" asks URL every few seconds for JSON
+ * An element with data-live="URL" asks URL every few seconds (data-live-every,
+ * in milliseconds, 2000 by default) for JSON
  * {"parts": {"element-id": "html", ...}, "active": true|false} and puts each
  * part into the element of that id when it changed. It stops once "active"
- * is false. Without JavaScript the page shows what the server rendered.
+ * is false, and waits while the tab is hidden. Without JavaScript the page
+ * shows what the server rendered.
+ *
+ * Only a part whose content changed is touched, and never one that holds
+ * the focus: typed text, the caret and a screen reader's place stay where
+ * they are.
  */
 (function () {
   "use strict";
 
+  // The HTML as the browser would serialise it, to compare like with like.
+  function normalised(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    return template.innerHTML;
+  }
+
   function follow(root) {
     var url = root.getAttribute("data-live");
     var every = parseInt(root.getAttribute("data-live-every") || "2000", 10);
-    var shown = {};
+    var timer = null;
+    var paused = false;
 
     function apply(parts) {
       Object.keys(parts).forEach(function (id) {
         var element = document.getElementById(id);
-        if (!element || shown[id] === parts[id]) {
+        if (!element) {
           return;
         }
-        // Someone about to press a button in it: try again at the next tick.
+        // Someone about to press a button or typing in it: try again at the next tick.
         if (element.contains(document.activeElement) && document.activeElement !== document.body) {
           return;
         }
-        element.innerHTML = parts[id];
-        shown[id] = parts[id];
+        var html = normalised(parts[id]);
+        if (element.innerHTML !== html) {
+          element.innerHTML = html;
+        }
       });
     }
 
+    function later(delay) {
+      timer = window.setTimeout(tick, delay);
+    }
+
     function tick() {
+      timer = null;
+      if (document.hidden) {
+        // Nobody is looking: ask again when the tab comes back.
+        paused = true;
+        return;
+      }
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
           if (!response.ok) {
@@ -39,16 +65,22 @@
         .then(function (data) {
           apply(data.parts || {});
           if (data.active) {
-            window.setTimeout(tick, every);
+            later(every);
           }
         })
         .catch(function () {
           // The server or the network is away for a moment: slower, not never.
-          window.setTimeout(tick, every * 3);
+          later(every * 3);
         });
     }
 
-    window.setTimeout(tick, every);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && paused && timer === null) {
+        paused = false;
+        tick();
+      }
+    });
+    later(every);
   }
 
   document.querySelectorAll("[data-live]").forEach(follow);
