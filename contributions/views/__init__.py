@@ -215,6 +215,18 @@ def _latest(items: QuerySet, limit: int = PER_PAGE) -> list:
     return list(reversed(newest_first))
 
 
+# Every list of a page shows at most this many rows.
+PER_PAGE = 50
+
+
+def _latest(items: QuerySet, limit: int = PER_PAGE) -> list:
+    """The last ``limit`` items of a list in time order (events, comments),
+    still in time order: a long discussion shows its end."""
+    ordering = items.query.order_by or items.model._meta.ordering
+    newest_first = items.order_by(*(f[1:] if f.startswith("-") else f"-{f}" for f in ordering))[:limit]
+    return list(reversed(newest_first))
+
+
 def _analysis_context(corpus: Corpus) -> dict:
     """What the live parts of a corpus page show: its status and its analysis."""
     analysis = submissions.corpus_latest_analysis(corpus=corpus)
@@ -593,9 +605,11 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         notifications.notifications_mark_read(user=request.user)
         return redirect("contributions:notifications")
-    items = request.user.notifications.select_related("corpus").only(
-        "kind", "params", "message", "created_at", "read_at", "corpus", "corpus__title"
-    ).order_by("-created_at", "-id")
+    items = (
+        Notification.objects.filter(user=request.user).select_related("corpus")
+        .only("kind", "params", "message", "created_at", "read_at", "corpus", "corpus__title")
+        .order_by("-created_at", "-id")
+    )
     page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "contributions/notifications.html", {"page": page, "items": page.object_list})
 
