@@ -201,9 +201,13 @@ def corpus_charts(*, report: dict[str, Any]) -> list[Chart]:
         title=_("Documents by language"), value_label=documents, label_header=_("Language"),
         rows=[(language_label(share["language"]), share["documents"]) for share in report.get("languages") or []],
     )
+    buckets = [(bucket["label"], bucket["documents"]) for bucket in report.get("length_histogram") or []]
+    # Up to the longest documents: the empty buckets past them only squeeze the chart.
+    while buckets and not buckets[-1][1]:
+        buckets.pop()
     lengths = Chart(
         title=_("Document length (words)"), kind="columns", value_label=documents, label_header=_("Words"),
-        rows=[(bucket["label"], bucket["documents"]) for bucket in report.get("length_histogram") or []],
+        rows=buckets,
     )
     dup = report.get("duplicates") or {}
     duplicates = Chart(
@@ -218,7 +222,7 @@ def corpus_charts(*, report: dict[str, Any]) -> list[Chart]:
         title=_("Quality flags"), value_label=documents, label_header=_("Flag"),
         rows=sorted(
             ((str(QUALITY_LABELS.get(flag, flag)), count["documents"])
-             for flag, count in (report.get("quality") or {}).items()),
+             for flag, count in (report.get("quality") or {}).items() if count["documents"]),
             key=lambda row: -row[1],
         ),
     )
@@ -228,7 +232,7 @@ def corpus_charts(*, report: dict[str, Any]) -> list[Chart]:
         value_label=documents, label_header=_("Kind"),
         rows=[
             (str(PERSONAL_DATA_LABELS.get(kind, kind)), count["documents"])
-            for kind, count in (report.get("personal_data") or {}).items()
+            for kind, count in (report.get("personal_data") or {}).items() if count["documents"]
         ],
     )
     return [languages, lengths, duplicates, quality, personal]

@@ -454,3 +454,26 @@ def test_release_rows_link_to_the_explorer_when_it_exists(client, member, monkey
     assert ("contributions:explore_release", ("2026-09", "restricted-fr")) in made
     assert f'href="/fake/2026-09/restricted-fr/?corpus={corpus.pk}"' in response.content.decode()
     assert f'href="/fake/{corpus.pk}/"' in response.content.decode()  # explore this corpus
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_public_pages_fit_a_phone_and_a_desktop(browser, live_server, tmp_path):
+    member = UserFactory(public_profile=True, display_name="Jeanne Contributrice")
+    corpus = _queued(member, [WITH_EMAIL, *FRENCH], title="Procès-verbaux du conseil municipal de la commune")
+    _public_release("2026-12-une-version-au-nom-long", corpus, configs=("open-fr",))
+    too_wide = {}
+    for width in (390, 1280):
+        viewport = {"width": width, "height": 900}
+        context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport=viewport)
+        page = context.new_page()
+        for url in ["/data/", "/data/?language=xx&size=huge", f"/data/{corpus.pk}/", "/contributors/",
+                    f"/people/{member.pseudonym}/"]:
+            page.goto(url)
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                too_wide[(url, width)] = scroll
+        page.goto(f"/data/{corpus.pk}/")
+        page.screenshot(path=str(tmp_path / f"corpus-{width}.png"), full_page=True)
+        context.close()
+    assert too_wide == {}
