@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
-from .views import public as public_views
 from .views import dashboard as dashboard_views
 from .views import public as public_views
 
