@@ -171,3 +171,81 @@ class _ReleaseStatsBase(TypedDict):
 class ReleaseStats(_ReleaseStatsBase, total=False):
     # Added once the build is done (releases.release_notes).
     notes: ReleaseNotes
+
+
+# The public statistics (contributions.stats, served at /stats.json). A
+# stable shape: a change that drops or renames a key raises "version".
+# Codes, never names: the JSON is language-neutral.
+
+
+class StatsTotals(TypedDict):
+    members: int  # active accounts
+    contributors: int  # active accounts with at least one accepted corpus
+    corpora: int  # accepted (published) corpora
+    corpora_in_analysis: int  # submitted, being analysed
+    corpora_awaiting_review: int
+    documents: int  # in accepted corpora
+    words: int
+    releases: int  # public, built
+
+
+class StatsLicense(TypedDict):
+    license: str  # SPDX id
+    corpora: int
+    documents: int
+    words: int
+
+
+class StatsLicenseFamily(TypedDict):
+    family: str  # "open" or "restricted" (non-commercial)
+    corpora: int
+    documents: int
+    words: int
+
+
+class StatsDomain(TypedDict):
+    domain: str
+    corpora: int
+    documents: int
+    words: int
+
+
+class StatsLanguage(TypedDict):
+    language: str  # the code the analysis detected
+    corpora: int
+    documents: int
+
+
+class StatsMonth(TypedDict):
+    month: str  # "YYYY-MM", in the site's time zone
+    corpora_accepted: int
+    documents_accepted: int
+    words_accepted: int
+    members_joined: int
+    # Running totals up to the end of the month.
+    corpora_total: int
+    words_total: int
+    members_total: int
+
+
+class StatsReview(TypedDict):
+    # Decisions: a version's review ending in approval, a request for
+    # changes or a rejection.
+    decided: int
+    approved: int
+    changes_requested: int
+    rejected: int
+    acceptance_rate: float | None  # approved / decided
+    median_seconds_to_decision: float | None
+
+
+class Stats(TypedDict):
+    version: int
+    generated_at: str  # ISO 8601
+    totals: StatsTotals
+    by_license: list[StatsLicense]
+    by_license_family: list[StatsLicenseFamily]
+    by_language: list[StatsLanguage]
+    by_domain: list[StatsDomain]
+    by_month: list[StatsMonth]
+    review: StatsReview

@@ -5,6 +5,7 @@ from django.urls import path
 from . import views
 from .views import dashboard as dashboard_views
 from .views import public as public_views
+from .views import stats as stats_views
 
 app_name = "contributions"
 
@@ -74,4 +75,9 @@ urlpatterns += [
     path("dashboard/", dashboard_views.dashboard_page, name="dashboard"),
     path("dashboard/live/", dashboard_views.dashboard_live, name="dashboard_live"),
     path("notifications/live/", dashboard_views.notifications_live, name="notifications_live"),
+]
+
+urlpatterns += [
+    path("stats/", stats_views.stats_page, name="stats"),
+    path("stats.json", stats_views.stats_json, name="stats_json"),
 ]

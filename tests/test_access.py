@@ -119,6 +119,9 @@ MATRIX = {
     "contributions:notifications_live": row(get={**same(200), "anonymous": LOGIN}),
     "contributions:job_retry": row(get=same(NO), post=MAINTAINERS(302)),
     "contributions:job_cancel": row(get=same(NO), post=MAINTAINERS(302)),
+    # Statistics are public open data.
+    "contributions:stats": row(get=same(200)),
+    "contributions:stats_json": row(get=same(200)),
 }
 
 

@@ -59,11 +59,12 @@ from ..models import (
     User,
 )
 from ..ratelimits import rate_limit
+from ..stats import stats_cached
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "contributions/home.html")
+    return render(request, "contributions/home.html", {"totals": stats_cached()["totals"]})
 
 
 @require_http_methods(["GET", "POST"])
