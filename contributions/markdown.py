@@ -24,9 +24,15 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
 
-def markdown_render(*, text: str) -> SafeString:
-    """Markdown as HTML that is safe to put in a page."""
-    html = _parser.render(text)
+def markdown_render(*, text: str, heading_offset: int = 0) -> SafeString:
+    """Markdown as HTML that is safe to put in a page. ``heading_offset``
+    moves its headings down (1: ``#`` becomes ``<h2>``) under the page's own."""
+    tokens = _parser.parse(text)
+    if heading_offset:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(6, int(token.tag[1]) + heading_offset)}"
+    html = _parser.renderer.render(tokens, _parser.options, {})
     clean = nh3.clean(
         html,
         tags=set(TAGS),

@@ -343,7 +343,8 @@ def release_card(*, release: Release) -> ReleaseCard | None:
     header, body = front_matter_split(text)
     card = {
         "metadata": [(str(k), *_metadata_text(v)) for k, v in header.items()],
-        "html": str(markdown_render(text=body)),
+        # Under the page's "Dataset card" (h2).
+        "html": str(markdown_render(text=body, heading_offset=2)),
         "truncated": truncated,
     }
     cache.set(key, card, CARD_CACHE_SECONDS)

@@ -4,6 +4,7 @@ and the record of what each release took in and kept."""
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -24,6 +25,7 @@ from contributions.models import (
     OutgoingEmail,
     Release,
     ReleaseEntry,
+    Review,
     TrainingVersion,
 )
 
@@ -213,7 +215,7 @@ def test_the_release_page_shows_the_card_configs_files_snippet_and_corpora(clien
     # The card: its YAML header as a table, its body rendered.
     card = response.context["card"]
     assert ("task_categories", "text-generation", False) in card["metadata"]
-    assert "<h2>Provenance</h2>" in page and "<table>" in card["html"]
+    assert "<h4>Provenance</h4>" in page and "<table>" in card["html"]
     assert f'href="/data/{corpus.id}/"' in page
     # No raw Markdown notes.
     assert "- Corpora added" not in page and "Corpora added: 2" not in page
@@ -234,7 +236,7 @@ def test_the_card_is_rendered_without_anything_hostile(client):
     assert "<script" not in html and "<img" not in html and "<iframe" not in html
     # Every link left goes to the web; the rest stays visible as text.
     assert re.findall(r'<a\s[^>]*href="([^"]*)"', html) == ["https://example.org/"]
-    assert re.findall(r"<(\w+)", html) == ["h1", "p", "p", "p", "p", "a", "p"]
+    assert re.findall(r"<(\w+)", html) == ["h3", "p", "p", "p", "p", "a", "p"]
     assert '<a href="https://example.org/" rel="nofollow noopener">fine</a>' in html
     page = response.content.decode()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the header, escaped
@@ -244,10 +246,10 @@ def test_the_card_is_rendered_without_anything_hostile(client):
 def test_the_card_rendering_is_kept_for_the_release(client, monkeypatch):
     stored_release("kept", readme="# First\n")
     url = reverse("contributions:release_detail", args=["kept"])
-    assert "<h1>First</h1>" in client.get(url).content.decode()
+    assert "<h3>First</h3>" in client.get(url).content.decode()
     calls = []
     monkeypatch.setattr(releases, "markdown_render", lambda **kw: calls.append(kw) or "")
-    assert "<h1>First</h1>" in client.get(url).content.decode()
+    assert "<h3>First</h3>" in client.get(url).content.decode()
     assert calls == []
 
 
@@ -308,10 +310,11 @@ def test_the_feed_lists_only_public_built_releases(client, maintainer):
     response = client.get(reverse("contributions:release_feed"), **EN)
     assert response.status_code == 200 and response["Content-Type"].startswith("application/atom+xml")
     ns = {"atom": "http://www.w3.org/2005/Atom"}
-    titles = [e.findtext("atom:title", namespaces=ns) for e in ET.fromstring(response.content).findall("atom:entry", ns)]
+    entries = ET.fromstring(response.content).findall("atom:entry", ns)
+    titles = [e.findtext("atom:title", namespaces=ns) for e in entries]
     assert titles == ["open-one"]
     listing = client.get(reverse("contributions:release_list")).content.decode()
-    assert f'type="application/atom+xml"' in listing and reverse("contributions:release_feed") in listing
+    assert 'type="application/atom+xml"' in listing and reverse("contributions:release_feed") in listing
 
 
 def _releases_with_entries(count: int, corpora: list[Corpus]) -> None:
@@ -356,9 +359,48 @@ def test_the_release_page_does_a_bounded_number_of_queries(client, size, django_
             "corpora": {str(c.pk): {"documents": 10} for c in corpora}},
         files=["data/open/train-00000.parquet"],
     )
-    ReleaseEntry.objects.bulk_create(ReleaseEntry(release=release, corpus=c, documents=10) for c in corpora)
+    reviewer = MaintainerFactory(public_profile=True, display_name="Relectrice Publique")
+    versions = TrainingVersion.objects.bulk_create(
+        TrainingVersion(corpus=c, corpus_version=1, status=JobStatus.DONE) for c in corpora
+    )
+    Review.objects.bulk_create(
+        Review(corpus=c, corpus_version=1, reviewer=reviewer, decision=Decision.APPROVE) for c in corpora
+    )
+    ReleaseEntry.objects.bulk_create(
+        ReleaseEntry(release=release, corpus=c, training_version=v, documents=10) for c, v in zip(corpora, versions)
+    )
     url = reverse("contributions:release_detail", args=["big"])
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         response = client.get(url, **EN)
     assert len(response.context["rows"]) == size
-    assert corpora[0].title in response.content.decode()
+    page = response.content.decode()
+    assert corpora[0].title in page and page.count("Relectrice Publique") == size
+
+
+# ---------------------------------------------------------------- in a browser
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_release_page_fits_the_screen(browser, live_server, width, tmp_path):
+    maintainer = MaintainerFactory()
+    queued(UserFactory(public_profile=True, display_name="Jeanne Martin"), maintainer, FRENCH)
+    queued(UserFactory(), maintainer, ENGLISH, languages=["en"], license="CC-BY-NC-4.0")
+    release = build(maintainer, public=True)
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        for url in [reverse("contributions:release_detail", args=[release.version]),
+                    reverse("contributions:release_list")]:
+            page.goto(url)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, url
+        page.goto(reverse("contributions:release_detail", args=[release.version]))
+        page.screenshot(path=str(tmp_path / f"release-{width}.png"), full_page=True)
+        if os.environ.get("RELEASE_SCREENSHOTS"):
+            height = page.evaluate("document.documentElement.scrollHeight")
+            for n, y in enumerate(range(0, height, 1000)):
+                page.screenshot(path=f"{os.environ['RELEASE_SCREENSHOTS']}/release-{width}-{n}.png", full_page=True,
+                                clip={"x": 0, "y": y, "width": width, "height": min(1000, height - y)})
+    finally:
+        context.close()

@@ -12,6 +12,7 @@ from django.contrib.syndication.views import Feed
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -139,7 +140,7 @@ LIVE_FIELDS = ("error", "progress_done", "progress_total")
 
 
 @require_GET
-def release_file(request: HttpRequest, version: str, path: str) -> HttpResponse:
+def release_file(request: HttpRequest, version: str, path: str) -> HttpResponseBase:
     release = get_object_or_404(
         releases.releases_visible_to(request.user).filter(status=JobStatus.DONE).only("id", "prefix", "files"),
         version=version,
