@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import views
 from .views import dashboard as dashboard_views
+from .views import explorer as explorer_views
 from .views import public as public_views
 from .views import stats as stats_views
 
@@ -43,6 +44,8 @@ urlpatterns += [
     path("data/", public_views.data_list, name="data_list"),
     path("data/<int:pk>/", public_views.data_detail, name="data_detail"),
     path("data/<int:pk>/report/", views.data_report, name="data_report"),
+    path("data/<int:pk>/explore/", explorer_views.explore_corpus, name="explore_corpus"),
+    path("data/<int:pk>/explore/rows/<int:doc_index>/", explorer_views.explore_corpus_row, name="explore_corpus_row"),
     path("maintainers/reports/", views.reports_queue, name="reports_queue"),
     path("maintainers/reports/<int:report_id>/", views.report_resolve, name="report_resolve"),
     path("maintainers/members/<int:user_id>/suspend/", views.member_suspend, name="member_suspend"),
@@ -57,6 +60,13 @@ urlpatterns += [
     path("releases/<slug:version>/", views.release_detail, name="release_detail"),
     path("releases/<slug:version>/live/", views.release_live, name="release_live"),
     path("releases/<slug:version>/files/<path:path>", views.release_file, name="release_file"),
+    path("releases/<slug:version>/explore/", explorer_views.explore_release_default, name="explore_release_default"),
+    path("releases/<slug:version>/explore/<slug:config>/", explorer_views.explore_release, name="explore_release"),
+    path(
+        "releases/<slug:version>/explore/<slug:config>/rows/<str:row_id>/",
+        explorer_views.explore_release_row,
+        name="explore_release_row",
+    ),
     path("removal/", views.removal_new, name="removal_new"),
     path("removal/<str:token>/", views.removal_status, name="removal_status"),
     path("removal/<str:token>/live/", views.removal_status_live, name="removal_status_live"),

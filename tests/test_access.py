@@ -104,6 +104,12 @@ MATRIX = {
     "contributions:release_detail": row(get={**same(404), "maintainer": 200}),
     "contributions:release_file": row(get={**same(404), "maintainer": 200}),
     "contributions:release_live": row(get={**same(404), "maintainer": 200}),
+    # The explorer of a private release and of an unpublished corpus: maintainers only.
+    "contributions:explore_release_default": row(get={**same(404), "maintainer": 302}),
+    "contributions:explore_release": row(get={**same(404), "maintainer": 200}),
+    "contributions:explore_release_row": row(get={**same(404), "maintainer": 200}),
+    "contributions:explore_corpus": row(get={**same(404), "maintainer": 200}),
+    "contributions:explore_corpus_row": row(get={**same(404), "maintainer": 200}),
     "contributions:removal_new": row(get=same(200), post=same(200)),
     # Whoever holds the link sent to the requester's address.
     "contributions:removal_status": row(get=same(200), post=same(302)),
@@ -148,6 +154,8 @@ CORPUS_URLS = {
 
 def url_for(name: str, owner) -> str:
     """The URL, with objects that belong to ``owner`` where it takes one."""
+    if name.startswith("contributions:explore_"):
+        return _explorer_url(name, owner)
     if name in CORPUS_URLS:
         corpus = make_corpus(owner)
         stored = add_file(corpus, "a.txt", FRENCH[0])
@@ -188,6 +196,41 @@ def url_for(name: str, owner) -> str:
         "contributions:member_suspend": {"user_id": owner.pk},
         "contributions:member_reinstate": {"user_id": owner.pk},
     }.get(name, {})
+    return reverse(name, kwargs=kwargs)
+
+
+def _explorer_url(name: str, owner) -> str:
+    """A private release and an unpublished corpus, each with one stored row."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from contributions import releases, training
+    from contributions.models import TrainingVersion
+
+    def stored(path: str, schema, row: dict) -> str:
+        buffer = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist([row], schema=schema), buffer)
+        return default_storage.save(path, ContentFile(buffer.getvalue()))
+
+    if name.startswith("contributions:explore_release"):
+        stored("releases/private/attempt-1/data/open/train-00000.parquet", releases.SCHEMA,
+               {"id": "c1-v1-d0", "text": "Bonjour.", "corpus_id": 1, "license": "etalab-2.0", "language": "fr",
+                "chars": 8, "words": 1, "quality_flags": [], "reviewers": []})
+        release = Release.objects.create(
+            version="private", status="done", prefix="releases/private/attempt-1",
+            files=[{"path": "data/open/train-00000.parquet", "sha256": "", "bytes": 1}],
+            stats={"configs": {"open": {"documents": 1, "files": 1}}, "languages": ["fr"]},
+        )
+        kwargs = {"version": release.version, "config": "open", "row_id": "c1-v1-d0"}
+        keep = {"contributions:explore_release_default": 1, "contributions:explore_release": 2}.get(name, 3)
+        return reverse(name, kwargs=dict(list(kwargs.items())[:keep]))
+    corpus = make_corpus(owner)  # a draft: not published
+    shard = stored(f"training/{corpus.pk}/shard-00000.parquet", training.TRAINING_SCHEMA,
+                   {"doc_index": 0, "text": "Bonjour.", "language": "fr", "chars": 8, "words": 1, "flags": []})
+    TrainingVersion.objects.create(corpus=corpus, corpus_version=corpus.version, status="done", shards=[shard])
+    kwargs = {"pk": corpus.pk, **({"doc_index": 0} if name.endswith("_row") else {})}
     return reverse(name, kwargs=kwargs)
 
 

@@ -1,0 +1,714 @@
+"""The data explorer: a release config's, or an accepted corpus's
+training-ready, Parquet files read in place with DuckDB, like the Hugging Face
+dataset viewer (which runs on DuckDB too).
+
+Reads never load a whole file: DuckDB reads only the columns and the row
+groups a query needs, straight from the files. A local storage
+(``FileSystemStorage``) gives DuckDB the files' paths. Any other storage
+(S3) is read through an fsspec file system registered on the connection that
+asks the storage for byte ranges: DuckDB's own ``httpfs`` extension is not
+part of the wheel and cannot be installed offline, so the slower
+Python-side reads are the price of needing nothing else.
+
+Every query is built from constants of this module; what a visitor types is
+always a bound parameter. Each request opens its own connection with a
+memory limit and two threads, and each statement is interrupted past a
+deadline, so a hostile query costs at most that much.
+
+Searching text (case-insensitive substring) would scan every byte of every
+document: about 5 s a GB here. So each Parquet file gets, once, a *search
+index* next to it in storage: for each row group, a bitmap of the (hashed)
+byte trigrams of its lowercased text. A search reads only the row groups
+whose bitmap holds every trigram of the query, and stops once it has found
+COUNT_CAP rows ("more than 10,000"): rare words skip nearly everything, common
+ones end early.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from .models import RESTRICTED_LICENSES, Corpus, JobStatus, Release, TrainingVersion
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+# A search counts (and draws its distributions from) at most this many rows.
+COUNT_CAP = 10_000
+PREVIEW_CHARS = 300
+TOP = 10
+MEMORY_LIMIT = "256MB"
+THREADS = 2
+# The time one request may spend in DuckDB, all statements together.
+TIME_LIMIT_SECONDS = 5.0
+CACHE_SECONDS = 600
+MAX_QUERY_CHARS = 200
+MAX_VALUE_CHARS = 64
+# Document lengths (characters) of the histogram's bars.
+LENGTH_EDGES = [0, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000]
+
+INDEX_SUFFIX = ".search-index.npz"
+INDEX_BITS = 18
+# Indexing costs about 30 s a GB on two cores: workers build the index of
+# what they write; a request builds one itself only for a small file.
+INLINE_INDEX_MAX_BYTES = 64 * 1024**2
+REMOTE_PROTOCOL = "openllmstorage"
+
+
+class ExplorerTimeout(Exception):
+    """A query ran past the request's time limit and was interrupted."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Parquet files that the explorer reads as one table. ``kind`` says
+    which columns they have: a release's (``releases.SCHEMA``) or a
+    training-ready version's (``training.TRAINING_SCHEMA``), where the
+    corpus's own fields are constants."""
+
+    files: tuple[str, ...]
+    kind: str  # "release" or "corpus"
+    corpus_id: int = 0
+    corpus_title: str = ""
+    license: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    q: str = ""
+    language: str = ""
+    license: str = ""
+    corpus: int | None = None
+    flag: str = ""
+    min_chars: int | None = None
+    max_chars: int | None = None
+    page: int = 1
+    # Visitors who are not signed in never search inside restricted text.
+    restricted_text: bool = True
+
+    @property
+    def searching(self) -> bool:
+        return bool(self.q)
+
+    def key(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "page"}
+
+
+@dataclass
+class Summary:
+    """What a query matches: the count (at most COUNT_CAP + 1 rows looked at
+    when searching) and the distributions shown beside the rows."""
+
+    total: int
+    capped: bool
+    languages: list[tuple[str, int]] = field(default_factory=list)
+    licenses: list[tuple[str, int]] = field(default_factory=list)
+    corpora: list[tuple[int, str, int]] = field(default_factory=list)
+    flags: list[tuple[str, int]] = field(default_factory=list)
+    lengths: list[tuple[str, int]] = field(default_factory=list)
+    # A search's rows, in order: (file number, row number in the file).
+    hits: list[tuple[int, int]] | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-min(self.total, COUNT_CAP) // PAGE_SIZE))
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def release_configs(*, release: Release) -> dict[str, int]:
+    return {name: int(c.get("documents", 0)) for name, c in (release.stats or {}).get("configs", {}).items()}
+
+
+def release_dataset(*, release: Release, config: str) -> Dataset | None:
+    """The files of one config of a built release, or None."""
+    if release.status != JobStatus.DONE or config not in release_configs(release=release):
+        return None
+    prefix = f"data/{config}/"
+    files = tuple(
+        f"{release.prefix}/{entry['path']}"
+        for entry in sorted(release.files, key=lambda e: e["path"])
+        if entry["path"].startswith(prefix) and entry["path"].endswith(".parquet")
+    )
+    return Dataset(files=files, kind="release") if files else None
+
+
+def corpus_training_version(*, corpus: Corpus) -> TrainingVersion | None:
+    return (
+        TrainingVersion.objects.filter(corpus=corpus, corpus_version=corpus.version, status=JobStatus.DONE)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def corpus_dataset(*, corpus: Corpus) -> Dataset | None:
+    """The training-ready version of the corpus's current version: text with
+    placeholders, never the raw personal data."""
+    version = corpus_training_version(corpus=corpus)
+    if version is None or not version.shards:
+        return None
+    return Dataset(
+        files=tuple(version.shards), kind="corpus", corpus_id=corpus.id, corpus_title=corpus.title,
+        license=corpus.license,
+    )
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _int(params: Mapping[str, str], name: str, errors: list[str], *, minimum: int = 0) -> int | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or value > 2**62:
+        errors.append(_("“%(value)s” is not a valid number for %(name)s: ignored.") % {"value": raw[:20], "name": name})
+        return None
+    return value
+
+
+def _text(params: Mapping[str, str], name: str, errors: list[str], limit: int = MAX_VALUE_CHARS) -> str:
+    value = (params.get(name) or "").strip().replace("\x00", "")
+    if len(value) > limit:
+        errors.append(_("%(name)s was cut to %(limit)d characters.") % {"name": name, "limit": limit})
+        value = value[:limit]
+    return value
+
+
+def query_parse(*, params: Mapping[str, str], restricted_text: bool) -> tuple[Query, list[str]]:
+    """The query in a URL's parameters, and what was wrong with them
+    (ignored, never an error)."""
+    errors: list[str] = []
+    query = Query(
+        q=_text(params, "q", errors, MAX_QUERY_CHARS),
+        language=_text(params, "language", errors),
+        license=_text(params, "license", errors),
+        corpus=_int(params, "corpus", errors),
+        flag=_text(params, "flag", errors),
+        min_chars=_int(params, "min_chars", errors),
+        max_chars=_int(params, "max_chars", errors),
+        page=_int(params, "page", errors, minimum=1) or 1,
+        restricted_text=restricted_text,
+    )
+    return query, errors
+
+
+# ---------------------------------------------------------------- DuckDB
+
+
+class _RangeFile(AbstractBufferedFile):
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        return _read_range(self.path, start, end)
+
+
+class _StorageFileSystem(AbstractFileSystem):
+    """Django's default storage as an fsspec file system, for DuckDB: only
+    the byte ranges DuckDB asks for are read."""
+
+    protocol = REMOTE_PROTOCOL
+
+    def _name(self, path: str) -> str:
+        return path.split("://", 1)[-1]
+
+    def info(self, path: str, **kwargs: Any) -> dict:
+        return {"name": path, "size": default_storage.size(self._name(path)), "type": "file"}
+
+    def modified(self, path: str) -> datetime.datetime:
+        # Stored files never change: a fixed date is as good as any.
+        return datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list:
+        return [self.info(path)] if detail else [path]
+
+    def _open(self, path: str, mode: str = "rb", block_size: int | None = None, **kwargs: Any) -> _RangeFile:
+        return _RangeFile(self, self._name(path), mode, block_size=block_size or 4 * 1024**2,
+                          cache_type="readahead", size=self.info(path)["size"])
+
+
+def _read_range(name: str, start: int, end: int) -> bytes:
+    """Bytes [start, end) of a stored file. S3 is asked for that range only;
+    other storages are read through a seek."""
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is not None and hasattr(default_storage, "_normalize_name"):
+        key = default_storage._normalize_name(name)
+        return bucket.Object(key).get(Range=f"bytes={start}-{end - 1}")["Body"].read()
+    with default_storage.open(name, "rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)
+
+
+def _local() -> bool:
+    try:
+        default_storage.path("x")
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _location(name: str, *, local: bool) -> str:
+    return default_storage.path(name) if local else f"{REMOTE_PROTOCOL}://{name}"
+
+
+class _Session:
+    """One DuckDB connection for one request, with its deadline."""
+
+    def __init__(self, *, local: bool | None = None, time_limit: float | None = None) -> None:
+        self.local = _local() if local is None else local
+        self.deadline = time.monotonic() + (TIME_LIMIT_SECONDS if time_limit is None else time_limit)
+        self.connection = duckdb.connect(
+            ":memory:",
+            config={
+                "memory_limit": MEMORY_LIMIT,
+                "threads": THREADS,
+                "preserve_insertion_order": True,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            },
+        )
+        if not self.local:
+            self.connection.register_filesystem(_StorageFileSystem())
+
+    def location(self, name: str) -> str:
+        return _location(name, local=self.local)
+
+    def execute(self, sql: str, params: dict | None = None) -> duckdb.DuckDBPyConnection:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExplorerTimeout
+        timer = threading.Timer(remaining, self.connection.interrupt)
+        timer.start()
+        try:
+            return self.connection.execute(sql, params or {})
+        except duckdb.InterruptException as exc:
+            raise ExplorerTimeout from exc
+        finally:
+            timer.cancel()
+
+    def fetchall(self, sql: str, params: dict | None = None) -> list[tuple]:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExplorerTimeout
+        timer = threading.Timer(remaining, self.connection.interrupt)
+        timer.start()
+        try:
+            return self.connection.execute(sql, params or {}).fetchall()
+        except duckdb.InterruptException as exc:
+            raise ExplorerTimeout from exc
+        finally:
+            timer.cancel()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextmanager
+def session(**kwargs: Any) -> Iterator[_Session]:
+    s = _Session(**kwargs)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+# The columns every query sees, whatever the kind of files.
+_COLUMNS = {
+    "release": (
+        "id, text, corpus_id, corpus_title, license, language, domain, source, submitter, chars, words, "
+        "quality_flags, personal_data_replaced"
+    ),
+    "corpus": (
+        "CAST(doc_index AS VARCHAR) AS id, doc_index, text, CAST($corpus_id AS BIGINT) AS corpus_id, "
+        "CAST($corpus_title AS VARCHAR) AS corpus_title, CAST($corpus_license AS VARCHAR) AS license, language, "
+        "source, chars, words, flags AS quality_flags, personal_data_replaced"
+    ),
+}
+
+
+def _base(dataset: Dataset, files_param: str = "files") -> str:
+    return (
+        f"(SELECT {_COLUMNS[dataset.kind]}, filename AS _file, file_row_number AS _row "
+        f"FROM read_parquet(${files_param}, file_row_number = true, filename = true)) AS t"
+    )
+
+
+def _base_params(dataset: Dataset, s: _Session, files: tuple[str, ...] | None = None) -> dict:
+    params: dict[str, Any] = {"files": [s.location(name) for name in (files or dataset.files)]}
+    if dataset.kind == "corpus":
+        params.update(corpus_id=dataset.corpus_id, corpus_title=dataset.corpus_title, corpus_license=dataset.license)
+    return params
+
+
+def _conditions(query: Query, *, text: bool = True) -> tuple[list[str], dict]:
+    where, params = [], {}
+    if query.language:
+        where.append("language = $language")
+        params["language"] = query.language
+    if query.license:
+        where.append("license = $license")
+        params["license"] = query.license
+    if query.corpus is not None:
+        where.append("corpus_id = $corpus")
+        params["corpus"] = query.corpus
+    if query.flag:
+        where.append("list_contains(quality_flags, $flag)")
+        params["flag"] = query.flag
+    if query.min_chars is not None:
+        where.append("chars >= $min_chars")
+        params["min_chars"] = query.min_chars
+    if query.max_chars is not None:
+        where.append("chars <= $max_chars")
+        params["max_chars"] = query.max_chars
+    if text and query.q:
+        where.append("contains(lower(text), lower($q))")
+        params["q"] = query.q
+        if not query.restricted_text:
+            where.append("NOT list_contains($restricted, license)")
+            params["restricted"] = sorted(RESTRICTED_LICENSES)
+    return where, params
+
+
+def _where(where: list[str]) -> str:
+    return " WHERE " + " AND ".join(where) if where else ""
+
+
+_BUCKET = "CASE " + " ".join(
+    f"WHEN chars < {high} THEN {index}" for index, high in enumerate(LENGTH_EDGES[1:])
+) + f" ELSE {len(LENGTH_EDGES) - 1} END"
+
+
+def _length_label(index: int) -> str:
+    low = LENGTH_EDGES[index]
+    if index + 1 < len(LENGTH_EDGES):
+        return f"{low:,}–{LENGTH_EDGES[index + 1] - 1:,}".replace(",", " ")
+    return f"≥ {low:,}".replace(",", " ")
+
+
+def _distributions(s: _Session, relation: str, params: dict, summary: Summary) -> None:
+    """Languages, licenses, corpora and lengths in one pass (grouping sets),
+    flags in another."""
+    rows = s.fetchall(
+        f"SELECT GROUPING(language, license, corpus_id, corpus_title, bucket) AS g, language, license, corpus_id, "
+        f"corpus_title, bucket, count(*) FROM (SELECT language, license, corpus_id, corpus_title, {_BUCKET} AS bucket "
+        f"FROM {relation}) GROUP BY GROUPING SETS ((language), (license), (corpus_id, corpus_title), (bucket))",
+        params,
+    )
+    languages, licenses, corpora, buckets = [], [], [], {}
+    for g, language, license, corpus_id, title, bucket, n in rows:
+        if g == 0b01111:
+            languages.append((language or "?", n))
+        elif g == 0b10111:
+            licenses.append((license or "?", n))
+        elif g == 0b11001:
+            corpora.append((corpus_id, title or "", n))
+        elif g == 0b11110 and bucket is not None:
+            buckets[bucket] = n
+    summary.languages = sorted(languages, key=lambda x: (-x[1], x[0]))[:TOP]
+    summary.licenses = sorted(licenses, key=lambda x: (-x[1], x[0]))[:TOP]
+    summary.corpora = sorted(corpora, key=lambda x: (-x[2], x[0]))[:TOP]
+    if buckets:
+        last = max(buckets)
+        summary.lengths = [(_length_label(i), buckets.get(i, 0)) for i in range(min(buckets), last + 1)]
+    flags = s.fetchall(
+        f"SELECT flag, count(*) FROM (SELECT unnest(quality_flags) AS flag FROM {relation}) "
+        f"GROUP BY flag ORDER BY count(*) DESC, flag LIMIT {TOP}",
+        params,
+    )
+    summary.flags = [(flag, n) for flag, n in flags]
+
+
+# ---------------------------------------------------------------- search index
+
+
+def _trigram_hashes(data: np.ndarray) -> np.ndarray:
+    """The hash of each byte trigram of ``data`` (uint8), on INDEX_BITS bits."""
+    n = len(data)
+    if n < 3:
+        return np.empty(0, np.uint32)
+    padded = np.zeros(n + 1, np.uint8)
+    padded[:n] = data
+    # Each position's 4 bytes read as one little-endian integer (a strided
+    # view, no loop), of which the low three are the trigram.
+    windows = np.ndarray(shape=(n - 2,), dtype="<u4", buffer=padded, strides=(1,))
+    codes = windows & np.uint32(0xFFFFFF)
+    codes *= np.uint32(2654435761)
+    codes >>= np.uint32(32 - INDEX_BITS)
+    return codes
+
+
+def _lower_bytes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    lowered = pc.utf8_lower(values)
+    if isinstance(lowered, pa.ChunkedArray):
+        lowered = lowered.combine_chunks()
+    lowered = lowered.cast(pa.large_string())
+    buffers = lowered.buffers()
+    if buffers[2] is None:
+        return np.empty(0, np.uint8)
+    offsets = np.frombuffer(buffers[1], np.int64)[lowered.offset : lowered.offset + len(lowered) + 1]
+    return np.frombuffer(buffers[2], np.uint8)[offsets[0] : offsets[-1]]
+
+
+def _open_parquet(name: str) -> pq.ParquetFile:
+    if _local():
+        return pq.ParquetFile(default_storage.path(name))
+    return pq.ParquetFile(_StorageFileSystem().open(f"{REMOTE_PROTOCOL}://{name}", "rb"))
+
+
+def search_index_build(*, name: str) -> str:
+    """Write the search index of one stored Parquet file next to it (once:
+    a file never changes), and return its stored name. Workers call it for
+    what they write; it reads one row group at a time."""
+    target = name + INDEX_SUFFIX
+    if default_storage.exists(target):
+        return target
+    parquet = _open_parquet(name)
+    column = "text"
+    bitmaps = np.zeros((parquet.metadata.num_row_groups, (1 << INDEX_BITS) // 8), np.uint8)
+    starts = np.zeros(parquet.metadata.num_row_groups + 1, np.int64)
+    bits = np.zeros(1 << INDEX_BITS, np.bool_)
+    for group in range(parquet.metadata.num_row_groups):
+        starts[group + 1] = starts[group] + parquet.metadata.row_group(group).num_rows
+        bits[:] = False
+        bits[_trigram_hashes(_lower_bytes(parquet.read_row_group(group, columns=[column]).column(0)))] = True
+        bitmaps[group] = np.packbits(bits, bitorder="little")
+    buffer = io.BytesIO()
+    np.savez(buffer, bitmaps=bitmaps, starts=starts)
+    saved = default_storage.save(target, ContentFile(buffer.getvalue()))
+    if saved != target:  # another process wrote it meanwhile: keep theirs
+        default_storage.delete(saved)
+    return target
+
+
+# Loaded indexes, by file name (about 10 MB a GB of text): files and their
+# indexes never change, so a process keeps the last few it used.
+_INDEXES: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_INDEXES_KEPT = 64
+_INDEXES_LOCK = threading.Lock()
+
+
+def _search_index(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    with _INDEXES_LOCK:
+        if name in _INDEXES:
+            _INDEXES.move_to_end(name)
+            return _INDEXES[name]
+    target = name + INDEX_SUFFIX
+    if not default_storage.exists(target):
+        return None
+    with default_storage.open(target, "rb") as handle:
+        data = np.load(io.BytesIO(handle.read()))
+        index = data["bitmaps"], data["starts"]
+    with _INDEXES_LOCK:
+        _INDEXES[name] = index
+        while len(_INDEXES) > _INDEXES_KEPT:
+            _INDEXES.popitem(last=False)
+    return index
+
+
+def _index_for(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    found = _search_index(name)
+    if found is not None or default_storage.size(name) > INLINE_INDEX_MAX_BYTES:
+        return found
+    # A small file is indexed now, by one request at a time.
+    if not cache.add(f"explorer:indexing:{name}", 1, 120):
+        return None
+    try:
+        search_index_build(name=name)
+    finally:
+        cache.delete(f"explorer:indexing:{name}")
+    return _search_index(name)
+
+
+def _candidate_ranges(name: str, q: str) -> list[tuple[int, int]] | None:
+    """Ranges of row numbers (first, last) of the row groups that may hold
+    ``q``, in order; None when the file has no index (read it all)."""
+    index = _index_for(name)
+    if index is None:
+        return None
+    bitmaps, starts = index
+    hashes = np.unique(_trigram_hashes(_lower_bytes(pa.array([q], pa.large_string()))))
+    groups = np.arange(len(bitmaps))
+    if len(hashes):
+        present = (bitmaps[:, hashes >> 3] >> (hashes & 7).astype(np.uint8)) & 1
+        groups = np.nonzero(present.all(axis=1))[0]
+    ranges: list[tuple[int, int]] = []
+    for group in groups.tolist():
+        first, last = int(starts[group]), int(starts[group + 1]) - 1
+        if ranges and ranges[-1][1] + 1 == first:
+            ranges[-1] = (ranges[-1][0], last)
+        else:
+            ranges.append((first, last))
+    return ranges
+
+
+# ---------------------------------------------------------------- queries
+
+
+_HIT_COLUMNS = "language, license, corpus_id, corpus_title, chars, quality_flags"
+
+
+
+def _search(s: _Session, dataset: Dataset, query: Query) -> Summary:
+    """Rows matching a text search, file by file and only in the row groups
+    the index leaves, until COUNT_CAP + 1 are found. They are kept in a
+    temporary table, which the distributions then read."""
+    where, params = _conditions(query)
+    s.execute(
+        "CREATE TEMP TABLE hits (_file INTEGER, _row BIGINT, language VARCHAR, license VARCHAR, corpus_id BIGINT, "
+        "corpus_title VARCHAR, chars BIGINT, quality_flags VARCHAR[])"
+    )
+    found = 0
+    for number, name in enumerate(dataset.files):
+        ranges = _candidate_ranges(name, query.q)
+        for first, last in [(None, None)] if ranges is None else ranges:
+            conditions = list(where)
+            local = {**_base_params(dataset, s, (name,)), **params, "number": number}
+            if first is not None:
+                conditions.append("_row BETWEEN $first AND $last")
+                local.update(first=first, last=last)
+            s.execute(
+                f"INSERT INTO hits SELECT $number, _row, {_HIT_COLUMNS} FROM {_base(dataset)}{_where(conditions)} "
+                f"LIMIT {COUNT_CAP + 1 - found}",
+                local,
+            )
+            ((found,),) = s.fetchall("SELECT count(*) FROM hits")
+            if found > COUNT_CAP:
+                break
+        if found > COUNT_CAP:
+            break
+    kept = f"(SELECT * FROM hits ORDER BY _file, _row LIMIT {COUNT_CAP})"
+    hits = s.fetchall(f"SELECT _file, _row FROM {kept}")
+    summary = Summary(total=min(found, COUNT_CAP), capped=found > COUNT_CAP, hits=[(f, r) for f, r in hits])
+    if hits:
+        _distributions(s, kept, {}, summary)
+    return summary
+
+
+def _browse(s: _Session, dataset: Dataset, query: Query) -> Summary:
+    where, params = _conditions(query)
+    params = {**_base_params(dataset, s), **params}
+    ((total,),) = s.fetchall(f"SELECT count(*) FROM {_base(dataset)}{_where(where)}", params)
+    summary = Summary(total=total, capped=False)
+    if total:
+        _distributions(s, f"{_base(dataset)}{_where(where)}", params, summary)
+    return summary
+
+
+def _cache_key(dataset: Dataset, query: Query) -> str:
+    raw = json.dumps([asdict(dataset), query.key()], sort_keys=True, default=str)
+    return "explorer:summary:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def explorer_summary(*, s: _Session, dataset: Dataset, query: Query) -> Summary:
+    """The count and distributions of a query, cached a while: the files
+    never change."""
+    key = _cache_key(dataset, query)
+    cached = cache.get(key)
+    if cached is not None:
+        return Summary(**cached)
+    summary = _search(s, dataset, query) if query.searching else _browse(s, dataset, query)
+    cache.set(key, asdict(summary), CACHE_SECONDS)
+    return summary
+
+
+_ROW_COLUMNS = (
+    "_row, id, corpus_id, corpus_title, license, language, chars, words, quality_flags, personal_data_replaced, source"
+)
+
+
+def _fetch(s: _Session, dataset: Dataset, keys: list[tuple[int, int]], text: str) -> list[dict]:
+    """The rows at ``keys`` (file number, row number), in that order."""
+    by_file: dict[int, list[int]] = {}
+    for number, row in keys:
+        by_file.setdefault(number, []).append(row)
+    found: dict[tuple[int, int], dict] = {}
+    for number, rows in by_file.items():
+        params = {**_base_params(dataset, s, (dataset.files[number],)), "rows": rows}
+        result = s.execute(
+            f"SELECT {_ROW_COLUMNS}, {text} AS text FROM {_base(dataset)} WHERE _row IN (SELECT unnest($rows))",
+            params,
+        )
+        names = [d[0] for d in result.description]
+        for values in result.fetchall():
+            item = dict(zip(names, values, strict=True))
+            found[number, item.pop("_row")] = item
+    return [found[key] for key in keys if key in found]
+
+
+def explorer_page(*, s: _Session, dataset: Dataset, query: Query, summary: Summary) -> list[dict]:
+    """The page's rows with the beginning of their text: keys first, from
+    the small columns, then the text of those hundred rows only."""
+    page = min(query.page, summary.pages)
+    offset = (page - 1) * PAGE_SIZE
+    if summary.hits is not None:
+        keys = summary.hits[offset : offset + PAGE_SIZE]
+    elif summary.total:
+        where, params = _conditions(query)
+        params = {**_base_params(dataset, s), **params}
+        numbers = {s.location(name): n for n, name in enumerate(dataset.files)}
+        found = s.fetchall(
+            f"SELECT _file, _row FROM {_base(dataset)}{_where(where)} LIMIT {PAGE_SIZE} OFFSET {int(offset)}", params
+        )
+        keys = [(numbers[file], row) for file, row in found]
+    else:
+        keys = []
+    rows = _fetch(s, dataset, keys, f"left(text, {PREVIEW_CHARS})")
+    for row in rows:
+        row["truncated"] = (row["chars"] or 0) > PREVIEW_CHARS
+        row["restricted"] = row["license"] in RESTRICTED_LICENSES
+    return rows
+
+
+def explorer_row(*, s: _Session, dataset: Dataset, row_id: str) -> dict | None:
+    """One row, with its whole text."""
+    if dataset.kind == "corpus":
+        try:
+            doc_index = int(row_id)
+        except ValueError:
+            return None
+        condition, value = "doc_index = $value", doc_index
+    else:
+        condition, value = "id = $value", row_id
+    params = {**_base_params(dataset, s), "value": value}
+    result = s.execute(f"SELECT {_ROW_COLUMNS}, text FROM {_base(dataset)} WHERE {condition} LIMIT 1", params)
+    names = [d[0] for d in result.description]
+    found = result.fetchone()
+    if found is None:
+        return None
+    row = dict(zip(names, found, strict=True))
+    row.pop("_row")
+    row["restricted"] = row["license"] in RESTRICTED_LICENSES
+    return row
+
+
+def explorer_facets(*, s: _Session, dataset: Dataset) -> Summary:
+    """The distributions of the whole dataset: what the filters offer."""
+    return explorer_summary(s=s, dataset=dataset, query=Query())
+
+
+def without_page(query: Query) -> Query:
+    return replace(query, page=1)

@@ -1,0 +1,174 @@
+"""The data explorer's pages: a release config, an accepted corpus's
+training-ready version, and one row of either. Every query is a GET URL that
+can be shared."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from .. import explorer, releases
+from ..analysis.labels import QUALITY as QUALITY_LABELS
+from ..charts import Chart
+from ..lifecycle import PUBLISHED
+from ..models import Corpus, JobStatus, License, Release
+
+
+def _release(request: HttpRequest, version: str) -> Release:
+    return get_object_or_404(
+        releases.releases_visible_to(request.user).filter(status=JobStatus.DONE), version=version
+    )
+
+
+def _corpus(request: HttpRequest, pk: int) -> Corpus:
+    # Unpublished corpora exist for maintainers only.
+    user = request.user
+    if user.is_authenticated and getattr(user, "is_maintainer", False):
+        return get_object_or_404(Corpus, pk=pk)
+    return get_object_or_404(Corpus, pk=pk, status__in=PUBLISHED)
+
+
+def _may_read_restricted(request: HttpRequest) -> bool:
+    return request.user.is_authenticated
+
+
+def _charts(summary: explorer.Summary) -> list[Chart]:
+    license_names = dict(License.choices)
+    return [
+        Chart(title=_("Languages"), rows=summary.languages, value_label=_("Rows"), label_header=_("Language")),
+        Chart(
+            title=_("Licenses"), rows=[(str(license_names.get(k, k)), n) for k, n in summary.licenses],
+            value_label=_("Rows"), label_header=_("License"),
+        ),
+        Chart(
+            title=_("Corpora"), rows=[(title or f"#{pk}", n) for pk, title, n in summary.corpora],
+            value_label=_("Rows"), label_header=_("Corpus"),
+        ),
+        Chart(
+            title=_("Quality flags"), rows=[(str(QUALITY_LABELS.get(k, k)), n) for k, n in summary.flags],
+            value_label=_("Rows"), label_header=_("Flag"),
+        ),
+        Chart(
+            title=_("Length in characters"), rows=summary.lengths, kind="columns", value_label=_("Rows"),
+            label_header=_("Characters"),
+        ),
+    ]
+
+
+def _explore(
+    request: HttpRequest, dataset: explorer.Dataset | None, context: dict, row_url: str
+) -> HttpResponse:
+    query, errors = explorer.query_parse(params=request.GET, restricted_text=_may_read_restricted(request))
+    for error in errors:
+        messages.warning(request, error)
+    summary, facets, rows, timed_out = None, None, [], False
+    if dataset is not None:
+        try:
+            with explorer.session() as s:
+                facets = explorer.explorer_facets(s=s, dataset=dataset)
+                summary = explorer.explorer_summary(s=s, dataset=dataset, query=query)
+                if query.page > summary.pages:
+                    last = _("There is no page %(page)d: here is the last one.") % {"page": query.page}
+                    messages.warning(request, last)
+                rows = explorer.explorer_page(s=s, dataset=dataset, query=query, summary=summary)
+        except explorer.ExplorerTimeout:
+            timed_out = True
+    page = min(query.page, summary.pages) if summary else 1
+    return render(
+        request,
+        "contributions/explorer.html",
+        {
+            **context,
+            "dataset": dataset,
+            "query": query,
+            "summary": summary,
+            "facets": facets,
+            "charts": _charts(summary) if summary else [],
+            "rows": rows,
+            "row_url": row_url,
+            "page": page,
+            "pages": summary.pages if summary else 1,
+            "first_row": (page - 1) * explorer.PAGE_SIZE + 1,
+            "timed_out": timed_out,
+            "may_read_restricted": _may_read_restricted(request),
+            "page_size": explorer.PAGE_SIZE,
+            "count_cap": explorer.COUNT_CAP,
+            "license_names": dict(License.choices),
+        },
+    )
+
+
+@require_GET
+def explore_release_default(request: HttpRequest, version: str) -> HttpResponse:
+    release = _release(request, version)
+    config = releases.default_config(
+        explorer.release_configs(release=release), (release.stats or {}).get("languages", [])
+    )
+    if not config:
+        raise Http404
+    return redirect("contributions:explore_release", version=release.version, config=config)
+
+
+@require_GET
+def explore_release(request: HttpRequest, version: str, config: str) -> HttpResponse:
+    release = _release(request, version)
+    dataset = explorer.release_dataset(release=release, config=config)
+    if dataset is None:
+        raise Http404
+    context = {
+        "release": release,
+        "config": config,
+        "configs": sorted(explorer.release_configs(release=release)),
+        "title": f"{release.version} · {config}",
+        "here": reverse("contributions:explore_release", args=[release.version, config]),
+    }
+    return _explore(request, dataset, context, "contributions:explore_release_row")
+
+
+@require_GET
+def explore_corpus(request: HttpRequest, pk: int) -> HttpResponse:
+    corpus = _corpus(request, pk)
+    context = {"corpus": corpus, "title": corpus.title, "here": reverse("contributions:explore_corpus", args=[pk])}
+    return _explore(request, explorer.corpus_dataset(corpus=corpus), context, "contributions:explore_corpus_row")
+
+
+def _row_page(request: HttpRequest, dataset: explorer.Dataset | None, row_id: str, context: dict) -> HttpResponse:
+    if dataset is None:
+        raise Http404
+    try:
+        with explorer.session() as s:
+            row = explorer.explorer_row(s=s, dataset=dataset, row_id=row_id)
+    except explorer.ExplorerTimeout:
+        messages.error(request, _("The explorer is busy: try again in a moment."))
+        return render(request, "contributions/explorer_row.html", {**context, "row": None}, status=503)
+    if row is None:
+        raise Http404
+    return render(
+        request,
+        "contributions/explorer_row.html",
+        {
+            **context, "row": row, "may_read_restricted": _may_read_restricted(request),
+            "license_names": dict(License.choices),
+        },
+    )
+
+
+@require_GET
+def explore_release_row(request: HttpRequest, version: str, config: str, row_id: str) -> HttpResponse:
+    release = _release(request, version)
+    context = {
+        "release": release, "config": config, "title": f"{release.version} · {config}",
+        "back": reverse("contributions:explore_release", args=[release.version, config]),
+    }
+    return _row_page(request, explorer.release_dataset(release=release, config=config), row_id, context)
+
+
+@require_GET
+def explore_corpus_row(request: HttpRequest, pk: int, doc_index: int) -> HttpResponse:
+    corpus = _corpus(request, pk)
+    context = {"corpus": corpus, "title": corpus.title, "back": reverse("contributions:explore_corpus", args=[pk])}
+    return _row_page(request, explorer.corpus_dataset(corpus=corpus), str(doc_index), context)
