@@ -143,6 +143,8 @@ def test_operations_page_on_a_phone_updates_in_place(browser, live_server):
     maintainer = MaintainerFactory()
     with phone(browser, live_server) as page:
         sign_in(page, maintainer)
+        # On a phone the maintainers' links are behind the menu (a <details>, no script).
+        page.locator(".nav-menu summary").click()
         page.get_by_role("link", name="Exploitation").click()
         page.get_by_role("heading", name="Tâches par type").wait_for()
         page.evaluate("window.__sameDocument = true")
@@ -187,3 +189,216 @@ def test_every_page_fits_a_phone(browser, live_server):
             if width > 390:
                 too_wide[url] = width
         assert too_wide == {}
+
+
+# ---------------------------------------------------------------- live parts, the dashboard, phones
+
+
+def _running_analysis(member, percent: int):
+    from django.utils import timezone
+
+    from contributions.models import AnalysisRun, Corpus, CorpusStatus, JobStatus
+
+    from .corpora import FRENCH, jsonl, submitted
+
+    corpus, run = submitted(member, [("conseil.jsonl", jsonl(*FRENCH))], title="Procès-verbaux en cours")
+    Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.PROCESSING)
+    AnalysisRun.objects.filter(pk=run.pk).update(
+        status=JobStatus.RUNNING, progress_done=percent, progress_total=100, documents_done=percent,
+        started_at=timezone.now(), heartbeat_at=timezone.now(),
+    )
+    return corpus, run
+
+
+def test_a_typed_comment_and_its_focus_survive_a_progress_update(page):
+    from playwright.sync_api import expect
+
+    from contributions.models import AnalysisRun
+
+    member = UserFactory()
+    corpus, run = _running_analysis(member, 10)
+    sign_in(page, member)
+    page.goto(f"/corpora/{corpus.pk}/")
+    progress = page.locator("#analysis progress")
+    assert progress.get_attribute("value") == "10"
+    page.evaluate("window.__sameDocument = true")
+
+    box = page.get_by_label("Message")
+    box.click()
+    box.press_sequentially("Merci pour la relecture : je précise la source")
+    AnalysisRun.objects.filter(pk=run.pk).update(progress_done=70, documents_done=70)
+    expect(progress).to_have_attribute("value", "70")
+    assert re.search(r"\b70 %", page.locator("#analysis").inner_text())
+
+    # Same page, same text, same focus, same caret: typing goes on where it was.
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.evaluate("document.activeElement.id") == "id_body"
+    box.press_sequentially(" ci-dessous.")
+    assert box.input_value() == "Merci pour la relecture : je précise la source ci-dessous."
+
+
+def test_dashboard_progress_and_unread_count_update_in_place(page):
+    from playwright.sync_api import expect
+
+    from contributions.models import AnalysisRun, Notification
+
+    member = UserFactory()
+    _corpus, run = _running_analysis(member, 20)
+    sign_in(page, member)
+    page.clock.install()
+    page.goto("/dashboard/")
+    page.evaluate("window.__sameDocument = true")
+    assert page.locator("#dashboard-corpora progress").get_attribute("value") == "20"
+    assert page.locator("#unread-count").inner_text() == ""
+
+    AnalysisRun.objects.filter(pk=run.pk).update(progress_done=55)
+    page.clock.run_for(2_500)
+    expect(page.locator("#dashboard-corpora progress")).to_have_attribute("value", "55")
+
+    # The count asks every 30 s: a new notification shows without a reload.
+    Notification.objects.create(user=member, kind=Notification.Kind.MESSAGE, message="Bonjour")
+    page.clock.run_for(31_000)
+    expect(page.locator("#unread-count")).to_have_text(re.compile(r"^\s*1\b"))
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_live_parts_wait_while_the_tab_is_hidden(page):
+    member = UserFactory()
+    sign_in(page, member)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/notifications/live/" in request.url else None)
+    page.clock.install()
+    page.goto("/dashboard/")
+    page.clock.run_for(31_000)
+    page.wait_for_timeout(300)
+    assert len(asked) == 1
+
+    hide = """hidden => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    page.evaluate(hide, True)
+    page.clock.run_for(5 * 60_000)
+    page.wait_for_timeout(300)
+    assert len(asked) == 1  # five minutes hidden: nothing asked
+    page.evaluate(hide, False)
+    page.wait_for_timeout(500)
+    assert len(asked) == 2  # asked at once when the tab shows again
+
+
+def _demo_site():
+    """The demo data of `make run`, through the real pipeline: a member's
+    corpora (two released in the public release demo-1, one awaiting
+    review), a reviewer and a maintainer, and one of everything else a page
+    can show."""
+    from django.core.mail import EmailMessage
+
+    from contributions import demo, emails, removals
+    from contributions.models import AbuseReport, JobStatus, OutgoingEmail, Release, RemovalRequest
+
+    from .factories import ReviewerFactory
+
+    member = UserFactory(public_profile=True, display_name="Margot Membre")
+    reviewer, maintainer = ReviewerFactory(), MaintainerFactory()
+    demo.demo_data_create(member=member, reviewer=reviewer, maintainer=maintainer)
+    release = Release.objects.get(version="demo-1")
+    assert release.status == JobStatus.DONE, release.error
+    [mail] = emails.email_queue(message=EmailMessage("Bienvenue", "x", "site@example.org", ["x@example.org"]))
+    OutgoingEmail.objects.filter(pk=mail.pk).update(status=JobStatus.FAILED, error="perdu")
+    removal = RemovalRequest.objects.create(kind="copyright", contact="a@example.org", phrase="x")
+    report = AbuseReport.objects.create(corpus=member.corpora.order_by("id").first(), reason="copyright")
+    return {
+        "member": member, "reviewer": reviewer, "maintainer": maintainer, "release": release, "mail": mail,
+        "removal": removal, "token": removals.removal_token(removal), "report": report,
+    }
+
+
+def _release_row_id(release, config: str) -> str:
+    import pyarrow.parquet as pq
+    from django.core.files.storage import default_storage
+
+    path = next(f["path"] for f in release.files if f["path"].startswith(f"data/{config}/"))
+    with default_storage.open(f"{release.prefix}/{path}", "rb") as handle:
+        return pq.read_table(handle, columns=["id"]).column("id")[0].as_py()
+
+
+def _site_pages(site) -> list[str]:
+    """Every page of the site's own URLs, with the demo objects in them
+    (what a role may not open is sorted out by asking, in the test)."""
+    from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+    from contributions.models import CorpusStatus
+
+    member, release = site["member"], site["release"]
+    configs = sorted(release.stats.get("configs", {}))
+    corpora = list(member.corpora.order_by("id"))
+    released = next(c for c in corpora if c.status == CorpusStatus.RELEASED)
+    waiting = next(c for c in corpora if c.status == CorpusStatus.AWAITING_REVIEW)
+    values = {
+        "pseudonym": member.pseudonym, "user_id": member.pk, "report_id": site["report"].pk,
+        "request_id": site["removal"].pk, "token": site["token"], "kind": "email", "job_id": site["mail"].pk,
+        "version": release.version, "path": "README.md", "config": configs[0], "doc_index": 0,
+        "row_id": _release_row_id(release, configs[0]),
+    }
+
+    def patterns(found, namespace=""):
+        for pattern in found:
+            if isinstance(pattern, URLResolver) and pattern.namespace == "contributions":
+                yield from patterns(pattern.url_patterns, "contributions:")
+            elif isinstance(pattern, URLPattern) and namespace:
+                yield namespace + pattern.name, list(pattern.pattern.converters)
+
+    urls = []
+    for name, params in patterns(get_resolver().url_patterns):
+        for corpus in ([released, waiting] if "pk" in params else [None]):
+            kwargs = {key: values[key] for key in params if key in values}
+            if corpus is not None:
+                kwargs["pk"] = corpus.pk
+                if "file_id" in params:
+                    kwargs["file_id"] = corpus.files.first().pk
+            urls.append(reverse(name, kwargs=kwargs))
+    return urls + [
+        "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/password/change/",
+        "/accounts/email/", "/accounts/logout/",
+    ]
+
+
+def test_every_page_fits_a_phone_for_every_role(browser, live_server):
+    """At 390 px, nothing is wider than the screen: not for a visitor, a
+    member, a reviewer or a maintainer, with the phone menu open or shut."""
+    from django.test import Client
+
+    site = _demo_site()
+    urls = _site_pages(site)
+    too_wide, seen = {}, {}
+    for role in ["anonymous", "member", "reviewer", "maintainer"]:
+        user = site.get(role)
+        client = Client()
+        if user:
+            client.force_login(user)
+        # Pages only: no JSON, no download, no form handler, nothing this role may not open.
+        pages = []
+        for url in urls:
+            response = client.get(url)
+            if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+                pages.append(url)
+        seen[role] = len(pages)
+        with phone(browser, live_server) as page:
+            if user:
+                sign_in(page, user)
+            for url in pages:
+                if url == "/accounts/logout/":
+                    continue  # visited last, below: nothing after it would be signed in
+                page.goto(url)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > 390:
+                    too_wide[f"{role} {url}"] = width
+            if user:
+                page.goto("/dashboard/")
+                page.locator(".nav-menu summary").click()
+                assert page.locator(".nav-menu").get_by_role("link").first.is_visible()
+                if (width := page.evaluate("document.documentElement.scrollWidth")) > 390:
+                    too_wide[f"{role} menu open"] = width
+    assert too_wide == {}
+    # Enough was seen to mean something: the public pages, then more with each role.
+    assert 10 <= seen["anonymous"] < seen["member"] < seen["reviewer"] < seen["maintainer"]
