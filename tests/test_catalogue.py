@@ -320,9 +320,18 @@ def test_a_private_submitter_is_credited_by_pseudonym(client, member):
     member.public_profile, member.display_name = False, "Nom Privé"
     member.save()
     corpus = published(member, "Corpus discret")
-    html = client.get(reverse("contributions:data_detail", args=[corpus.pk]), **EN).content.decode()
-    assert member.pseudonym in html and "Nom Privé" not in html and member.email not in html
-    assert reverse("contributions:person", args=[member.pseudonym]) not in html
+    for url in (reverse("contributions:data_detail", args=[corpus.pk]), reverse("contributions:data_list")):
+        html = client.get(url, **EN).content.decode()
+        assert member.pseudonym in html and "Nom Privé" not in html and member.email not in html
+        assert reverse("contributions:person", args=[member.pseudonym]) not in html
+
+
+def test_an_opted_in_submitter_is_credited_by_public_name_in_the_catalogue(client, member):
+    member.public_profile, member.display_name = True, "Nom Public"
+    member.save()
+    published(member, "Corpus signé")
+    html = client.get(reverse("contributions:data_list"), **EN).content.decode()
+    assert "by Nom Public" in html and member.pseudonym not in html
 
 
 def test_a_corpus_without_analysis_or_release_still_has_its_page(client, member):

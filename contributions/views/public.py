@@ -30,6 +30,8 @@ def data_list(request: HttpRequest) -> HttpResponse:
     values = {name: value for name, value in form.cleaned_data.items() if value not in ("", None)}
     corpora = catalogue.corpora_catalogue(query=catalogue.CatalogueQuery(**values))
     page = Paginator(corpora, catalogue.PAGE_SIZE).get_page(request.GET.get("page"))
+    for corpus in page:  # the page's rows, read once here and kept for the template
+        corpus.credit = catalogue.credit_name(corpus)  # type: ignore[attr-defined]
     filtered = any(name != "sort" for name in values)
     return render(request, "contributions/data_list.html", {"page": page, "form": form, "filtered": filtered})
 
