@@ -100,6 +100,10 @@ HF_LICENSES = {
 }
 
 
+# Names under /releases/ that are pages, not versions.
+RESERVED_VERSIONS = frozenset({"feed"})
+
+
 def doc_id(corpus_id: int, version: int, doc_index: int) -> str:
     return f"c{corpus_id}-v{version}-d{doc_index}"
 
@@ -173,6 +177,9 @@ def release_create(
 ) -> Release:
     if not actor.is_maintainer:
         raise ValidationError(_("Only maintainers build releases."))
+    if version in RESERVED_VERSIONS:
+        raise ValidationError(_("“%(version)s” names a page of the site: choose another version.") % {
+            "version": version})
     taken = ValidationError(_("A release with this version already exists."))
     if Release.objects.filter(version=version).exists():
         raise taken

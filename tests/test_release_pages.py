@@ -404,3 +404,36 @@ def test_the_release_page_fits_the_screen(browser, live_server, width, tmp_path)
                                 clip={"x": 0, "y": y, "width": width, "height": min(1000, height - y)})
     finally:
         context.close()
+
+
+def test_feed_is_not_a_version_name(member, maintainer):
+    from django.core.exceptions import ValidationError
+
+    queued(member, maintainer, FRENCH)
+    with pytest.raises(ValidationError, match="names a page"):
+        releases.release_create(actor=maintainer, version="feed")
+
+
+def test_build_progress_updates_in_place_for_maintainers(client, member, maintainer):
+    queued(member, maintainer, FRENCH)
+    release = releases.release_create(actor=maintainer, version="r1")
+    Release.objects.filter(pk=release.pk).update(status=JobStatus.RUNNING, progress_done=1, progress_total=4)
+    client.force_login(maintainer)
+    page = client.get(reverse("contributions:release_detail", args=["r1"]), **EN).content.decode()
+    assert 'data-live="/releases/r1/live/"' in page and 'value="25"' in page
+    data = client.get(reverse("contributions:release_live", args=["r1"]), **EN).json()
+    assert data["active"] is True and 'value="25"' in data["parts"]["release-build"]
+    Release.objects.filter(pk=release.pk).update(status=JobStatus.QUEUED)
+    job_run("release", release.id)
+    data = client.get(reverse("contributions:release_live", args=["r1"]), **EN).json()
+    assert data["active"] is False and "The release is built." in data["parts"]["release-build"]
+
+
+def test_a_corpus_unpublished_since_is_named_by_its_number_only(client, member):
+    corpus = make_corpus(member, title="Titre retiré depuis")
+    Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.WITHDRAWN)
+    release = stored_release("old")
+    ReleaseEntry.objects.create(release=release, corpus=corpus, documents=3)
+    page = client.get(reverse("contributions:release_detail", args=["old"]), **EN).content.decode()
+    assert f"Corpus {corpus.pk} (no longer published)" in page
+    assert "Titre retiré depuis" not in page and member.pseudonym not in page
