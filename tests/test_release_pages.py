@@ -437,3 +437,20 @@ def test_a_corpus_unpublished_since_is_named_by_its_number_only(client, member):
     page = client.get(reverse("contributions:release_detail", args=["old"]), **EN).content.decode()
     assert f"Corpus {corpus.pk} (no longer published)" in page
     assert "Titre retiré depuis" not in page and member.pseudonym not in page
+
+
+def test_many_files_are_listed_page_by_page(client):
+    shards = [f"data/open/train-{n:05d}.parquet" for n in range(150)]
+    Release.objects.create(
+        version="huge", status=JobStatus.DONE, public=True, prefix="releases/huge/attempt-1",
+        files=[{"path": p, "sha256": f"{n:064x}", "bytes": 1} for n, p in enumerate(shards)],
+        stats={"configs": {"open": {"documents": 1, "files": 150}}, "languages": ["fr"]},
+    )
+    url = reverse("contributions:release_detail", args=["huge"])
+    first = client.get(url, **EN)
+    assert len(first.context["files"]) == 100 and f"{99:064x}" in first.content.decode()
+    second = client.get(url, {"files": 2}, **EN)
+    assert [f["path"] for f in second.context["files"]] == shards[100:]
+    # The snippet names a few files and says how many more there are.
+    assert len(second.context["snippet_files"]) == 5 and second.context["snippet_more"] == 145
+    assert client.get(url, {"files": "x'"}, **EN).status_code == 200

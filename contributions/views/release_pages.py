@@ -29,6 +29,7 @@ from ..models import JobStatus, Release
 
 LIST_PAGE_SIZE = 20
 ENTRIES_PAGE_SIZE = 50
+FILES_PAGE_SIZE = 100
 # Beyond this many files, the "load it" snippet lists the first ones only.
 SNIPPET_FILES = 5
 
@@ -110,7 +111,8 @@ def release_detail(request: HttpRequest, version: str) -> HttpResponse:
         context.update({
             "configs": configs,
             "default_config": default,
-            "files": files,
+            # A release of a terabyte has thousands of shards.
+            "files": Paginator(files, FILES_PAGE_SIZE).get_page(request.GET.get("files")),
             "restricted_files": any(f["needs_sign_in"] for f in files),
             "snippet_files": default_files[:SNIPPET_FILES],
             "snippet_more": max(0, len(default_files) - SNIPPET_FILES),
