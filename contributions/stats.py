@@ -274,14 +274,15 @@ def _median_wait(decisions: QuerySet[CorpusEvent]) -> timedelta | None:
         .order_by("-created_at", "-id")
         .values("created_at")[:1]
     )
-    waits = (
-        decisions.annotate(submitted_at=Subquery(submitted))
-        .filter(submitted_at__isnull=False)
-        .annotate(wait=ExpressionWrapper(F("created_at") - F("submitted_at"), output_field=DurationField()))
+    waits = decisions.annotate(submitted_at=Subquery(submitted)).annotate(
+        wait=ExpressionWrapper(F("created_at") - F("submitted_at"), output_field=DurationField())
     )
     if connection.vendor == "postgresql":
+        # percentile_cont leaves out the NULL waits (a decision without a
+        # recorded submission) by itself.
         return waits.aggregate(median=_Median("wait"))["median"]
     # Elsewhere: the middle one or two waits, in the database's order.
+    waits = waits.filter(submitted_at__isnull=False)
     count = waits.count()
     if not count:
         return None

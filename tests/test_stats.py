@@ -278,8 +278,15 @@ def test_median_of_an_even_number_of_waits_is_the_mean_of_the_middle_two(client)
         for hours in (1, 3, 10, 48)
     ]
     build(specs)
+    # A decision whose submission the history does not hold (imported data)
+    # counts as a decision, but not in the median wait.
+    imported = Corpus.objects.create(submitter_pseudonym="x", title="t", description="d", license="CC0-1.0",
+                                     domain="web", status=S.REJECTED)
+    CorpusEvent.objects.create(corpus=imported, from_status=S.AWAITING_REVIEW, to_status=S.REJECTED,
+                               created_at=at(2026, 4, 2))
     data = client.get(reverse("contributions:stats_json")).json()
     assert data["review"]["median_seconds_to_decision"] == 6.5 * 3600
+    assert data["review"]["decided"] == 5
 
 
 def test_empty_site_has_no_figures_and_no_rate(client):
@@ -381,3 +388,24 @@ def test_query_count_does_not_grow_with_the_data(client, name, django_assert_max
     # Once counted, the figures come from the cache.
     with django_assert_max_num_queries(len(few) - 10):
         assert client.get(reverse(name)).status_code == 200
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("locale", "width"), [("fr-FR", 390), ("en-GB", 390), ("fr-FR", 1280)])
+def test_statistics_page_fits_the_screen_in_the_browser(browser, live_server, locale, width, tmp_path):
+    build()
+    context = browser.new_context(base_url=live_server.url, locale=locale, viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto("/stats/")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        charts = page.locator('svg[role="img"]')
+        assert charts.count() == 8
+        assert charts.first.bounding_box()["width"] > 0
+        # The numbers behind a chart open without a script.
+        page.locator(".chart-figure summary").first.click()
+        assert page.locator(".chart-figure table").first.is_visible()
+        page.screenshot(path=str(tmp_path / f"stats-{locale}-{width}.png"), full_page=True)
+    finally:
+        context.close()

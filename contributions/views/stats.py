@@ -24,12 +24,19 @@ def _month_label(month: str) -> str:
     return date_format(date(year, number, 1), "N Y")
 
 
+def _short_license(code: str, names: dict) -> str:
+    name = str(names.get(code, code))
+    return code if code in name else name
+
+
 def _names(stats: Stats) -> dict[str, list[tuple[str, dict]]]:
     """Each breakdown's rows with their name in the reader's language."""
     licenses, domains = dict(License.choices), dict(Domain.choices)
     families = {"open": _("Open"), "restricted": _("Restricted (non-commercial)")}
     return {
         "license": [(str(licenses.get(r["license"], r["license"])), dict(r)) for r in stats["by_license"]],
+        # Charts have room for the SPDX id only (the tables give the full name).
+        "license_short": [(_short_license(r["license"], licenses), dict(r)) for r in stats["by_license"]],
         "family": [(str(families.get(r["family"], r["family"])), dict(r)) for r in stats["by_license_family"]],
         "language": [(language_name(r["language"]), dict(r)) for r in stats["by_language"]],
         "domain": [(str(domains.get(r["domain"], r["domain"])), dict(r)) for r in stats["by_domain"]],
@@ -43,7 +50,7 @@ def _charts(named: dict[str, list[tuple[str, dict]]]) -> dict[str, Chart]:
         return Chart(title=title, rows=rows, kind=kind, value_label=value_label, label_header=label_header)
 
     return {
-        "license": chart(_("Words by license"), "license", "words", _("Words"), _("License")),
+        "license": chart(_("Words by license"), "license_short", "words", _("Words"), _("License")),
         "family": chart(_("Words by license family"), "family", "words", _("Words"), _("License family")),
         "language": chart(_("Documents by language"), "language", "documents", _("Documents"), _("Language")),
         "domain": chart(_("Words by domain"), "domain", "words", _("Words"), _("Domain")),
