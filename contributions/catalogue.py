@@ -307,22 +307,26 @@ def corpus_samples(*, corpus: Corpus) -> list[dict[str, Any]]:
     samples = cache.get(key)
     if samples is None:
         samples = _read_samples(version.shards[0])
+        if samples is None:
+            return []  # read again next time: the storage may be back
         cache.set(key, samples, SAMPLE_CACHE_SECONDS)
     return samples
 
 
-def _read_samples(shard: str) -> list[dict[str, Any]]:
+def _read_samples(shard: str) -> list[dict[str, Any]] | None:
     try:
         with default_storage.open(shard, "rb") as handle:
             batches = pq.ParquetFile(handle).iter_batches(
                 batch_size=SAMPLE_READ_ROWS, columns=["doc_index", "text", "language"]
             )
-            rows = next(batches).to_pylist()
-    except (OSError, StopIteration, ValueError):
+            batch = next(batches, None)
+    except (OSError, ValueError):
         logger.warning("Cannot read the samples of %s", shard, exc_info=True)
+        return None
+    if batch is None:
         return []
     samples = []
-    for row in rows:
+    for row in batch.to_pylist():
         text = (row["text"] or "").strip()
         if not text:
             continue

@@ -295,7 +295,9 @@ def test_samples_are_cut_and_cached_per_training_version(client, member, django_
     TrainingVersion.objects.filter(pk=version.pk).update(shards=["missing/file.parquet"])
     assert catalogue.corpus_samples(corpus=corpus) == first  # kept per version: the file is not read again
     cache.clear()
-    assert catalogue.corpus_samples(corpus=corpus) == []  # a file gone: no sample, and no error
+    assert catalogue.corpus_samples(corpus=corpus) == []  # a file gone: no sample, and no error...
+    TrainingVersion.objects.filter(pk=version.pk).update(shards=version.shards)
+    assert catalogue.corpus_samples(corpus=corpus) == first  # ...nor a failure kept in the cache
 
 
 def _queued(user, docs, **metadata):
