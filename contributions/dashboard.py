@@ -16,8 +16,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from . import lifecycle
+from .catalogue import license_family, release_config_for
 from .models import (
-    RESTRICTED_LICENSES,
     AnalysisRun,
     Corpus,
     CorpusStatus,
@@ -118,17 +118,16 @@ def corpora_recent(*, user: User, limit: int = RECENT_CORPORA) -> list[Corpus]:
 
 
 def explore_url(*, version: str, configs: object, license: str, languages: list[str], corpus_id: int) -> str | None:
-    """The explorer's page of this corpus's rows in a release: in a config of
-    its license family, one of its languages first; None while the explorer
-    is missing or the release has no such config."""
-    if not isinstance(configs, dict):
+    """The explorer's page of this corpus's rows in a release: the config of
+    its license family and its (first) language, as on the public corpus
+    page; None while the explorer is missing or the release has no such
+    config."""
+    config = release_config_for(
+        configs=configs if isinstance(configs, dict) else None, family=license_family(license),
+        language=languages[0] if languages else "",
+    )
+    if config is None:
         return None
-    prefix = "restricted" if license in RESTRICTED_LICENSES else "open"
-    names = sorted(name for name in configs if name == prefix or name.startswith(f"{prefix}-"))
-    if not names:
-        return None
-    own = [name for name in names if name == prefix or name.partition("-")[2] in (languages or [])]
-    config = (own or names)[0]
     try:
         path = reverse("contributions:explore_release", args=[version, config])
     except NoReverseMatch:
