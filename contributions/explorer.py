@@ -64,6 +64,10 @@ THREADS = 2
 # The time one request may spend in DuckDB, all statements together.
 TIME_LIMIT_SECONDS = 5.0
 CACHE_SECONDS = 600
+# A search reads this many rows at a time, and starts no new piece past
+# its budget: what it found so far is then shown as such.
+SEARCH_CHUNK_ROWS = 4_000
+SEARCH_BUDGET_SECONDS = 0.25
 MAX_QUERY_CHARS = 200
 MAX_VALUE_CHARS = 64
 # Document lengths (characters) of the histogram's bars.
@@ -123,6 +127,8 @@ class Summary:
 
     total: int
     capped: bool
+    # The search stopped at its time budget before reading every row.
+    partial: bool = False
     languages: list[tuple[str, int]] = field(default_factory=list)
     licenses: list[tuple[str, int]] = field(default_factory=list)
     corpora: list[tuple[int, str, int]] = field(default_factory=list)
@@ -275,24 +281,43 @@ def _location(name: str, *, local: bool) -> str:
     return default_storage.path(name) if local else f"{REMOTE_PROTOCOL}://{name}"
 
 
+def _connect(local: bool) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": MEMORY_LIMIT,
+            "threads": THREADS,
+            "preserve_insertion_order": True,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
+    connection.execute("LOAD parquet")
+    # Files never change: their footers are read once per connection.
+    connection.execute("SET parquet_metadata_cache = true")
+    if not local:
+        connection.register_filesystem(_StorageFileSystem())
+    return connection
+
+
+# One connection per thread, kept between requests: opening one costs
+# 30-50 ms, and a kept one remembers the files' footers. A request that
+# fails or is interrupted closes it, and the next opens a fresh one.
+_connections = threading.local()
+
+
 class _Session:
-    """One DuckDB connection for one request, with its deadline."""
+    """The thread's DuckDB connection for one request, with its deadline."""
 
     def __init__(self, *, local: bool | None = None, time_limit: float | None = None) -> None:
         self.local = _local() if local is None else local
         self.deadline = time.monotonic() + (TIME_LIMIT_SECONDS if time_limit is None else time_limit)
-        self.connection = duckdb.connect(
-            ":memory:",
-            config={
-                "memory_limit": MEMORY_LIMIT,
-                "threads": THREADS,
-                "preserve_insertion_order": True,
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-            },
-        )
-        if not self.local:
-            self.connection.register_filesystem(_StorageFileSystem())
+        kept = getattr(_connections, "by_kind", None)
+        if kept is None:
+            kept = _connections.by_kind = {}
+        if self.local not in kept:
+            kept[self.local] = _connect(self.local)
+        self.connection = kept[self.local]
 
     def location(self, name: str) -> str:
         return _location(name, local=self.local)
@@ -311,20 +336,14 @@ class _Session:
             timer.cancel()
 
     def fetchall(self, sql: str, params: dict | None = None) -> list[tuple]:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise ExplorerTimeout
-        timer = threading.Timer(remaining, self.connection.interrupt)
-        timer.start()
-        try:
-            return self.connection.execute(sql, params or {}).fetchall()
-        except duckdb.InterruptException as exc:
-            raise ExplorerTimeout from exc
-        finally:
-            timer.cancel()
+        return self.execute(sql, params).fetchall()
 
-    def close(self) -> None:
-        self.connection.close()
+    def finish(self, *, failed: bool) -> None:
+        if failed:
+            _connections.by_kind.pop(self.local, None)
+            self.connection.close()
+        else:
+            self.connection.execute("DROP TABLE IF EXISTS hits")
 
 
 @contextmanager
@@ -332,8 +351,10 @@ def session(**kwargs: Any) -> Iterator[_Session]:
     s = _Session(**kwargs)
     try:
         yield s
-    finally:
-        s.close()
+    except BaseException:
+        s.finish(failed=True)
+        raise
+    s.finish(failed=False)
 
 
 # The columns every query sees, whatever the kind of files.
@@ -543,12 +564,28 @@ def _index_for(name: str) -> tuple[np.ndarray, np.ndarray] | None:
     return _search_index(name)
 
 
-def _candidate_ranges(name: str, q: str) -> list[tuple[int, int]] | None:
-    """Ranges of row numbers (first, last) of the row groups that may hold
-    ``q``, in order; None when the file has no index (read it all)."""
+def _split(first: int, last: int, starts: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """``first..last`` in pieces of about SEARCH_CHUNK_ROWS rows, cut at row
+    group boundaries when they are known."""
+    pieces = []
+    while first <= last:
+        end = min(last, first + SEARCH_CHUNK_ROWS - 1)
+        if starts is not None and end < last:
+            # The end of the row group that holds ``end``.
+            end = min(last, int(starts[np.searchsorted(starts, end, side="right")]) - 1)
+        pieces.append((first, end))
+        first = end + 1
+    return pieces
+
+
+def _candidate_ranges(s: _Session, name: str, q: str) -> list[tuple[int, int]]:
+    """Row numbers (first, last) of the row groups of a file that may hold
+    ``q``, in order and in pieces of about SEARCH_CHUNK_ROWS rows; every row
+    when the file has no index."""
     index = _index_for(name)
     if index is None:
-        return None
+        ((rows,),) = s.fetchall("SELECT count(*) FROM read_parquet($files)", {"files": [s.location(name)]})
+        return _split(0, rows - 1)
     bitmaps, starts = index
     hashes = np.unique(_trigram_hashes(_lower_bytes(pa.array([q], pa.large_string()))))
     groups = np.arange(len(bitmaps))
@@ -562,7 +599,7 @@ def _candidate_ranges(name: str, q: str) -> list[tuple[int, int]] | None:
             ranges[-1] = (ranges[-1][0], last)
         else:
             ranges.append((first, last))
-    return ranges
+    return [piece for first, last in ranges for piece in _split(first, last, starts)]
 
 
 # ---------------------------------------------------------------- queries
@@ -571,38 +608,42 @@ def _candidate_ranges(name: str, q: str) -> list[tuple[int, int]] | None:
 _HIT_COLUMNS = "language, license, corpus_id, corpus_title, chars, quality_flags"
 
 
-
 def _search(s: _Session, dataset: Dataset, query: Query) -> Summary:
-    """Rows matching a text search, file by file and only in the row groups
-    the index leaves, until COUNT_CAP + 1 are found. They are kept in a
-    temporary table, which the distributions then read."""
+    """Rows matching a text search, file by file, only in the row groups the
+    index leaves and a few thousand rows at a time, until COUNT_CAP + 1 are
+    found or SEARCH_BUDGET_SECONDS have passed (then the result says it is
+    partial). They are kept in a temporary table that the distributions
+    then read."""
+    started = time.monotonic()
     where, params = _conditions(query)
     s.execute(
-        "CREATE TEMP TABLE hits (_file INTEGER, _row BIGINT, language VARCHAR, license VARCHAR, corpus_id BIGINT, "
-        "corpus_title VARCHAR, chars BIGINT, quality_flags VARCHAR[])"
+        "CREATE OR REPLACE TEMP TABLE hits (_file INTEGER, _row BIGINT, language VARCHAR, license VARCHAR, "
+        "corpus_id BIGINT, corpus_title VARCHAR, chars BIGINT, quality_flags VARCHAR[])"
     )
-    found = 0
+    found, partial, pieces = 0, False, 0
     for number, name in enumerate(dataset.files):
-        ranges = _candidate_ranges(name, query.q)
-        for first, last in [(None, None)] if ranges is None else ranges:
-            conditions = list(where)
-            local = {**_base_params(dataset, s, (name,)), **params, "number": number}
-            if first is not None:
-                conditions.append("_row BETWEEN $first AND $last")
-                local.update(first=first, last=last)
+        for first, last in _candidate_ranges(s, name, query.q):
+            if pieces and time.monotonic() - started > SEARCH_BUDGET_SECONDS:
+                partial = True
+                break
+            pieces += 1
+            local = {**_base_params(dataset, s, (name,)), **params, "number": number, "first": first, "last": last}
             s.execute(
-                f"INSERT INTO hits SELECT $number, _row, {_HIT_COLUMNS} FROM {_base(dataset)}{_where(conditions)} "
-                f"LIMIT {COUNT_CAP + 1 - found}",
+                f"INSERT INTO hits SELECT $number, _row, {_HIT_COLUMNS} FROM {_base(dataset)}"
+                f"{_where([*where, '_row BETWEEN $first AND $last'])} LIMIT {COUNT_CAP + 1 - found}",
                 local,
             )
             ((found,),) = s.fetchall("SELECT count(*) FROM hits")
             if found > COUNT_CAP:
                 break
-        if found > COUNT_CAP:
+        if found > COUNT_CAP or partial:
             break
     kept = f"(SELECT * FROM hits ORDER BY _file, _row LIMIT {COUNT_CAP})"
     hits = s.fetchall(f"SELECT _file, _row FROM {kept}")
-    summary = Summary(total=min(found, COUNT_CAP), capped=found > COUNT_CAP, hits=[(f, r) for f, r in hits])
+    summary = Summary(
+        total=min(found, COUNT_CAP), capped=found > COUNT_CAP, partial=partial and found <= COUNT_CAP,
+        hits=[(f, r) for f, r in hits],
+    )
     if hits:
         _distributions(s, kept, {}, summary)
     return summary
@@ -631,7 +672,7 @@ def explorer_summary(*, s: _Session, dataset: Dataset, query: Query) -> Summary:
     if cached is not None:
         return Summary(**cached)
     summary = _search(s, dataset, query) if query.searching else _browse(s, dataset, query)
-    cache.set(key, asdict(summary), CACHE_SECONDS)
+    cache.set(key, dict(summary.__dict__), CACHE_SECONDS)
     return summary
 
 

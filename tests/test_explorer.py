@@ -289,7 +289,8 @@ def test_search_reads_only_the_row_groups_its_index_allows(synthetic, client):
     release = synthetic(120)
     dataset = explorer.release_dataset(release=release, config="open")
     name = dataset.files[0]
-    ranges = explorer._candidate_ranges(name, "MARQUE30")
+    with explorer.session() as s:
+        ranges = explorer._candidate_ranges(s, name, "MARQUE30")
     assert default_storage.exists(name + explorer.INDEX_SUFFIX)
     # Row 30 sits in the fourth row group of ten rows: it may be skipped by
     # none of the others being read.
@@ -325,6 +326,17 @@ def test_storages_without_paths_are_read_by_byte_ranges(synthetic):
         row = explorer.explorer_row(s=s, dataset=dataset, row_id="c1-v1-d30")
     assert summary.total == sum(1 for r in _rows(60) if r["language"] == "en")
     assert row is not None and row["text"] == _rows(60)[30]["text"]
+
+
+def test_a_long_search_stops_at_its_budget_and_says_so(synthetic, client, monkeypatch):
+    release = synthetic(120)
+    monkeypatch.setattr(explorer, "SEARCH_CHUNK_ROWS", 10)
+    monkeypatch.setattr(explorer, "SEARCH_BUDGET_SECONDS", 0.0)
+    response = client.get(reverse("contributions:explore_release", args=[release.version, "open"]), {"q": "e"}, **EN)
+    summary = response.context["summary"]
+    # One piece of ten rows read, then the budget was spent.
+    assert summary.partial and summary.total == 10
+    assert "the search stopped early" in response.content.decode()
 
 
 def test_a_query_past_its_time_is_stopped_not_failed(synthetic, client, monkeypatch):
