@@ -6,6 +6,7 @@ from . import views
 from .views import dashboard as dashboard_views
 from .views import explorer as explorer_views
 from .views import public as public_views
+from .views import release_pages as releases_views
 from .views import stats as stats_views
 
 app_name = "contributions"
@@ -56,10 +57,12 @@ urlpatterns += [
 
 urlpatterns += [
     path("maintainers/training-queue/", views.training_queue, name="training_queue"),
-    path("releases/", views.release_list, name="release_list"),
-    path("releases/<slug:version>/", views.release_detail, name="release_detail"),
-    path("releases/<slug:version>/live/", views.release_live, name="release_live"),
-    path("releases/<slug:version>/files/<path:path>", views.release_file, name="release_file"),
+    path("releases/", releases_views.release_list, name="release_list"),
+    # Before the versions: "feed" is not one.
+    path("releases/feed/", releases_views.release_feed, name="release_feed"),
+    path("releases/<slug:version>/", releases_views.release_detail, name="release_detail"),
+    path("releases/<slug:version>/live/", releases_views.release_live, name="release_live"),
+    path("releases/<slug:version>/files/<path:path>", releases_views.release_file, name="release_file"),
     path("releases/<slug:version>/explore/", explorer_views.explore_release_default, name="explore_release_default"),
     path("releases/<slug:version>/explore/<slug:config>/", explorer_views.explore_release, name="explore_release"),
     path(

@@ -104,6 +104,8 @@ MATRIX = {
     "contributions:release_detail": row(get={**same(404), "maintainer": 200}),
     "contributions:release_file": row(get={**same(404), "maintainer": 200}),
     "contributions:release_live": row(get={**same(404), "maintainer": 200}),
+    # The Atom feed of public, built releases.
+    "contributions:release_feed": row(get=same(200)),
     # The explorer of a private release and of an unpublished corpus: maintainers only.
     "contributions:explore_release_default": row(get={**same(404), "maintainer": 302}),
     "contributions:explore_release": row(get={**same(404), "maintainer": 200}),

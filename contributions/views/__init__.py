@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -52,7 +51,7 @@ from ..models import (
     Exclusion,
     JobStatus,
     License,
-    Release,
+    Notification,
     RemovalRequest,
     Review,
     Role,
@@ -641,44 +640,6 @@ def training_queue(request: AuthenticatedRequest) -> HttpResponse:
             "picked": set(request.POST.getlist("corpora")),
         },
     )
-
-
-def _visible_releases(user) -> QuerySet[Release]:
-    if user.is_authenticated and user.is_maintainer:
-        return Release.objects.all()
-    return Release.objects.filter(public=True, status=JobStatus.DONE)
-
-
-@require_GET
-def release_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "contributions/release_list.html", {"releases": _visible_releases(request.user)})
-
-
-@require_GET
-def release_detail(request: HttpRequest, version: str) -> HttpResponse:
-    release = get_object_or_404(_visible_releases(request.user), version=version)
-    return render(request, "contributions/release_detail.html", {"release": release})
-
-
-@require_GET
-@never_cache
-def release_live(request: HttpRequest, version: str) -> JsonResponse:
-    release = get_object_or_404(_visible_releases(request.user), version=version)
-    html = render_to_string("contributions/_release_build.html", {"release": release}, request=request)
-    return JsonResponse({"parts": {"release-build": html}, "active": lifecycle.job_is_active(release)})
-
-
-@require_GET
-def release_file(request: HttpRequest, version: str, path: str) -> FileResponse:
-    release = get_object_or_404(_visible_releases(request.user).filter(status=JobStatus.DONE), version=version)
-    if path not in {entry["path"] for entry in release.files}:
-        raise Http404
-    response = FileResponse(
-        default_storage.open(f"{release.prefix}/{path}", "rb"), as_attachment=True,
-        filename=path.replace("/", "_"), content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @require_http_methods(["GET", "POST"])
