@@ -9,6 +9,7 @@ documents of a corpus page) is bounded and cached per training version.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
@@ -149,17 +150,34 @@ def corpora_catalogue(*, query: CatalogueQuery) -> QuerySet[Corpus]:
         if high is not None:
             corpora = corpora.filter(documents__lt=high)
     return (
-        corpora.select_related("submitter")
-        .only("id", "title", "description", "license", "domain", "documents", "words", "period_start",
-              "period_end", "submitted_at", "submitter_pseudonym", "submitter__id", "submitter__pseudonym",
-              "submitter__display_name", "submitter__public_profile")
+        corpora.only("id", "title", "license", "domain", "documents", "words", "period_start", "period_end",
+                     "submitted_at", "submitter_id", "submitter_pseudonym")
         .prefetch_related(
+            # Fetched for the page's rows only: joined, the members would be
+            # matched to every corpus that passes the filters before the sort.
+            Prefetch("submitter", queryset=User.objects.only("id", "pseudonym", "display_name", "public_profile")),
             # A sliced prefetch: the database keeps three rows per corpus.
             Prefetch("detected_languages", queryset=CorpusLanguage.objects.all()[:3], to_attr="main_languages"),
             Prefetch("release_entries", queryset=_public_entries(), to_attr="public_entries"),
         )
         .order_by(*SORTS.get(query.sort, SORTS["newest"]))
     )
+
+
+# The rendered results of a search are kept this long at most; a change of
+# the accepted corpora or of the public releases shows at once (the key
+# changes), a member's new public name within this time.
+CATALOGUE_CACHE_SECONDS = 60
+
+
+def catalogue_cache_key(*, params: list[tuple[str, list[str]]], language: str) -> str:
+    """The cache key of the catalogue's results for these query parameters,
+    which changes as soon as the published corpora or the public releases
+    do (two small aggregate queries instead of rendering fifty rows)."""
+    corpora = Corpus.objects.filter(status__in=PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
+    built = public_releases().aggregate(n=Count("id"), last=Max("finished_at"))
+    state = f"{corpora['n']}:{corpora['last']}:{built['n']}:{built['last']}:{language}:{sorted(params)}"
+    return "catalogue:" + hashlib.sha256(state.encode()).hexdigest()
 
 
 def credit_name(corpus: Corpus) -> str:

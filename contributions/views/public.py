@@ -3,10 +3,14 @@ page of one corpus (a dataset card), the contributors and their profiles."""
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from .. import catalogue
@@ -25,15 +29,27 @@ def _reverse_or_none(name: str, *args) -> str | None:
 
 @require_GET
 def data_list(request: HttpRequest) -> HttpResponse:
-    form = CatalogueForm(request.GET)
-    form.is_valid()  # fields with a bad value drop out of cleaned_data; the form shows why
-    values = {name: value for name, value in form.cleaned_data.items() if value not in ("", None)}
-    corpora = catalogue.corpora_catalogue(query=catalogue.CatalogueQuery(**values))
-    page = Paginator(corpora, catalogue.PAGE_SIZE).get_page(request.GET.get("page"))
-    for corpus in page:  # the page's rows, read once here and kept for the template
-        corpus.credit = catalogue.credit_name(corpus)  # type: ignore[attr-defined]
-    filtered = any(name != "sort" for name in values)
-    return render(request, "contributions/data_list.html", {"page": page, "form": form, "filtered": filtered})
+    # The results (search form included: it only depends on the query) are
+    # the same for every visitor: rendered once, then served from the cache.
+    key = catalogue.catalogue_cache_key(params=list(request.GET.lists()), language=get_language())
+    results = cache.get(key)
+    if results is None:
+        form = CatalogueForm(request.GET)
+        form.is_valid()  # fields with a bad value drop out of cleaned_data; the form shows why
+        values = {name: value for name, value in form.cleaned_data.items() if value not in ("", None)}
+        corpora = catalogue.corpora_catalogue(query=catalogue.CatalogueQuery(**values))
+        page = Paginator(corpora, catalogue.PAGE_SIZE).get_page(request.GET.get("page"))
+        for corpus in page:  # the page's rows, read once here and kept for the template
+            corpus.credit = catalogue.credit_name(corpus)  # type: ignore[attr-defined]
+        filtered = any(name != "sort" for name in values)
+        # Shared by every visitor: rendered without the request (nor the
+        # context processors), so that nothing of the visitor's goes in.
+        results = render_to_string(
+            "contributions/_catalogue.html", {"page": page, "form": form, "filtered": filtered, "query": request.GET}
+        )
+        cache.set(key, results, catalogue.CATALOGUE_CACHE_SECONDS)
+    # Rendered here from our own template, its values escaped there.
+    return render(request, "contributions/data_list.html", {"results": mark_safe(results)})  # noqa: S308
 
 
 @require_GET
