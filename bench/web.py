@@ -623,6 +623,44 @@ def pages(setup: dict, release: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def profile(todo: list, cookies: dict, wanted: set, count: int) -> dict:
+    """CPU time per request of each page, in this process (Django's test
+    client, no server), and the functions it goes to."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection, reset_queries
+    from django.test import Client
+
+    figures = {}
+    for name, path, who in todo:
+        if wanted and name not in wanted:
+            continue
+        client = Client(HTTP_HOST="127.0.0.1", **({"HTTP_COOKIE": cookies[who]} if cookies[who] else {}))
+        status = client.get(path).status_code
+        queries = []
+        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+            client.get(path)
+        began = time.process_time()
+        for _ in range(count):
+            client.get(path)
+        cpu = (time.process_time() - began) / count
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(count):
+            client.get(path)
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+        sys.stderr.write(f"===== {name} {path}: {1000 * cpu:.1f} ms CPU, {len(queries)} queries\n")
+        sys.stderr.write(text.getvalue()[-8000:])
+        reset_queries()
+        figures[name] = {"cpu_ms": round(1000 * cpu, 2), "queries": len(queries), "status": status}
+    return {"profile": figures, "seconds": 1, "mb_per_s": 1, "peak_rss_mb": peak_rss_mb(), "baseline_rps": 1,
+            "pages_measured": len(figures)}
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -635,6 +673,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="of load per page (and as much on the trivial view)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server")
     parser.add_argument("--only", default="", help="comma-separated page names (default: all)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="no server: N requests of each page in this process, the CPU time per request and "
+                             "where it goes (cProfile, on stderr)")
     parser.add_argument("--tiny", action="store_true", help="a few corpora, a few MB, 2 clients, under a minute")
     args = parser.parse_args()
     if args.tiny:
@@ -681,9 +722,12 @@ def main() -> None:
         if static.wait() != 0:
             raise SystemExit("collectstatic failed")
 
+        wanted = {name for name in args.only.split(",") if name}
+        if args.profile:
+            emit(profile(todo, cookies, wanted, args.profile))
+            return
         port = free_port()
         server = serve(env, port, tmp / "gunicorn.log")
-        wanted = {name for name in args.only.split(",") if name}
         results, baselines = {}, []
         load_started = time.perf_counter()
         total_bytes = 0

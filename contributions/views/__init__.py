@@ -13,8 +13,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -201,18 +201,6 @@ def corpus_new(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, _("Corpus created. Now add its files."))
         return redirect("contributions:corpus_detail", pk=corpus.pk)
     return render(request, "contributions/corpus_form.html", {"form": form})
-
-
-# Every list of a page shows at most this many rows.
-PER_PAGE = 50
-
-
-def _latest(items: QuerySet, limit: int = PER_PAGE) -> list:
-    """The last ``limit`` items of a list in time order (events, comments),
-    still in time order: a long discussion shows its end."""
-    ordering = items.query.order_by or items.model._meta.ordering
-    newest_first = items.order_by(*(f[1:] if f.startswith("-") else f"-{f}" for f in ordering))[:limit]
-    return list(reversed(newest_first))
 
 
 # Every list of a page shows at most this many rows.
@@ -617,6 +605,18 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
 # ---------------------------------------------------------------- releases
 
 
+# The empty release form, rendered once per language: its fifty-odd
+# checkboxes cost more than the rest of the page.
+_BLANK_RELEASE_FORMS: dict[str, str] = {}
+
+
+def _blank_release_form() -> str:
+    language = get_language() or ""
+    if language not in _BLANK_RELEASE_FORMS:
+        _BLANK_RELEASE_FORMS[language] = ReleaseForm().as_div()
+    return _BLANK_RELEASE_FORMS[language]
+
+
 @require_http_methods(["GET", "POST"])
 @maintainer_required
 def training_queue(request: AuthenticatedRequest) -> HttpResponse:
@@ -638,6 +638,7 @@ def training_queue(request: AuthenticatedRequest) -> HttpResponse:
             "page": page, "entries": [{"corpus": v.corpus, "version": v} for v in page.object_list],
             "totals": releases.queue_totals(versions=versions), "ready": candidates.count(), "form": form,
             "picked": set(request.POST.getlist("corpora")),
+            "form_html": None if form.is_bound else _blank_release_form(),
         },
     )
 
