@@ -639,8 +639,13 @@ def profile(todo: list, cookies: dict, wanted: set, count: int) -> dict:
             continue
         client = Client(HTTP_HOST="127.0.0.1", **({"HTTP_COOKIE": cookies[who]} if cookies[who] else {}))
         status = client.get(path).status_code
-        queries = []
-        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+        queries: list[str] = []
+
+        def counted(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counted):
             client.get(path)
         began = time.process_time()
         for _ in range(count):
@@ -672,6 +677,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=8, help="of load per page (and as much on the trivial view)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server")
+    parser.add_argument("--conn-max-age", type=int, default=0,
+                        help="CONN_MAX_AGE of the servers (default 0, as deploy/env.example leaves it: a database "
+                             "connection per request)")
     parser.add_argument("--only", default="", help="comma-separated page names (default: all)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="no server: N requests of each page in this process, the CPU time per request and "
@@ -693,6 +701,7 @@ def main() -> None:
         (tmp / "python" / "bench_web_urls.py").write_text(URLS_MODULE)
         (tmp / "python" / "bench_web_settings.py").write_text(SETTINGS_MODULE)
         env = site_environment(tmp, url)
+        env["CONN_MAX_AGE"] = str(args.conn_max_age)
         os.environ.clear()
         os.environ.update(env)
         sys.path.insert(0, str(tmp / "python"))
@@ -754,6 +763,7 @@ def main() -> None:
             "below_third_of_baseline": sorted(n for n, f in results.items() if f["rps"] < baseline / 3),
             "database": connection.vendor,
             "corpora": args.corpora, "members": args.members, "clients": args.clients,
+            "conn_max_age": args.conn_max_age,
             "release_mb": release["megabytes"], "release_rows": release["rows"],
             "reviews": setup["reviews"], "events": setup["events"], "notifications": setup["notifications"],
             "fill_seconds": round(fill_seconds, 1),
