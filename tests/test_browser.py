@@ -262,6 +262,31 @@ def test_dashboard_progress_and_unread_count_update_in_place(page):
     assert page.evaluate("window.__sameDocument") is True
 
 
+def test_a_live_part_that_did_not_change_is_left_alone(page):
+    """Nothing is rewritten when nothing changed: a screen reader's place in
+    the part, or a selection in it, stays."""
+    from contributions.models import AnalysisRun
+
+    member = UserFactory()
+    _corpus, run = _running_analysis(member, 20)
+    sign_in(page, member)
+    page.clock.install()
+    page.goto("/dashboard/")
+    mark = "document.querySelector('#dashboard-corpora tbody tr').__mark"
+    page.evaluate(f"{mark} = 'still here'")
+    with page.expect_response(lambda response: "/dashboard/live/" in response.url):
+        page.clock.run_for(2_500)
+    page.wait_for_timeout(200)
+    assert page.evaluate(mark) == "still here"
+
+    AnalysisRun.objects.filter(pk=run.pk).update(progress_done=80)
+    with page.expect_response(lambda response: "/dashboard/live/" in response.url):
+        page.clock.run_for(2_500)
+    page.wait_for_timeout(200)
+    assert page.locator("#dashboard-corpora progress").get_attribute("value") == "80"
+    assert page.evaluate(mark) is None
+
+
 def test_live_parts_wait_while_the_tab_is_hidden(page):
     member = UserFactory()
     sign_in(page, member)

@@ -14,11 +14,12 @@
 (function () {
   "use strict";
 
-  // The HTML as the browser would serialise it, to compare like with like.
+  // The HTML as the browser would serialise it, to compare like with like
+  // (the page may indent a part that the server sends without).
   function normalised(html) {
     var template = document.createElement("template");
     template.innerHTML = html;
-    return template.innerHTML;
+    return template.innerHTML.trim();
   }
 
   function follow(root) {
@@ -38,7 +39,7 @@
           return;
         }
         var html = normalised(parts[id]);
-        if (element.innerHTML !== html) {
+        if (element.innerHTML.trim() !== html) {
           element.innerHTML = html;
         }
       });
