@@ -170,14 +170,25 @@ def corpora_catalogue(*, query: CatalogueQuery) -> QuerySet[Corpus]:
 CATALOGUE_CACHE_SECONDS = 60
 
 
+def _releases_state() -> str:
+    built = public_releases().aggregate(n=Count("id"), last=Max("finished_at"))
+    return f"{built['n']}:{built['last']}"
+
+
 def catalogue_cache_key(*, params: list[tuple[str, list[str]]], language: str) -> str:
     """The cache key of the catalogue's results for these query parameters,
     which changes as soon as the published corpora or the public releases
     do (two small aggregate queries instead of rendering fifty rows)."""
     corpora = Corpus.objects.filter(status__in=PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
-    built = public_releases().aggregate(n=Count("id"), last=Max("finished_at"))
-    state = f"{corpora['n']}:{corpora['last']}:{built['n']}:{built['last']}:{language}:{sorted(params)}"
+    state = f"{corpora['n']}:{corpora['last']}:{_releases_state()}:{language}:{sorted(params)}"
     return "catalogue:" + hashlib.sha256(state.encode()).hexdigest()
+
+
+def corpus_page_cache_key(*, corpus: Corpus, language: str) -> str:
+    """The same for a corpus's page: every change of the corpus moves its
+    status, hence ``updated_at``; its releases change with the public ones."""
+    state = f"{corpus.pk}:{corpus.version}:{corpus.updated_at.isoformat()}:{_releases_state()}:{language}"
+    return "catalogue:corpus:" + hashlib.sha256(state.encode()).hexdigest()
 
 
 def credit_name(corpus: Corpus) -> str:

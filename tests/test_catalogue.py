@@ -374,10 +374,25 @@ def test_corpus_page_queries_are_bounded(client, member, django_assert_max_num_q
         _public_release(f"v{number}", corpus, configs=("open-fr", "restricted"))
         Review.objects.create(corpus=corpus, corpus_version=corpus.version, reviewer=ReviewerFactory(),
                               decision=Decision.APPROVE)
-    with django_assert_max_num_queries(5):
-        response = client.get(reverse("contributions:data_detail", args=[corpus.pk]))
+    url = reverse("contributions:data_detail", args=[corpus.pk])
+    # The corpus, the state of the public releases; then its report, releases, reviews, training version.
+    with django_assert_max_num_queries(6):
+        response = client.get(url)
     assert len(response.context["entries"]) == count
     assert response.context["reviews"].approvals == count
+    with django_assert_max_num_queries(2):
+        again = client.get(url)
+    assert again.content.split(b"<main")[1] == response.content.split(b"<main")[1]
+
+
+def test_the_cached_corpus_page_follows_its_corpus_and_the_releases(client, member):
+    corpus = published(member, "Suivi")
+    url = reverse("contributions:data_detail", args=[corpus.pk])
+    assert "No public release carries this corpus yet." in client.get(url, **EN).content.decode()
+    _public_release("2027-02", corpus)
+    assert "2027-02" in client.get(url, **EN).content.decode()
+    lifecycle.corpus_transition(corpus_id=corpus.pk, to=CorpusStatus.WITHDRAWN)
+    assert client.get(url, **EN).status_code == 404
 
 
 # ---------------------------------------------------------------- contributors

@@ -55,6 +55,21 @@ def data_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(Corpus.objects.select_related("submitter"), pk=pk, status__in=PUBLISHED)
+    # The card is the same for every visitor: rendered once, then cached.
+    key = catalogue.corpus_page_cache_key(corpus=corpus, language=get_language())
+    card = cache.get(key)
+    if card is None:
+        card = render_to_string("contributions/_data_card.html", _data_card_context(corpus))
+        cache.set(key, card, catalogue.CATALOGUE_CACHE_SECONDS)
+    return render(
+        request,
+        "contributions/data_detail.html",
+        # Rendered here from our own template, its values escaped there.
+        {"corpus": corpus, "card": mark_safe(card), "form": AbuseReportForm()},  # noqa: S308
+    )
+
+
+def _data_card_context(corpus: Corpus) -> dict:
     report = catalogue.corpus_public_report(corpus=corpus)
     entries = []
     main_language = report["languages"][0]["language"] if report and report.get("languages") else ""
@@ -68,23 +83,18 @@ def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "release_url": reverse("contributions:release_detail", args=[version]),
         })
     submitter = corpus.submitter
-    return render(
-        request,
-        "contributions/data_detail.html",
-        {
-            "corpus": corpus,
-            "credit": catalogue.credit_name(corpus),
-            "credit_profile": submitter if submitter and submitter.public_profile and submitter.is_active else None,
-            "license_url": catalogue.LICENSE_URLS.get(corpus.license),
-            "report": report,
-            "charts": catalogue.corpus_charts(report=report) if report else [],
-            "reviews": catalogue.corpus_review_summary(corpus=corpus),
-            "entries": entries,
-            "explore_url": _reverse_or_none("contributions:explore_corpus", corpus.pk),
-            "samples": catalogue.corpus_samples(corpus=corpus),
-            "form": AbuseReportForm(),
-        },
-    )
+    return {
+        "corpus": corpus,
+        "credit": catalogue.credit_name(corpus),
+        "credit_profile": submitter if submitter and submitter.public_profile and submitter.is_active else None,
+        "license_url": catalogue.LICENSE_URLS.get(corpus.license),
+        "report": report,
+        "charts": catalogue.corpus_charts(report=report) if report else [],
+        "reviews": catalogue.corpus_review_summary(corpus=corpus),
+        "entries": entries,
+        "explore_url": _reverse_or_none("contributions:explore_corpus", corpus.pk),
+        "samples": catalogue.corpus_samples(corpus=corpus),
+    }
 
 
 @require_GET
