@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +27,7 @@ from .models import (
     TrainingVersion,
     User,
 )
+
 
 def approvals_required() -> int:
     return settings.REVIEW_APPROVALS_REQUIRED
@@ -221,7 +222,7 @@ def reviewer_agreement() -> dict[str, Any]:
     for decision in set(lifecycle.OUTCOMES.values()):
         statuses = [status for status, outcome in lifecycle.OUTCOMES.items() if outcome == decision]
         agreed |= Q(decision=decision, corpus__status__in=statuses)
-    rows = (
+    rows = cast(list[dict[str, Any]], list(
         Review.objects.filter(reviewer__isnull=False)
         .order_by()
         .values("reviewer_id")
@@ -231,7 +232,7 @@ def reviewer_agreement() -> dict[str, Any]:
             agreed=Count("id", filter=settled & agreed),
             **{f"n_{d}": Count("id", filter=Q(decision=d)) for d in Decision.values},
         )
-    )
+    ))
     people = User.objects.in_bulk([row["reviewer_id"] for row in rows])
     per_reviewer = []
     for row in rows:

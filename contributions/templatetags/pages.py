@@ -31,7 +31,7 @@ def label(instance: Model, field: str) -> str:
     key = (type(instance), field, get_language() or "")
     labels = _LABELS.get(key)
     if labels is None:
-        choices = type(instance)._meta.get_field(field).flatchoices
+        choices = getattr(type(instance)._meta.get_field(field), "flatchoices", [])
         labels = _LABELS[key] = {str(value): str(name) for value, name in choices}
     value = getattr(instance, field)
     return labels.get(str(value), value)

@@ -210,7 +210,7 @@ PER_PAGE = 50
 def _latest(items: QuerySet, limit: int = PER_PAGE) -> list:
     """The last ``limit`` items of a list in time order (events, comments),
     still in time order: a long discussion shows its end."""
-    ordering = items.query.order_by or items.model._meta.ordering
+    ordering = [str(f) for f in items.query.order_by or items.model._meta.ordering]
     newest_first = items.order_by(*(f[1:] if f.startswith("-") else f"-{f}" for f in ordering))[:limit]
     return list(reversed(newest_first))
 
