@@ -175,13 +175,24 @@ def _releases_state() -> str:
     return f"{built['n']}:{built['last']}"
 
 
+def _published_state() -> str:
+    corpora = Corpus.objects.filter(status__in=PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
+    return f"{corpora['n']}:{corpora['last']}"
+
+
 def catalogue_cache_key(*, params: list[tuple[str, list[str]]], language: str) -> str:
     """The cache key of the catalogue's results for these query parameters,
     which changes as soon as the published corpora or the public releases
     do (two small aggregate queries instead of rendering fifty rows)."""
-    corpora = Corpus.objects.filter(status__in=PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
-    state = f"{corpora['n']}:{corpora['last']}:{_releases_state()}:{language}:{sorted(params)}"
+    state = f"{_published_state()}:{_releases_state()}:{language}:{sorted(params)}"
     return "catalogue:" + hashlib.sha256(state.encode()).hexdigest()
+
+
+def contributors_cache_key(*, page: str, language: str) -> str:
+    """The ranking changes with the accepted corpora; a member who opts in
+    or out shows within CATALOGUE_CACHE_SECONDS."""
+    state = f"{_published_state()}:{language}:{page}"
+    return "catalogue:contributors:" + hashlib.sha256(state.encode()).hexdigest()
 
 
 def corpus_page_cache_key(*, corpus: Corpus, language: str) -> str:

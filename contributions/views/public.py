@@ -99,8 +99,15 @@ def _data_card_context(corpus: Corpus) -> dict:
 
 @require_GET
 def contributors(request: HttpRequest) -> HttpResponse:
-    page = Paginator(catalogue.contributors_ranking(), catalogue.PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "contributions/contributors.html", {"page": page})
+    number = request.GET.get("page", "")
+    key = catalogue.contributors_cache_key(page=number, language=get_language())
+    ranking = cache.get(key)
+    if ranking is None:
+        page = Paginator(catalogue.contributors_ranking(), catalogue.PAGE_SIZE).get_page(number)
+        ranking = render_to_string("contributions/_contributors.html", {"page": page, "query": request.GET})
+        cache.set(key, ranking, catalogue.CATALOGUE_CACHE_SECONDS)
+    # Rendered here from our own template, its values escaped there.
+    return render(request, "contributions/contributors.html", {"ranking": mark_safe(ranking)})  # noqa: S308
 
 
 @require_GET
