@@ -198,7 +198,7 @@ def test_the_unread_count_is_a_live_part_for_members_only(client, member):
     assert f'id="unread-count" data-live="{live_url}"' in html
     data = english(client, live_url).json()
     assert data["active"] is True
-    assert re.sub(r"<[^>]+>", "", data["parts"]["unread-count"]).strip() == "2 unread"
+    assert re.sub(r"<[^>]+>", "", data["parts"]["unread-count"]).strip() == "2 unread notifications"
     assert english(client, live_url)["Cache-Control"].startswith("max-age=0")
 
     client.post(reverse("contributions:notifications"))
