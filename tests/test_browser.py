@@ -311,6 +311,30 @@ def test_live_parts_wait_while_the_tab_is_hidden(page):
     assert len(asked) == 2  # asked at once when the tab shows again
 
 
+def test_without_javascript_the_phone_menu_and_the_dashboard_work(browser, live_server):
+    member = UserFactory()
+    corpus, _run = _running_analysis(member, 40)
+    context = browser.new_context(
+        base_url=live_server.url, locale="fr-FR", viewport={"width": 390, "height": 844}, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        sign_in(page, member)
+        page.locator(".nav-menu summary").click()
+        page.locator(".nav-menu").get_by_role("link", name="Mes corpus").click()
+        page.wait_for_url("**/corpora/")
+        page.goto("/dashboard/")
+        # What the server rendered: the progress as it is now, and a link to the corpus.
+        assert page.locator("#dashboard-corpora progress").get_attribute("value") == "40"
+        page.locator(f'#dashboard-corpora a[href="/corpora/{corpus.pk}/"]').click()
+        page.wait_for_url(f"**/corpora/{corpus.pk}/")
+        assert page.locator("#analysis progress").get_attribute("value") == "40"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
 def _demo_site():
     """The demo data of `make run`, through the real pipeline: a member's
     corpora (two released in the public release demo-1, one awaiting
