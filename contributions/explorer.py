@@ -33,7 +33,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -48,15 +48,17 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
-from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore[import-untyped]
 
 from .models import RESTRICTED_LICENSES, Corpus, JobStatus, Release, TrainingVersion
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
-# A search counts (and draws its distributions from) at most this many rows.
-COUNT_CAP = 10_000
+# A search counts (and draws its distributions from) at most this many rows:
+# its cost grows with the rows it reads to find them (about 20 ms a
+# thousand rows of text on one core), filters on the small columns do not.
+COUNT_CAP = 1_000
 PREVIEW_CHARS = 300
 TOP = 10
 MEMORY_LIMIT = "256MB"
@@ -64,10 +66,11 @@ THREADS = 2
 # The time one request may spend in DuckDB, all statements together.
 TIME_LIMIT_SECONDS = 5.0
 CACHE_SECONDS = 600
+FACETS_CACHE_SECONDS = 24 * 3600
 # A search reads this many rows at a time, and starts no new piece past
 # its budget: what it found so far is then shown as such.
 SEARCH_CHUNK_ROWS = 4_000
-SEARCH_BUDGET_SECONDS = 0.25
+SEARCH_BUDGET_SECONDS = 0.5
 MAX_QUERY_CHARS = 200
 MAX_VALUE_CHARS = 64
 # Document lengths (characters) of the histogram's bars.
@@ -117,7 +120,10 @@ class Query:
         return bool(self.q)
 
     def key(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "page"}
+        """What the summary depends on: not the page, and whether restricted
+        text is searched only when searching."""
+        ignored = {"page"} if self.searching else {"page", "restricted_text"}
+        return {k: v for k, v in asdict(self).items() if k not in ignored}
 
 
 @dataclass
@@ -386,7 +392,8 @@ def _base_params(dataset: Dataset, s: _Session, files: tuple[str, ...] | None = 
 
 
 def _conditions(query: Query, *, text: bool = True) -> tuple[list[str], dict]:
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if query.language:
         where.append("language = $language")
         params["language"] = query.language
@@ -430,37 +437,40 @@ def _length_label(index: int) -> str:
     return f"≥ {low:,}".replace(",", " ")
 
 
-def _distributions(s: _Session, relation: str, params: dict, summary: Summary) -> None:
-    """Languages, licenses, corpora and lengths in one pass (grouping sets),
-    flags in another."""
+def _distributions(s: _Session, relation: str, params: dict, summary: Summary) -> int:
+    """Languages, licenses, corpora, lengths and flags, in one pass over
+    the small columns (grouping sets); returns the number of rows. Flags
+    are grouped by their combination (there are few), then added up."""
     rows = s.fetchall(
-        f"SELECT GROUPING(language, license, corpus_id, corpus_title, bucket) AS g, language, license, corpus_id, "
-        f"corpus_title, bucket, count(*) FROM (SELECT language, license, corpus_id, corpus_title, {_BUCKET} AS bucket "
-        f"FROM {relation}) GROUP BY GROUPING SETS ((language), (license), (corpus_id, corpus_title), (bucket))",
+        f"SELECT GROUPING(language, license, corpus_id, corpus_title, bucket, quality_flags) AS g, language, "
+        f"license, corpus_id, corpus_title, bucket, quality_flags, count(*) FROM (SELECT language, license, "
+        f"corpus_id, corpus_title, {_BUCKET} AS bucket, quality_flags FROM {relation}) GROUP BY GROUPING SETS "
+        f"((language), (license), (corpus_id, corpus_title), (bucket), (quality_flags), ())",
         params,
     )
-    languages, licenses, corpora, buckets = [], [], [], {}
-    for g, language, license, corpus_id, title, bucket, n in rows:
-        if g == 0b01111:
+    languages, licenses, corpora, buckets, flags, total = [], [], [], {}, Counter(), 0
+    for g, language, license, corpus_id, title, bucket, combination, n in rows:
+        if g == 0b011111:
             languages.append((language or "?", n))
-        elif g == 0b10111:
+        elif g == 0b101111:
             licenses.append((license or "?", n))
-        elif g == 0b11001:
+        elif g == 0b110011:
             corpora.append((corpus_id, title or "", n))
-        elif g == 0b11110 and bucket is not None:
+        elif g == 0b111101 and bucket is not None:
             buckets[bucket] = n
+        elif g == 0b111110:
+            for flag in set(combination or []):
+                flags[flag] += n
+        elif g == 0b111111:
+            total = n
     summary.languages = sorted(languages, key=lambda x: (-x[1], x[0]))[:TOP]
     summary.licenses = sorted(licenses, key=lambda x: (-x[1], x[0]))[:TOP]
     summary.corpora = sorted(corpora, key=lambda x: (-x[2], x[0]))[:TOP]
+    summary.flags = sorted(flags.items(), key=lambda x: (-x[1], x[0]))[:TOP]
     if buckets:
         last = max(buckets)
         summary.lengths = [(_length_label(i), buckets.get(i, 0)) for i in range(min(buckets), last + 1)]
-    flags = s.fetchall(
-        f"SELECT flag, count(*) FROM (SELECT unnest(quality_flags) AS flag FROM {relation}) "
-        f"GROUP BY flag ORDER BY count(*) DESC, flag LIMIT {TOP}",
-        params,
-    )
-    summary.flags = [(flag, n) for flag, n in flags]
+    return total
 
 
 # ---------------------------------------------------------------- search index
@@ -587,7 +597,10 @@ def _candidate_ranges(s: _Session, name: str, q: str) -> list[tuple[int, int]]:
         ((rows,),) = s.fetchall("SELECT count(*) FROM read_parquet($files)", {"files": [s.location(name)]})
         return _split(0, rows - 1)
     bitmaps, starts = index
-    hashes = np.unique(_trigram_hashes(_lower_bytes(pa.array([q], pa.large_string()))))
+    # Lowered as the search itself lowers it (pyarrow's first lowering
+    # costs 0.7 s of set-up in a process; workers pay it when indexing).
+    ((lowered,),) = s.fetchall("SELECT lower($q)", {"q": q})
+    hashes = np.unique(_trigram_hashes(np.frombuffer(lowered.encode(), np.uint8)))
     groups = np.arange(len(bitmaps))
     if len(hashes):
         present = (bitmaps[:, hashes >> 3] >> (hashes & 7).astype(np.uint8)) & 1
@@ -628,12 +641,12 @@ def _search(s: _Session, dataset: Dataset, query: Query) -> Summary:
                 break
             pieces += 1
             local = {**_base_params(dataset, s, (name,)), **params, "number": number, "first": first, "last": last}
-            s.execute(
+            ((inserted,),) = s.fetchall(
                 f"INSERT INTO hits SELECT $number, _row, {_HIT_COLUMNS} FROM {_base(dataset)}"
                 f"{_where([*where, '_row BETWEEN $first AND $last'])} LIMIT {COUNT_CAP + 1 - found}",
                 local,
             )
-            ((found,),) = s.fetchall("SELECT count(*) FROM hits")
+            found += inserted
             if found > COUNT_CAP:
                 break
         if found > COUNT_CAP or partial:
@@ -651,11 +664,9 @@ def _search(s: _Session, dataset: Dataset, query: Query) -> Summary:
 
 def _browse(s: _Session, dataset: Dataset, query: Query) -> Summary:
     where, params = _conditions(query)
+    summary = Summary(total=0, capped=False)
     params = {**_base_params(dataset, s), **params}
-    ((total,),) = s.fetchall(f"SELECT count(*) FROM {_base(dataset)}{_where(where)}", params)
-    summary = Summary(total=total, capped=False)
-    if total:
-        _distributions(s, f"{_base(dataset)}{_where(where)}", params, summary)
+    summary.total = _distributions(s, f"{_base(dataset)}{_where(where)}", params, summary)
     return summary
 
 
@@ -672,7 +683,9 @@ def explorer_summary(*, s: _Session, dataset: Dataset, query: Query) -> Summary:
     if cached is not None:
         return Summary(**cached)
     summary = _search(s, dataset, query) if query.searching else _browse(s, dataset, query)
-    cache.set(key, dict(summary.__dict__), CACHE_SECONDS)
+    # The whole dataset's (what every page shows beside the filters) is
+    # kept a day: the files never change.
+    cache.set(key, dict(summary.__dict__), FACETS_CACHE_SECONDS if query.key() == Query().key() else CACHE_SECONDS)
     return summary
 
 
@@ -726,14 +739,14 @@ def explorer_page(*, s: _Session, dataset: Dataset, query: Query, summary: Summa
 
 def explorer_row(*, s: _Session, dataset: Dataset, row_id: str) -> dict | None:
     """One row, with its whole text."""
+    value: int | str = row_id
+    condition = "id = $value"
     if dataset.kind == "corpus":
         try:
-            doc_index = int(row_id)
+            value = int(row_id)
         except ValueError:
             return None
-        condition, value = "doc_index = $value", doc_index
-    else:
-        condition, value = "id = $value", row_id
+        condition = "doc_index = $value"
     params = {**_base_params(dataset, s), "value": value}
     result = s.execute(f"SELECT {_ROW_COLUMNS}, text FROM {_base(dataset)} WHERE {condition} LIMIT 1", params)
     names = [d[0] for d in result.description]

@@ -16,6 +16,7 @@ from ..analysis.labels import QUALITY as QUALITY_LABELS
 from ..charts import Chart
 from ..lifecycle import PUBLISHED
 from ..models import Corpus, JobStatus, License, Release
+from ..templatetags.openllm import language_name
 
 
 def _release(request: HttpRequest, version: str) -> Release:
@@ -38,8 +39,10 @@ def _may_read_restricted(request: HttpRequest) -> bool:
 
 def _charts(summary: explorer.Summary) -> list[Chart]:
     license_names = dict(License.choices)
+    languages: list[tuple[str, float]] = [(language_name(k), n) for k, n in summary.languages]
+    lengths: list[tuple[str, float]] = list(summary.lengths)
     return [
-        Chart(title=_("Languages"), rows=summary.languages, value_label=_("Rows"), label_header=_("Language")),
+        Chart(title=_("Languages"), rows=languages, value_label=_("Rows"), label_header=_("Language")),
         Chart(
             title=_("Licenses"), rows=[(str(license_names.get(k, k)), n) for k, n in summary.licenses],
             value_label=_("Rows"), label_header=_("License"),
@@ -53,7 +56,7 @@ def _charts(summary: explorer.Summary) -> list[Chart]:
             value_label=_("Rows"), label_header=_("Flag"),
         ),
         Chart(
-            title=_("Length in characters"), rows=summary.lengths, kind="columns", value_label=_("Rows"),
+            title=_("Length in characters"), rows=lengths, kind="columns", value_label=_("Rows"),
             label_header=_("Characters"),
         ),
     ]
