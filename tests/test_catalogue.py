@@ -365,6 +365,8 @@ def test_a_corpus_without_analysis_or_release_still_has_its_page(client, member)
     response = client.get(reverse("contributions:data_detail", args=[corpus.pk]), **EN)
     assert response.status_code == 200
     assert response.context["report"] is None and response.context["samples"] == []
+    # Nothing to explore before the training-ready text is built.
+    assert "Explore this corpus" not in response.content.decode()
 
 
 @pytest.mark.parametrize("count", [3, 30])
@@ -496,7 +498,7 @@ def test_the_rows_of_a_corpus_are_looked_for_in_its_family_config(configs, famil
 def test_release_rows_link_to_the_explorer_when_it_exists(client, member, monkeypatch):
     from contributions.views import public
 
-    corpus = published(member, "Explorable", license="CC-BY-NC-4.0")
+    corpus = _queued(member, FRENCH, license="CC-BY-NC-4.0")
     _public_release("2026-09", corpus, configs=("open", "restricted-fr"))
     made = []
 
