@@ -7,19 +7,62 @@
  * is false, and waits while the tab is hidden. Without JavaScript the page
  * shows what the server rendered.
  *
- * Only a part whose content changed is touched, and never one that holds
- * the focus: typed text, the caret and a screen reader's place stay where
- * they are.
+ * Only what changed is touched: the new HTML is laid over the old node by
+ * node, so an unchanged row, link or text stays the same node (a screen
+ * reader's place and a selection stay where they are, and aria-live reads
+ * out only the change). A part that holds the focus waits for the next
+ * tick: typed text and the caret are never disturbed.
  */
 (function () {
   "use strict";
 
-  // The HTML as the browser would serialise it, to compare like with like
-  // (the page may indent a part that the server sends without).
-  function normalised(html) {
+  function parse(html) {
     var template = document.createElement("template");
     template.innerHTML = html;
-    return template.innerHTML.trim();
+    return template.content;
+  }
+
+  // Whitespace between tags is layout of the template, not content.
+  function significant(parent) {
+    return Array.prototype.filter.call(parent.childNodes, function (node) {
+      return !(node.nodeType === Node.TEXT_NODE && !node.nodeValue.trim());
+    });
+  }
+
+  function syncAttributes(target, source) {
+    Array.prototype.slice.call(target.attributes).forEach(function (attribute) {
+      if (!source.hasAttribute(attribute.name)) {
+        target.removeAttribute(attribute.name);
+      }
+    });
+    Array.prototype.forEach.call(source.attributes, function (attribute) {
+      if (target.getAttribute(attribute.name) !== attribute.value) {
+        target.setAttribute(attribute.name, attribute.value);
+      }
+    });
+  }
+
+  // Make target's children look like source's, changing as few nodes as can be.
+  function morphChildren(target, source) {
+    var before = significant(target);
+    var after = significant(source);
+    if (before.length !== after.length) {
+      target.replaceChildren.apply(target, Array.prototype.slice.call(source.childNodes));
+      return;
+    }
+    before.forEach(function (old, index) {
+      var fresh = after[index];
+      if (old.nodeType !== fresh.nodeType || old.nodeName !== fresh.nodeName) {
+        target.replaceChild(fresh.cloneNode(true), old);
+      } else if (old.nodeType === Node.ELEMENT_NODE) {
+        if (!old.isEqualNode(fresh)) {
+          syncAttributes(old, fresh);
+          morphChildren(old, fresh);
+        }
+      } else if (old.nodeValue !== fresh.nodeValue) {
+        old.nodeValue = fresh.nodeValue;
+      }
+    });
   }
 
   function follow(root) {
@@ -38,10 +81,7 @@
         if (element.contains(document.activeElement) && document.activeElement !== document.body) {
           return;
         }
-        var html = normalised(parts[id]);
-        if (element.innerHTML.trim() !== html) {
-          element.innerHTML = html;
-        }
+        morphChildren(element, parse(parts[id]));
       });
     }
 
