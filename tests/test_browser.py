@@ -281,7 +281,7 @@ def test_a_live_part_changes_only_what_changed(page):
     page.wait_for_timeout(200)
     assert page.evaluate(f"[{row}.__mark, {progress}.__mark]") == ["row", "progress"]
 
-    AnalysisRun.objects.filter(pk=run.pk).update(progress_done=80)
+    AnalysisRun.objects.filter(pk=run.pk).update(progress_done=80, documents_done=80)
     with page.expect_response(lambda response: "/dashboard/live/" in response.url):
         page.clock.run_for(2_500)
     page.wait_for_timeout(200)
