@@ -37,6 +37,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -448,7 +449,8 @@ def _distributions(s: _Session, relation: str, params: dict, summary: Summary) -
         f"((language), (license), (corpus_id, corpus_title), (bucket), (quality_flags), ())",
         params,
     )
-    languages, licenses, corpora, buckets, flags, total = [], [], [], {}, Counter(), 0
+    languages, licenses, corpora, buckets, total = [], [], [], {}, 0
+    flags: Counter[str] = Counter()
     for g, language, license, corpus_id, title, bucket, combination, n in rows:
         if g == 0b011111:
             languages.append((language or "?", n))
@@ -510,14 +512,15 @@ def _open_parquet(name: str) -> pq.ParquetFile:
     return pq.ParquetFile(_StorageFileSystem().open(f"{REMOTE_PROTOCOL}://{name}", "rb"))
 
 
-def search_index_build(*, name: str) -> str:
+def search_index_build(*, name: str, local_path: Path | None = None) -> str:
     """Write the search index of one stored Parquet file next to it (once:
     a file never changes), and return its stored name. Workers call it for
-    what they write; it reads one row group at a time."""
+    what they write, with ``local_path`` the copy they still have (read
+    instead of the stored one); it reads one row group at a time."""
     target = name + INDEX_SUFFIX
     if default_storage.exists(target):
         return target
-    parquet = _open_parquet(name)
+    parquet = pq.ParquetFile(local_path) if local_path is not None else _open_parquet(name)
     column = "text"
     bitmaps = np.zeros((parquet.metadata.num_row_groups, (1 << INDEX_BITS) // 8), np.uint8)
     starts = np.zeros(parquet.metadata.num_row_groups + 1, np.int64)

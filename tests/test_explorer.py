@@ -299,6 +299,24 @@ def test_search_reads_only_the_row_groups_its_index_allows(synthetic, client):
     assert summary.total == 1 and summary.hits == [(0, 30)]
 
 
+def test_a_worker_indexes_its_local_copy_as_the_stored_file(synthetic, tmp_path):
+    import numpy as np
+
+    release = synthetic(60)
+    name = explorer.release_dataset(release=release, config="open").files[0]
+    copy = tmp_path / "copy.parquet"
+    with default_storage.open(name, "rb") as handle:
+        copy.write_bytes(handle.read())
+    explorer.search_index_build(name=name, local_path=copy)
+    from_copy = explorer._search_index(name)
+    default_storage.delete(name + explorer.INDEX_SUFFIX)
+    explorer._INDEXES.clear()
+    explorer.search_index_build(name=name)
+    from_storage = explorer._search_index(name)
+    assert from_copy is not None and from_storage is not None
+    assert np.array_equal(from_copy[0], from_storage[0]) and np.array_equal(from_copy[1], from_storage[1])
+
+
 def test_search_without_an_index_finds_the_same_rows(synthetic, settings, monkeypatch):
     release = synthetic(120)
     monkeypatch.setattr(explorer, "INLINE_INDEX_MAX_BYTES", 0)
