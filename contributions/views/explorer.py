@@ -38,15 +38,13 @@ def _may_read_restricted(request: HttpRequest) -> bool:
 
 
 def _charts(summary: explorer.Summary) -> list[Chart]:
-    license_names = dict(License.choices)
     languages: list[tuple[str, float]] = [(language_name(k), n) for k, n in summary.languages]
     lengths: list[tuple[str, float]] = list(summary.lengths)
+    licenses: list[tuple[str, float]] = list(summary.licenses)
     return [
         Chart(title=_("Languages"), rows=languages, value_label=_("Rows"), label_header=_("Language")),
-        Chart(
-            title=_("Licenses"), rows=[(str(license_names.get(k, k)), n) for k, n in summary.licenses],
-            value_label=_("Rows"), label_header=_("License"),
-        ),
+        # SPDX ids: the licenses' names are too long for a chart's labels.
+        Chart(title=_("Licenses"), rows=licenses, value_label=_("Rows"), label_header=_("License")),
         Chart(
             title=_("Corpora"), rows=[(title or f"#{pk}", n) for pk, title, n in summary.corpora],
             value_label=_("Rows"), label_header=_("Corpus"),
