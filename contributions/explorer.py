@@ -269,7 +269,10 @@ def _read_range(name: str, start: int, end: int) -> bytes:
     other storages are read through a seek."""
     bucket = getattr(default_storage, "bucket", None)
     if bucket is not None and hasattr(default_storage, "_normalize_name"):
-        key = default_storage._normalize_name(name)
+        from storages.utils import clean_name
+
+        # The object's key as django-storages names it (its LOCATION prefix).
+        key = default_storage._normalize_name(clean_name(name))
         return bucket.Object(key).get(Range=f"bytes={start}-{end - 1}")["Body"].read()
     with default_storage.open(name, "rb") as handle:
         handle.seek(start)

@@ -357,6 +357,36 @@ def test_a_long_search_stops_at_its_budget_and_says_so(synthetic, client, monkey
     assert "the search stopped early" in response.content.decode()
 
 
+def test_an_s3_storage_is_asked_for_byte_ranges_only(monkeypatch):
+    asked = []
+
+    class Body:
+        def read(self):
+            return b"0123456789"
+
+    class S3Object:
+        def __init__(self, key):
+            self.key = key
+
+        def get(self, Range):  # noqa: N803 - boto3's name
+            asked.append((self.key, Range))
+            return {"Body": Body()}
+
+    class Bucket:
+        def Object(self, key):  # noqa: N802 - boto3's name
+            return S3Object(key)
+
+    class S3Like:
+        bucket = Bucket()
+
+        def _normalize_name(self, name):
+            return "media/" + name
+
+    monkeypatch.setattr(explorer, "default_storage", S3Like())
+    assert explorer._read_range("releases/1/data/open/train-00000.parquet", 100, 110) == b"0123456789"
+    assert asked == [("media/releases/1/data/open/train-00000.parquet", "bytes=100-109")]
+
+
 def test_a_query_past_its_time_is_stopped_not_failed(synthetic, client, monkeypatch):
     release = synthetic(40)
     monkeypatch.setattr(explorer, "TIME_LIMIT_SECONDS", 0.0)
