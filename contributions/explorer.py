@@ -79,9 +79,10 @@ LENGTH_EDGES = [0, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 1
 
 INDEX_SUFFIX = ".search-index.npz"
 INDEX_BITS = 18
-# Indexing costs about 30 s a GB on two cores: workers build the index of
-# what they write; a request builds one itself only for a small file.
-INLINE_INDEX_MAX_BYTES = 64 * 1024**2
+# Indexing costs about 20 s a GB of text here: workers build the index of
+# what they write; a request builds one itself only for a small file (16 MB
+# of Parquet, about 50 MB of text: a second or two).
+INLINE_INDEX_MAX_BYTES = 16 * 1024**2
 REMOTE_PROTOCOL = "openllmstorage"
 
 
@@ -676,8 +677,12 @@ def _browse(s: _Session, dataset: Dataset, query: Query) -> Summary:
     return summary
 
 
+# Bumped when Summary changes: a cached one of another shape is not read.
+SUMMARY_VERSION = 1
+
+
 def _cache_key(dataset: Dataset, query: Query) -> str:
-    raw = json.dumps([asdict(dataset), query.key()], sort_keys=True, default=str)
+    raw = json.dumps([SUMMARY_VERSION, asdict(dataset), query.key()], sort_keys=True, default=str)
     return "explorer:summary:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
