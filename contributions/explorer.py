@@ -51,6 +51,7 @@ from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore[import-untyped]
 
+from .lifecycle import PUBLISHED
 from .models import RESTRICTED_LICENSES, Corpus, JobStatus, Release, TrainingVersion
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class Dataset:
     corpus_id: int = 0
     corpus_title: str = ""
     license: str = ""
+    # Corpora unpublished since the release was built: their rows are not shown.
+    hidden_corpora: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,10 @@ def release_dataset(*, release: Release, config: str) -> Dataset | None:
         for entry in sorted(release.files, key=lambda e: e["path"])
         if entry["path"].startswith(prefix) and entry["path"].endswith(".parquet")
     )
-    return Dataset(files=files, kind="release") if files else None
+    if not files:
+        return None
+    hidden = release.entries.exclude(corpus__status__in=PUBLISHED).values_list("corpus_id", flat=True)
+    return Dataset(files=files, kind="release", hidden_corpora=tuple(sorted(hidden)))
 
 
 def corpus_training_version(*, corpus: Corpus) -> TrainingVersion | None:
@@ -396,9 +402,12 @@ def _base_params(dataset: Dataset, s: _Session, files: tuple[str, ...] | None = 
     return params
 
 
-def _conditions(query: Query, *, text: bool = True) -> tuple[list[str], dict]:
+def _conditions(dataset: Dataset, query: Query) -> tuple[list[str], dict]:
     where: list[str] = []
     params: dict[str, Any] = {}
+    if dataset.hidden_corpora:
+        where.append("NOT list_contains($hidden, corpus_id)")
+        params["hidden"] = list(dataset.hidden_corpora)
     if query.language:
         where.append("language = $language")
         params["language"] = query.language
@@ -417,7 +426,7 @@ def _conditions(query: Query, *, text: bool = True) -> tuple[list[str], dict]:
     if query.max_chars is not None:
         where.append("chars <= $max_chars")
         params["max_chars"] = query.max_chars
-    if text and query.q:
+    if query.q:
         where.append("contains(lower(text), lower($q))")
         params["q"] = query.q
         if not query.restricted_text:
@@ -635,7 +644,7 @@ def _search(s: _Session, dataset: Dataset, query: Query) -> Summary:
     partial). They are kept in a temporary table that the distributions
     then read."""
     started = time.monotonic()
-    where, params = _conditions(query)
+    where, params = _conditions(dataset, query)
     s.execute(
         "CREATE OR REPLACE TEMP TABLE hits (_file INTEGER, _row BIGINT, language VARCHAR, license VARCHAR, "
         "corpus_id BIGINT, corpus_title VARCHAR, chars BIGINT, quality_flags VARCHAR[])"
@@ -670,7 +679,7 @@ def _search(s: _Session, dataset: Dataset, query: Query) -> Summary:
 
 
 def _browse(s: _Session, dataset: Dataset, query: Query) -> Summary:
-    where, params = _conditions(query)
+    where, params = _conditions(dataset, query)
     summary = Summary(total=0, capped=False)
     params = {**_base_params(dataset, s), **params}
     summary.total = _distributions(s, f"{_base(dataset)}{_where(where)}", params, summary)
@@ -732,7 +741,7 @@ def explorer_page(*, s: _Session, dataset: Dataset, query: Query, summary: Summa
     if summary.hits is not None:
         keys = summary.hits[offset : offset + PAGE_SIZE]
     elif summary.total:
-        where, params = _conditions(query)
+        where, params = _conditions(dataset, query)
         params = {**_base_params(dataset, s), **params}
         numbers = {s.location(name): n for n, name in enumerate(dataset.files)}
         found = s.fetchall(
@@ -758,8 +767,11 @@ def explorer_row(*, s: _Session, dataset: Dataset, row_id: str) -> dict | None:
         except ValueError:
             return None
         condition = "doc_index = $value"
-    params = {**_base_params(dataset, s), "value": value}
-    result = s.execute(f"SELECT {_ROW_COLUMNS}, text FROM {_base(dataset)} WHERE {condition} LIMIT 1", params)
+    where, params = _conditions(dataset, Query())
+    params = {**_base_params(dataset, s), **params, "value": value}
+    result = s.execute(
+        f"SELECT {_ROW_COLUMNS}, text FROM {_base(dataset)}{_where([*where, condition])} LIMIT 1", params
+    )
     names = [d[0] for d in result.description]
     found = result.fetchone()
     if found is None:

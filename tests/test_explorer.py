@@ -149,6 +149,21 @@ def test_pages_hold_a_hundred_rows_and_a_row_has_its_own_url(built, client):
     assert client.get(row_url.replace(long_row["id"], "c0-v1-d0"), **EN).status_code == 404
 
 
+def test_rows_of_a_corpus_unpublished_since_the_release_are_not_shown(built, client):
+    release, first, second, _restricted = built
+    rows = release_rows(release, "open")
+    Corpus.objects.filter(pk=second.pk).update(status=CorpusStatus.WITHDRAWN)
+    url = reverse("contributions:explore_release", args=[release.version, "open"])
+    response = client.get(url, **EN)
+    assert response.context["summary"].total == sum(r["corpus_id"] != second.id for r in rows)
+    assert second.id not in {pk for pk, _title, _n in response.context["summary"].corpora}
+    hidden = next(r for r in rows if r["corpus_id"] == second.id)
+    searched = client.get(url, {"q": hidden["text"][:60]}, **EN).context["summary"]
+    assert second.id not in {pk for pk, _title, _n in searched.corpora}
+    row_url = reverse("contributions:explore_release_row", args=[release.version, "open", hidden["id"]])
+    assert client.get(row_url).status_code == 404
+
+
 def test_the_explorer_of_a_release_opens_on_its_default_config(built, client):
     release, *_ = built
     response = client.get(reverse("contributions:explore_release_default", args=[release.version]))
