@@ -87,7 +87,12 @@ INLINE_INDEX_MAX_BYTES = 16 * 1024**2
 REMOTE_PROTOCOL = "openllmstorage"
 
 
-class ExplorerTimeout(Exception):
+class ExplorerError(Exception):
+    """The files could not be read (missing, damaged): logged, and the page
+    says so instead of failing."""
+
+
+class ExplorerTimeout(ExplorerError):
     """A query ran past the request's time limit and was interrupted."""
 
 
@@ -349,6 +354,9 @@ class _Session:
             return self.connection.execute(sql, params or {})
         except duckdb.InterruptException as exc:
             raise ExplorerTimeout from exc
+        except duckdb.Error as exc:
+            logger.exception("explorer query failed")
+            raise ExplorerError(str(exc)) from exc
         finally:
             timer.cancel()
 

@@ -410,6 +410,16 @@ def test_a_query_past_its_time_is_stopped_not_failed(synthetic, client, monkeypa
     assert "took too long" in response.content.decode()
 
 
+def test_a_missing_file_is_reported_not_failed(synthetic, client):
+    release = synthetic(40)
+    dataset = explorer.release_dataset(release=release, config="open")
+    default_storage.delete(dataset.files[1])
+    response = client.get(reverse("contributions:explore_release", args=[release.version, "open"]), **EN)
+    assert response.status_code == 200 and response.context["unavailable"]
+    row_url = reverse("contributions:explore_release_row", args=[release.version, "open", "c1-v1-d0"])
+    assert client.get(row_url, **EN).status_code == 503
+
+
 def test_a_private_release_cannot_be_explored(synthetic, client):
     release = synthetic(20)
     Release.objects.filter(pk=release.pk).update(public=False)

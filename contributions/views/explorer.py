@@ -66,7 +66,7 @@ def _explore(
     query, errors = explorer.query_parse(params=request.GET, restricted_text=_may_read_restricted(request))
     for error in errors:
         messages.warning(request, error)
-    summary, facets, rows, timed_out = None, None, [], False
+    summary, facets, rows, timed_out, unavailable = None, None, [], False, False
     if dataset is not None:
         try:
             with explorer.session() as s:
@@ -78,6 +78,8 @@ def _explore(
                 rows = explorer.explorer_page(s=s, dataset=dataset, query=query, summary=summary)
         except explorer.ExplorerTimeout:
             timed_out = True
+        except explorer.ExplorerError:
+            unavailable = True
     page = min(query.page, summary.pages) if summary else 1
     return render(
         request,
@@ -95,6 +97,7 @@ def _explore(
             "pages": summary.pages if summary else 1,
             "first_row": (page - 1) * explorer.PAGE_SIZE + 1,
             "timed_out": timed_out,
+            "unavailable": unavailable,
             "may_read_restricted": _may_read_restricted(request),
             "page_size": explorer.PAGE_SIZE,
             "count_cap": explorer.COUNT_CAP,
@@ -143,8 +146,8 @@ def _row_page(request: HttpRequest, dataset: explorer.Dataset | None, row_id: st
     try:
         with explorer.session() as s:
             row = explorer.explorer_row(s=s, dataset=dataset, row_id=row_id)
-    except explorer.ExplorerTimeout:
-        messages.error(request, _("The explorer is busy: try again in a moment."))
+    except explorer.ExplorerError:
+        messages.error(request, _("The explorer cannot read these files right now: try again in a moment."))
         return render(request, "contributions/explorer_row.html", {**context, "row": None}, status=503)
     if row is None:
         raise Http404
