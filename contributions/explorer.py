@@ -559,10 +559,10 @@ def search_index_build(*, name: str, local_path: Path | None = None) -> str:
     return target
 
 
-# Loaded indexes, by file name (about 10 MB a GB of text): files and their
-# indexes never change, so a process keeps the last few it used.
+# Loaded indexes, by file name (4.5 MB for a shard of 500 MB of text): files
+# and their indexes never change, so a process keeps the last few it used.
 _INDEXES: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-_INDEXES_KEPT = 64
+_INDEXES_KEPT = 16
 _INDEXES_LOCK = threading.Lock()
 
 
