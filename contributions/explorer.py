@@ -11,17 +11,19 @@ part of the wheel and cannot be installed offline, so the slower
 Python-side reads are the price of needing nothing else.
 
 Every query is built from constants of this module; what a visitor types is
-always a bound parameter. Each request opens its own connection with a
-memory limit and two threads, and each statement is interrupted past a
+always a bound parameter. Each thread keeps one connection (memory limit,
+two threads), and each statement is interrupted past the request's
 deadline, so a hostile query costs at most that much.
 
 Searching text (case-insensitive substring) would scan every byte of every
 document: about 5 s a GB here. So each Parquet file gets, once, a *search
 index* next to it in storage: for each row group, a bitmap of the (hashed)
 byte trigrams of its lowercased text. A search reads only the row groups
-whose bitmap holds every trigram of the query, and stops once it has found
-COUNT_CAP rows ("more than 10,000"): rare words skip nearly everything, common
-ones end early.
+whose bitmap holds every trigram of the query, a few thousand rows at a
+time, and stops once it has found COUNT_CAP + 1 rows ("more than 1,000") or
+spent SEARCH_BUDGET_SECONDS (then it says it is partial): rare words skip
+nearly everything, common ones end early. Filters without a search read
+only the small columns, and their counts are exact.
 """
 
 from __future__ import annotations
