@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTransform
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -48,6 +48,7 @@ from .markdown import front_matter_split, markdown_render
 from .models import (
     RESTRICTED_LICENSES,
     Corpus,
+    CorpusEvent,
     CorpusStatus,
     Decision,
     JobStatus,
@@ -161,6 +162,30 @@ def queue_totals(*, versions: QuerySet[TrainingVersion] | None = None) -> dict[s
     return {
         key: [{"value": value, **counts} for value, counts in sorted(groups.items())] for key, groups in totals.items()
     }
+
+
+def queue_summary() -> dict:
+    """How many corpora the training queue holds and its totals, kept in
+    the cache until a corpus changes status or a training-ready version is
+    created: both are single index lookups, the sums a scan of the queue."""
+    key = "training-queue:1:" + ":".join(
+        str(v) for v in (
+            CorpusEvent.objects.aggregate(last=Max("id"))["last"],
+            TrainingVersion.objects.aggregate(last=Max("id"))["last"],
+        )
+    )
+    summary = cache.get(key)
+    if summary is None:
+        versions = training_queue()
+        summary = {"count": versions.count(), "totals": queue_totals(versions=versions)}
+        cache.set(key, summary, QUEUE_CACHE_SECONDS)
+    return summary
+
+
+# A training-ready version that finishes does not change the key until its
+# corpus moves to the queue (a new event), which follows at once; this bounds
+# any other staleness.
+QUEUE_CACHE_SECONDS = 300
 
 
 @transaction.atomic

@@ -184,3 +184,38 @@ def test_roles_page(client, maintainer, n, django_assert_max_num_queries):
     client.force_login(maintainer)
     response = get(client, django_assert_max_num_queries, reverse("contributions:roles"), 9)
     assert len(response.context["page"]) == min(n + 1, PAGE)
+
+
+# ---------------------------------------------------------------- what is cached stays exact
+
+
+def test_the_reviewers_page_counts_a_new_decision_at_once(client, member, maintainer):
+    waiting = corpora(member, 2)
+    first, second = ReviewerFactory(), ReviewerFactory()
+    Review.objects.create(corpus=waiting[0], corpus_version=1, reviewer=first, decision=Decision.APPROVE)
+    client.force_login(maintainer)
+    stats = client.get(reverse("contributions:reviewer_stats")).context["stats"]
+    assert [s["decisions"] for s in stats["reviewers"]] == [1]
+    review.review_decide(corpus=waiting[1], reviewer=second, decision=Decision.REJECT, comment="Non.", reason="quality")
+    stats = client.get(reverse("contributions:reviewer_stats")).context["stats"]
+    assert {s["reviewer"]: s["decisions"] for s in stats["reviewers"]} == {first: 1, second: 1}
+    # The rejection settled the second corpus: the outcome counts too.
+    assert {s["reviewer"]: s["agreement"] for s in stats["reviewers"]}[second] == 1.0
+
+
+def test_the_training_queue_totals_follow_a_corpus_leaving_it(client, member, maintainer):
+    from contributions import lifecycle
+
+    queued = corpora(member, 2, status=CorpusStatus.QUEUED_FOR_TRAINING)
+    TrainingVersion.objects.bulk_create(
+        TrainingVersion(corpus=c, corpus_version=1, status=JobStatus.DONE, documents=10, words=100, characters=600)
+        for c in queued
+    )
+    client.force_login(maintainer)
+    response = client.get(reverse("contributions:training_queue"))
+    assert response.context["totals"]["license"][0]["documents"] == 20
+    assert response.context["page"].paginator.count == 2
+    lifecycle.corpus_transition(corpus_id=queued[0].id, to=CorpusStatus.RELEASED, actor=maintainer)
+    response = client.get(reverse("contributions:training_queue"))
+    assert response.context["totals"]["license"][0]["documents"] == 10
+    assert response.context["page"].paginator.count == 1

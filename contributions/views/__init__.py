@@ -577,12 +577,14 @@ def member_reinstate(request: AuthenticatedRequest, user_id: int) -> HttpRespons
 @require_GET
 @maintainer_required
 def reviewer_stats(request: AuthenticatedRequest) -> HttpResponse:
-    stats = review.reviewer_agreement()
+    stats = review.reviewer_agreement_cached()
     page = Paginator(stats["reviewers"], PER_PAGE).get_page(request.GET.get("page"))
+    # Decisions are written when they are made: the latest by id, which the
+    # primary key's index gives without sorting every review.
     recent = (
         Review.objects.select_related("reviewer", "corpus")
         .only("created_at", "corpus_version", "decision", "reviewer", "reviewer__email", "corpus", "corpus__title")
-        .order_by("-created_at", "-id")[:PER_PAGE]
+        .order_by("-id")[:PER_PAGE]
     )
     return render(request, "contributions/reviewer_stats.html", {"stats": stats, "page": page, "recent": recent})
 
@@ -621,7 +623,11 @@ def _blank_release_form() -> str:
 @maintainer_required
 def training_queue(request: AuthenticatedRequest) -> HttpResponse:
     versions = releases.training_queue()
-    page = Paginator(versions, PER_PAGE).get_page(request.GET.get("page"))
+    summary = releases.queue_summary()
+    paginator = Paginator(versions, PER_PAGE)
+    # Counted with the totals, and cached with them.
+    paginator.count = summary["count"]
+    page = paginator.get_page(request.GET.get("page"))
     candidates = Corpus.objects.filter(status__in=lifecycle.RELEASABLE)
     form = ReleaseForm(request.POST if request.method == "POST" else None, corpora=candidates)
     if request.method == "POST" and form.is_valid():
@@ -636,7 +642,7 @@ def training_queue(request: AuthenticatedRequest) -> HttpResponse:
         request, "contributions/training_queue.html",
         {
             "page": page, "entries": [{"corpus": v.corpus, "version": v} for v in page.object_list],
-            "totals": releases.queue_totals(versions=versions), "ready": candidates.count(), "form": form,
+            "totals": summary["totals"], "ready": candidates.count(), "form": form,
             "picked": set(request.POST.getlist("corpora")),
             "form_html": None if form.is_bound else _blank_release_form(),
         },
