@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy
 from . import lifecycle
 from .analysis.dedup import NearDuplicateIndex
 from .analysis.pipeline import PROCESSING_VERSION
+from .explorer import search_index_build
 from .jobs import Done, JobContext, JobFailed, JobKind, Retry, job_enqueue, register
 from .lifecycle import corpus_try_transition
 from .markdown import front_matter_split, markdown_render
@@ -414,7 +415,10 @@ def release_build(release: Release, context: JobContext) -> Done[Release]:
     if not stats["documents"]:
         raise JobFailed(_("no document left to release: its corpora were unpublished, or the filters left nothing"))
     for entry in files:
-        context.save_path(entry["path"], out / entry["path"])
+        stored = context.save_path(entry["path"], out / entry["path"])
+        if entry["path"].endswith(".parquet"):
+            # The explorer's search index, while the file is still local.
+            search_index_build(name=stored, local_path=out / entry["path"])
         context.beat()
     notes = release_notes(release=release, stats=stats)
     # Stored as data, put into words in the reader's language by the page;

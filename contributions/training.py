@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from . import lifecycle
 from .analysis.pipeline import ShardWriter
 from .analysis.text import find_personal_data
+from .explorer import search_index_build
 from .jobs import Done, JobContext, JobKind, Retry, register
 from .lifecycle import corpus_try_transition
 from .models import (
@@ -78,7 +80,14 @@ def training_build(version: TrainingVersion, context: JobContext) -> Done[Traini
         with default_storage.open(run.near_duplicates, "rb") as handle:
             near = set(pq.read_table(handle).column("doc_index").to_pylist())
     excluded: Counter[str] = Counter()
-    writer = ShardWriter(context.workdir, context.save_path, schema=TRAINING_SCHEMA)
+
+    def save(name: str, path: Path) -> str:
+        # The explorer's search index is built while the shard is still local.
+        stored = context.save_path(name, path)
+        search_index_build(name=stored, local_path=path)
+        return stored
+
+    writer = ShardWriter(context.workdir, save, schema=TRAINING_SCHEMA)
     totals: Counter[str] = Counter()
     context.beat(force=True, progress_total=run.documents_done)
     read = 0

@@ -458,3 +458,12 @@ def test_corpus_explorer_queries_are_bounded(client, django_assert_max_num_queri
     assert TrainingVersion.objects.filter(corpus=corpus, status=JobStatus.DONE).exists()
     with django_assert_max_num_queries(4):
         assert client.get(reverse("contributions:explore_corpus", args=[corpus.pk])).status_code == 200
+
+
+def test_workers_index_what_they_write(built):
+    release, first, _second, _restricted = built
+    shards = TrainingVersion.objects.get(corpus=first).shards
+    parquet = [f"{release.prefix}/{e['path']}" for e in release.files if e["path"].endswith(".parquet")]
+    assert shards and parquet
+    for name in shards + parquet:
+        assert default_storage.exists(name + explorer.INDEX_SUFFIX), name
