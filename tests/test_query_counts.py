@@ -219,3 +219,42 @@ def test_the_training_queue_totals_follow_a_corpus_leaving_it(client, member, ma
     response = client.get(reverse("contributions:training_queue"))
     assert response.context["totals"]["license"][0]["documents"] == 10
     assert response.context["page"].paginator.count == 1
+
+
+# ---------------------------------------------------------------- the release form scales
+
+
+def _ready(member, n: int) -> list[Corpus]:
+    queued = corpora(member, n, status=CorpusStatus.QUEUED_FOR_TRAINING)
+    TrainingVersion.objects.bulk_create(
+        TrainingVersion(corpus=c, corpus_version=1, status=JobStatus.DONE, documents=1) for c in queued
+    )
+    return queued
+
+
+def test_the_release_form_takes_every_ready_corpus_when_none_is_named(client, member, maintainer):
+    from contributions.models import Release
+
+    queued = _ready(member, 3)
+    draft = corpora(member, 1, status=CorpusStatus.DRAFT)[0]
+    client.force_login(maintainer)
+    response = client.post(reverse("contributions:training_queue"), {"version": "r1", "corpora": ""})
+    assert response.status_code == 302
+    assert set(Release.objects.get(version="r1").corpora.all()) == set(queued)
+    assert draft not in Release.objects.get(version="r1").corpora.all()
+
+
+def test_the_release_form_takes_typed_and_ticked_numbers_and_refuses_others(client, member, maintainer):
+    from contributions.models import Release
+
+    queued = _ready(member, 3)
+    draft = corpora(member, 1, status=CorpusStatus.DRAFT)[0]
+    client.force_login(maintainer)
+    url = reverse("contributions:training_queue")
+    for bad in ["12x", f"{queued[0].pk}, {draft.pk}", "²"]:
+        response = client.post(url, {"version": "r1", "corpora": bad}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200 and response.context["form"].errors["corpora"]
+    assert not Release.objects.exists()
+    # A number typed in the box and one ticked in the table.
+    client.post(url, {"version": "r2", "corpora": [f"{queued[0].pk}, ", str(queued[1].pk)]})
+    assert set(Release.objects.get(version="r2").corpora.all()) == {queued[0], queued[1]}
