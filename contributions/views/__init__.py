@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
@@ -13,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -45,6 +47,7 @@ from ..lifecycle import PUBLISHED
 from ..models import (
     LANGUAGES,
     AbuseReport,
+    AnalysisRun,
     Corpus,
     CorpusFile,
     Domain,
@@ -215,13 +218,31 @@ def _latest(items: QuerySet, limit: int = PER_PAGE) -> list:
     return list(reversed(newest_first))
 
 
+def _report_html(analysis: AnalysisRun | None) -> str | None:
+    """The analysis report rendered, kept in the cache: the report of a
+    finished run never changes, and its tables and sample cost more than the
+    rest of the page."""
+    if analysis is None or not analysis.is_done:
+        return None
+    key = f"report-html:1:{analysis.pk}:{analysis.attempt}:{get_language()}"
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("contributions/_report.html", {
+            "report": analysis.report, "pii_labels": PERSONAL_DATA_LABELS, "quality_labels": QUALITY_LABELS,
+        })
+        cache.set(key, html, 24 * 3600)
+    return mark_safe(html)  # rendered (and escaped) by the template above
+
+
 def _analysis_context(corpus: Corpus) -> dict:
     """What the live parts of a corpus page show: its status and its analysis."""
-    analysis = submissions.corpus_latest_analysis(corpus=corpus)
+    # The report is read from the database only when its rendering is not
+    # in the cache (or to list a failed run's problems).
+    analysis = corpus.analyses.defer("report", "shards").order_by("-created_at", "-id").first()
     return {
         "corpus": corpus,
         "analysis": analysis,
-        "report": analysis.report if analysis and analysis.is_done else None,
+        "report_html": _report_html(analysis),
         "pii_labels": PERSONAL_DATA_LABELS,
         "quality_labels": QUALITY_LABELS,
     }
@@ -412,7 +433,10 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
 @reviewer_required
 def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
-    analysis = corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).order_by("-id").first()
+    analysis = (
+        corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
+        .order_by("-id").first()
+    )
     page_number = review.parse_index(request.GET.get("page", "")) or 1
     query, flag = request.GET.get("q", "").strip()[:200], request.GET.get("flag", "")
     personal_data = request.GET.get("pii") == "1"
@@ -424,7 +448,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return render(
         request, "contributions/review_corpus.html",
         {
-            "corpus": corpus, "analysis": analysis, "report": analysis.report if analysis else None,
+            "corpus": corpus, "analysis": analysis, "report_html": _report_html(analysis),
             "documents": documents, "query": query, "flag": flag, "personal_data": personal_data,
             "excluded_documents": {int(e.value) for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT},
             "exclusions": exclusions, "exclusion_kinds": Exclusion.Kind,
