@@ -425,7 +425,7 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request, "contributions/review_queue.html",
         {"page": page, "filters": filters, "max_documents": max_documents, "required": review.approvals_required(),
-         "language_choices": LANGUAGES, "domains": Domain.choices, "licenses": License.choices},
+         "language_choices": LANGUAGES, "domains": Domain.choices, "licenses": [(c, c) for c in License.values]},
     )
 
 
