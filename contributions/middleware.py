@@ -6,12 +6,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .accounts import agreement_is_current
+from .accounts import agreement_current_version, agreement_is_current
 
 # Pages a member may reach before accepting a new agreement: the agreement
 # itself, signing out, and their rights over their own data.
 AGREEMENT_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/healthz", "/static/", "/media/")
 AGREEMENT_EXEMPT_URLS = ("contributions:agreement", "contributions:profile_export", "contributions:profile_delete")
+# The version this session's member has accepted: an acceptance is never taken
+# back, so each session asks the database once per agreement version.
+AGREEMENT_SESSION_KEY = "agreement_accepted"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -52,12 +55,15 @@ class AgreementRequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
+        version = agreement_current_version()
         if (
             user.is_authenticated
+            and request.session.get(AGREEMENT_SESSION_KEY) != version
             and not request.path.startswith(AGREEMENT_EXEMPT_PREFIXES)
             and request.path not in {reverse(name) for name in AGREEMENT_EXEMPT_URLS}
-            and not agreement_is_current(user=user)
         ):
-            query = urlencode({"next": request.get_full_path()})
-            return redirect(f"{reverse('contributions:agreement')}?{query}")
+            if not agreement_is_current(user=user):
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('contributions:agreement')}?{query}")
+            request.session[AGREEMENT_SESSION_KEY] = version
         return self.get_response(request)

@@ -196,3 +196,15 @@ def test_admin_refuses_members_and_admits_maintainers(client, member, maintainer
     assert client.get("/admin/login/").status_code == 403
     client.force_login(maintainer)
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_agreement_is_looked_up_once_a_session(client, member, monkeypatch):
+    from contributions import middleware
+
+    calls = []
+    real = middleware.agreement_is_current
+    monkeypatch.setattr(middleware, "agreement_is_current", lambda **kw: calls.append(1) or real(**kw))
+    client.force_login(member)
+    for _ in range(3):
+        assert client.get(reverse("contributions:profile")).status_code == 200
+    assert len(calls) == 1
