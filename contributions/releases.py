@@ -297,6 +297,26 @@ def release_for_page(*, user: User | AnonymousUser, version: str) -> Release:
     )
 
 
+def release_page_cache_key(*, release: Release, variant: list[str]) -> str:
+    """The cache key of a built release's page body. Its files, card and
+    entries never change once built (a rebuild changes ``prefix``); what it
+    shows of the corpora it carries (a corpus unpublished since is named by
+    its number only) changes with the number of published corpora, which
+    the database counts from an index."""
+    published = Corpus.objects.filter(status__in=lifecycle.PUBLISHED).order_by().count()
+    state = [release.pk, release.prefix, str(release.finished_at), published, *variant]
+    return "release-page:1:" + hashlib.sha256(repr(state).encode()).hexdigest()
+
+
+def public_releases_state() -> str:
+    """What changes when a release is published, unpublished or rebuilt: the
+    version of the public list's cached rendering."""
+    built = Release.objects.filter(public=True, status=JobStatus.DONE).aggregate(
+        n=Count("id"), last_id=Max("id"), last=Max("finished_at")
+    )
+    return f"{built['n']}:{built['last_id']}:{built['last']}"
+
+
 def release_entries(*, release: Release) -> QuerySet[ReleaseEntry]:
     """The corpora a built release carries, with what it kept of each, in
     one query (paginate it)."""

@@ -454,3 +454,66 @@ def test_many_files_are_listed_page_by_page(client):
     # The snippet names a few files and says how many more there are.
     assert len(second.context["snippet_files"]) == 5 and second.context["snippet_more"] == 145
     assert client.get(url, {"files": "x'"}, **EN).status_code == 200
+
+
+# ---------------------------------------------------------------- cached renderings
+
+
+def test_a_new_public_release_is_listed_at_once(client, maintainer):
+    stored_release("first-one")
+    url = reverse("contributions:release_list")
+    assert "first-one" in client.get(url, **EN).content.decode()
+    stored_release("second-one")
+    stored_release("hidden-one", public=False)
+    listing = client.get(url, **EN).content.decode()
+    assert "second-one" in listing and "hidden-one" not in listing
+    Release.objects.filter(version="first-one").update(public=False)
+    assert "first-one" not in client.get(url, **EN).content.decode()
+
+
+def test_the_cached_list_is_per_language_and_never_shows_maintainer_columns(client, maintainer):
+    stored_release("open-one")
+    stored_release("private-one", public=False)
+    url = reverse("contributions:release_list")
+    client.force_login(maintainer)
+    assert "private-one" in client.get(url, **EN).content.decode()
+    client.logout()
+    english = client.get(url, **EN).content.decode()
+    assert "private-one" not in english and "Status" not in english and ">Words<" in english
+    assert ">Mots<" in client.get(url, **FR).content.decode()
+    # One rendering per page asked, whatever else the address carries.
+    assert client.get(url, {"page": "x'", "utm": "a"}, **EN).status_code == 200
+
+
+def test_the_cached_release_page_follows_the_visitor_and_the_corpora(client, member):
+    corpus = make_corpus(member, title="Titre encore publié")
+    Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.RELEASED)
+    stored_release("mixed", files=["data/open-fr/train-00000.parquet", "data/restricted-fr/train-00000.parquet"])
+    ReleaseEntry.objects.create(release=Release.objects.get(version="mixed"), corpus=corpus, documents=3)
+    url = reverse("contributions:release_detail", args=["mixed"])
+    restricted = reverse("contributions:release_file", args=["mixed", "data/restricted-fr/train-00000.parquet"])
+    # A member's rendering first: the next anonymous visitor still gets
+    # the sign-in message, not the member's download link.
+    client.force_login(member)
+    assert f'href="{restricted}"' in client.get(url, **EN).content.decode()
+    client.logout()
+    page = client.get(url, **EN).content.decode()
+    assert f'href="{restricted}"' not in page and "sign in to download" in page
+    assert "Titre encore publié" in page and "export_release" not in page
+    # A corpus unpublished since shows by its number at once.
+    Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.WITHDRAWN)
+    page = client.get(url, **EN).content.decode()
+    assert "Titre encore publié" not in page and f"Corpus {corpus.pk} (no longer published)" in page
+    # And the page in the other language is rendered in it.
+    assert 'id="files-title">Fichiers<' in client.get(url, **FR).content.decode()
+
+
+def test_a_cached_release_page_reads_no_entry(client, member, django_assert_max_num_queries):
+    corpus = make_corpus(member)
+    stored_release("quiet", files=["data/open-fr/train-00000.parquet"])
+    ReleaseEntry.objects.create(release=Release.objects.get(version="quiet"), corpus=corpus, documents=3)
+    url = reverse("contributions:release_detail", args=["quiet"])
+    client.get(url, **EN)
+    # The release and the number of published corpora: nothing else.
+    with django_assert_max_num_queries(2):
+        assert client.get(url, **EN).status_code == 200

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from contributions import lifecycle, review
+from contributions import lifecycle, review, stats
 from contributions.models import (
     RESTRICTED_LICENSES,
     Corpus,
@@ -409,3 +409,17 @@ def test_statistics_page_fits_the_screen_in_the_browser(browser, live_server, lo
         page.screenshot(path=str(tmp_path / f"stats-{locale}-{width}.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_the_rendered_page_follows_the_figures_and_the_language(client):
+    url = reverse("contributions:stats")
+    UserFactory()
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "By license" in english
+    assert "Par licence" in client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    # The figures computed again (every few minutes): the page shows them.
+    members = User.objects.filter(is_active=True).count()
+    UserFactory.create_batch(1234 - members)
+    assert "1,234" not in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    cache.delete(stats.CACHE_KEY)
+    assert "<strong>1,234</strong>" in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

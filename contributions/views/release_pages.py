@@ -6,20 +6,25 @@ releases."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.syndication.views import Feed
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.formats import number_format
+from django.utils.safestring import mark_safe
+from django.utils.timezone import get_current_timezone_name
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -36,11 +41,30 @@ SNIPPET_FILES = 5
 
 @require_GET
 def release_list(request: HttpRequest) -> HttpResponse:
+    number = _page_param(request.GET.get("page"))
+    maintainer = _audience(request) == "maintainer"
+    # Everyone but maintainers sees the same list: rendered once per page and
+    # language, again as soon as a release is published, unpublished or
+    # rebuilt (the key changes). Maintainers see every release and its status.
+    key = None
+    if not maintainer:
+        state = [releases.public_releases_state(), get_language(), get_current_timezone_name(), number]
+        key = "release-list:1:" + hashlib.sha256(repr(state).encode()).hexdigest()
+        table = cache.get(key)
+        if table is not None:
+            # Rendered here from our own template, its values escaped there.
+            return render(request, "contributions/release_list.html", {"table": mark_safe(table)})  # noqa: S308
     visible = releases.releases_visible_to(request.user).only(*releases.LIST_FIELDS).order_by("-created_at")
-    page = Paginator(visible, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(visible, LIST_PAGE_SIZE).get_page(number)
     totals = releases.releases_totals(release_ids=[release.pk for release in page])
     rows = [{"release": release, "totals": totals[release.pk]} for release in page]
-    return render(request, "contributions/release_list.html", {"page": page, "rows": rows})
+    table = render_to_string(
+        "contributions/_release_list.html",
+        {"page": page, "rows": rows, "maintainer": maintainer, "query": QueryDict(f"page={number}" if number else "")},
+    )
+    if key is not None:
+        cache.set(key, table, BODY_CACHE_SECONDS)
+    return render(request, "contributions/release_list.html", {"table": mark_safe(table)})  # noqa: S308
 
 
 def _configs(release: Release) -> tuple[list[dict], str]:
@@ -76,10 +100,8 @@ def _files(request: HttpRequest, release: Release) -> list[dict]:
     return rows
 
 
-def _entries(request: HttpRequest, release: Release):
-    page = Paginator(releases.release_entries(release=release), ENTRIES_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+def _entries(page_number: str, release: Release):
+    page = Paginator(releases.release_entries(release=release), ENTRIES_PAGE_SIZE).get_page(page_number)
     entries = list(page)
     reviewers = releases.entries_reviewers(entries=entries)
     rows = []
@@ -97,33 +119,85 @@ def _entries(request: HttpRequest, release: Release):
     return page, rows
 
 
+def _page_param(raw: str | None) -> str:
+    """A page number as given, or "" (the first page) when it is not one: the
+    cache keeps one rendering per page, not one per string a visitor types."""
+    raw = (raw or "").strip()
+    return raw if raw.isdigit() and len(raw) <= 6 else ""
+
+
+def _audience(request: HttpRequest) -> str:
+    # What differs between visitors: members download the restricted files,
+    # maintainers see the export command.
+    user = request.user
+    if not user.is_authenticated:
+        return "anonymous"
+    return "maintainer" if user.is_maintainer else "member"
+
+
+def _body_context(request: HttpRequest, release: Release, page_number: str, files_number: str) -> dict:
+    configs, default = _configs(release)
+    files = _files(request, release)
+    default_files = [
+        request.build_absolute_uri(f["url"]) for f in files if default and f["config"] == default
+    ]
+    page, rows = _entries(page_number, release)
+    query = QueryDict(mutable=True)
+    if page_number:
+        query["page"] = page_number
+    if files_number:
+        query["files"] = files_number
+    return {
+        "release": release,
+        "configs": configs,
+        "default_config": default,
+        # A release of a terabyte has thousands of shards.
+        "files": Paginator(files, FILES_PAGE_SIZE).get_page(files_number),
+        "restricted_files": any(f["needs_sign_in"] for f in files),
+        "snippet_files": default_files[:SNIPPET_FILES],
+        "snippet_more": max(0, len(default_files) - SNIPPET_FILES),
+        "folder": f"openllm-{release.version}",
+        "page": page,
+        "rows": rows,
+        "query": query,
+        "notes": release.summary_notes,  # type: ignore[attr-defined]
+        "card": releases.release_card(release=release),
+        "login_url": f"{reverse('account_login')}?next={request.path}",
+        "maintainer": _audience(request) == "maintainer",
+    }
+
+
 @require_GET
 def release_detail(request: HttpRequest, version: str) -> HttpResponse:
     release = releases.release_for_page(user=request.user, version=version)
     context: dict = {"release": release}
     if release.is_done:
-        configs, default = _configs(release)
-        files = _files(request, release)
-        default_files = [
-            request.build_absolute_uri(f["url"]) for f in files if default and f["config"] == default
-        ]
-        page, rows = _entries(request, release)
-        context.update({
-            "configs": configs,
-            "default_config": default,
-            # A release of a terabyte has thousands of shards.
-            "files": Paginator(files, FILES_PAGE_SIZE).get_page(request.GET.get("files")),
-            "restricted_files": any(f["needs_sign_in"] for f in files),
-            "snippet_files": default_files[:SNIPPET_FILES],
-            "snippet_more": max(0, len(default_files) - SNIPPET_FILES),
-            "folder": f"openllm-{release.version}",
-            "page": page,
-            "rows": rows,
-            "notes": release.summary_notes,  # type: ignore[attr-defined]
-            "card": releases.release_card(release=release),
-            "login_url": f"{reverse('account_login')}?next={request.path}",
-        })
+        # A built release's files, card and entries never change: its body is
+        # rendered once per page, language and kind of visitor, and again when
+        # a corpus it carries is unpublished (a member's new public name shows
+        # within BODY_CACHE_SECONDS). Rendered without the request, so no
+        # token nor anything of the visitor's goes into the shared copy.
+        page_number = _page_param(request.GET.get("page"))
+        files_number = _page_param(request.GET.get("files"))
+        key = releases.release_page_cache_key(
+            release=release,
+            variant=[
+                get_language(), get_current_timezone_name(), _audience(request),
+                request.build_absolute_uri("/"), page_number, files_number,
+            ],
+        )
+        body = cache.get(key)
+        if body is None:
+            body = render_to_string(
+                "contributions/_release_body.html", _body_context(request, release, page_number, files_number)
+            )
+            cache.set(key, body, BODY_CACHE_SECONDS)
+        # Rendered here from our own template, its values escaped there.
+        context["body"] = mark_safe(body)  # noqa: S308
     return render(request, "contributions/release_detail.html", context)
+
+
+BODY_CACHE_SECONDS = 60
 
 
 @require_GET
