@@ -705,6 +705,14 @@ def _cache_key(dataset: Dataset, query: Query) -> str:
     return "explorer:summary:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+def page_cache_key(*, dataset: Dataset, query: Query, variant: list[str]) -> str:
+    """The cache key of a query's whole page: the dataset (files and hidden
+    corpora), every field of the query (the page and whether restricted
+    text is shown included) and what else the page shows (``variant``)."""
+    raw = json.dumps([SUMMARY_VERSION, asdict(dataset), asdict(query), variant], sort_keys=True, default=str)
+    return "explorer:page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
 def explorer_summary(*, s: _Session, dataset: Dataset, query: Query) -> Summary:
     """The count and distributions of a query, cached a while: the files
     never change."""

@@ -467,3 +467,44 @@ def test_workers_index_what_they_write(built):
     assert shards and parquet
     for name in shards + parquet:
         assert default_storage.exists(name + explorer.INDEX_SUFFIX), name
+
+
+def test_a_query_page_is_rendered_once_then_read_from_the_cache(synthetic, client, monkeypatch):
+    release = synthetic(40)
+    url = reverse("contributions:explore_release", args=[release.version, "open"])
+    first = client.get(url, {"q": "marque", "page": 9}, **EN)
+    assert first.status_code == 200
+    opened = []
+    monkeypatch.setattr(explorer, "session", lambda **kwargs: opened.append(1))
+    again = client.get(url, {"q": "marque", "page": 9}, **EN)
+    assert not opened
+    body = first.content.decode().split("<main", 1)[1].split("</main>")[0]
+    assert body == again.content.decode().split("<main", 1)[1].split("</main>")[0]
+    # The message about the page asked is said again.
+    assert "There is no page 9" in again.content.decode()
+    # Another page, another query: read from the files.
+    with pytest.raises(TypeError):
+        client.get(url, {"q": "marque", "page": 2}, **EN)
+    assert opened
+
+
+def test_a_cached_page_shows_restricted_text_to_members_only(built, client):
+    release, _first, _second, _restricted = built
+    marked = next(r for r in release_rows(release, "restricted") if LONG_MARK in r["text"].lower())
+    url = reverse("contributions:explore_release", args=[release.version, "restricted"])
+    shown = escape(marked["text"][:40])
+    client.force_login(UserFactory())
+    assert shown in client.get(url, **EN).content.decode()
+    assert client.get(url, {"q": LONG_MARK}, **EN).context["summary"].total == 1
+    client.logout()
+    assert shown not in client.get(url, **EN).content.decode()
+    assert client.get(url, {"q": LONG_MARK}, **EN).context["summary"].total == 0
+
+
+def test_a_cached_page_drops_a_corpus_unpublished_since(built, client):
+    release, _first, second, _restricted = built
+    url = reverse("contributions:explore_release", args=[release.version, "open"])
+    assert "Second" in client.get(url, {"corpus": second.pk}, **EN).content.decode()
+    Corpus.objects.filter(pk=second.pk).update(status=CorpusStatus.WITHDRAWN)
+    page = client.get(url, {"corpus": second.pk}, **EN)
+    assert page.context["summary"].total == 0 and "No row matches this query." in page.content.decode()

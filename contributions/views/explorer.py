@@ -5,9 +5,14 @@ can be shared."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.cache import cache
+from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -20,9 +25,22 @@ from ..templatetags.openllm import language_name
 
 
 def _release(request: HttpRequest, version: str) -> Release:
-    return get_object_or_404(
-        releases.releases_visible_to(request.user).filter(status=JobStatus.DONE), version=version
+    # Its statistics hold a line per corpus and its filters every removed
+    # id: the database reads out the two small parts the explorer needs.
+    release = get_object_or_404(
+        releases.releases_visible_to(request.user)
+        .filter(status=JobStatus.DONE)
+        .defer("stats", "filters", "notes")
+        .annotate(
+            summary_configs=KeyTransform("configs", "stats"), summary_languages=KeyTransform("languages", "stats")
+        ),
+        version=version,
     )
+    release.stats = {
+        "configs": release.summary_configs or {},  # type: ignore[attr-defined]
+        "languages": release.summary_languages or [],  # type: ignore[attr-defined]
+    }
+    return release
 
 
 def _corpus(request: HttpRequest, pk: int) -> Corpus:
@@ -60,12 +78,34 @@ def _charts(summary: explorer.Summary) -> list[Chart]:
     ]
 
 
+# A query's page (rows, counts, charts and the form around them) is the same
+# for every visitor who may read the same text: the files never change, so
+# it is rendered once and served from the cache. Which corpora are hidden
+# is part of the dataset, hence of the key: an unpublished corpus's rows
+# go at once.
+PAGE_CACHE_SECONDS = explorer.CACHE_SECONDS
+
+
 def _explore(
     request: HttpRequest, dataset: explorer.Dataset | None, context: dict, row_url: str
 ) -> HttpResponse:
     query, errors = explorer.query_parse(params=request.GET, restricted_text=_may_read_restricted(request))
     for error in errors:
         messages.warning(request, error)
+    key = None
+    if dataset is not None:
+        key = explorer.page_cache_key(
+            dataset=dataset, query=query,
+            # The page links to itself (next page, sign in and come back).
+            variant=[get_language(), request.get_full_path(), row_url, context["here"], context["title"]],
+        )
+        cached = cache.get(key)
+        if cached is not None:
+            if query.page > cached["pages"]:
+                messages.warning(request, _("There is no page %(page)d: here is the last one.") % {"page": query.page})
+            # Rendered here from our own template, its values escaped there.
+            body = mark_safe(cached["html"])  # noqa: S308
+            return render(request, "contributions/explorer.html", {"title": context["title"], "body": body})
     summary, facets, rows, timed_out, unavailable = None, None, [], False, False
     if dataset is not None:
         try:
@@ -81,9 +121,10 @@ def _explore(
         except explorer.ExplorerError:
             unavailable = True
     page = min(query.page, summary.pages) if summary else 1
-    return render(
-        request,
-        "contributions/explorer.html",
+    # Rendered with the request for its path and query only: the page holds
+    # no form token nor anything else of the visitor's.
+    html = render_to_string(
+        "contributions/_explorer.html",
         {
             **context,
             "dataset": dataset,
@@ -103,7 +144,12 @@ def _explore(
             "count_cap": explorer.COUNT_CAP,
             "license_names": dict(License.choices),
         },
+        request=request,
     )
+    if key is not None and summary is not None and not (timed_out or unavailable):
+        cache.set(key, {"html": html, "pages": summary.pages}, PAGE_CACHE_SECONDS)
+    # Rendered here from our own template, its values escaped there.
+    return render(request, "contributions/explorer.html", {"title": context["title"], "body": mark_safe(html)})  # noqa: S308
 
 
 @require_GET
