@@ -25,22 +25,32 @@ from ..templatetags.openllm import language_name
 
 
 def _release(request: HttpRequest, version: str) -> Release:
-    # Its statistics hold a line per corpus and its filters every removed
-    # id: the database reads out the two small parts the explorer needs.
     release = get_object_or_404(
         releases.releases_visible_to(request.user)
         .filter(status=JobStatus.DONE)
-        .defer("stats", "filters", "notes")
-        .annotate(
-            summary_configs=KeyTransform("configs", "stats"), summary_languages=KeyTransform("languages", "stats")
-        ),
+        .only(*releases.LIST_FIELDS, "prefix"),
         version=version,
     )
-    release.stats = {
-        "configs": release.summary_configs or {},  # type: ignore[attr-defined]
-        "languages": release.summary_languages or [],  # type: ignore[attr-defined]
-    }
+    # What the explorer needs of a built release's files and statistics
+    # never changes (a rebuild changes its prefix): read once, then kept.
+    # Its statistics hold a line per corpus, which the database would
+    # otherwise read whole at each request.
+    key = f"explorer:release:1:{release.pk}:{release.prefix}"
+    parts = cache.get(key)
+    if parts is None:
+        parts = (
+            Release.objects.filter(pk=release.pk)
+            .annotate(configs=KeyTransform("configs", "stats"), languages=KeyTransform("languages", "stats"))
+            .values("files", "configs", "languages")
+            .get()
+        )
+        cache.set(key, parts, RELEASE_CACHE_SECONDS)
+    release.files = parts["files"] or []
+    release.stats = {"configs": parts["configs"] or {}, "languages": parts["languages"] or []}
     return release
+
+
+RELEASE_CACHE_SECONDS = 24 * 3600
 
 
 def _corpus(request: HttpRequest, pk: int) -> Corpus:

@@ -169,7 +169,12 @@ def _body_context(request: HttpRequest, release: Release, page_number: str, file
 
 @require_GET
 def release_detail(request: HttpRequest, version: str) -> HttpResponse:
-    release = releases.release_for_page(user=request.user, version=version)
+    # What the page shows outside its cached body: never the release's
+    # statistics, which the database would have to read whole.
+    release = get_object_or_404(
+        releases.releases_visible_to(request.user).only(*releases.LIST_FIELDS, "prefix", *LIVE_FIELDS),
+        version=version,
+    )
     context: dict = {"release": release}
     if release.is_done:
         # A built release's files, card and entries never change: its body is
@@ -188,8 +193,9 @@ def release_detail(request: HttpRequest, version: str) -> HttpResponse:
         )
         body = cache.get(key)
         if body is None:
+            full = releases.release_for_page(user=request.user, version=version)
             body = render_to_string(
-                "contributions/_release_body.html", _body_context(request, release, page_number, files_number)
+                "contributions/_release_body.html", _body_context(request, full, page_number, files_number)
             )
             cache.set(key, body, BODY_CACHE_SECONDS)
         # Rendered here from our own template, its values escaped there.
