@@ -179,7 +179,8 @@ def release_dataset(*, release: Release, config: str) -> Dataset | None:
     )
     if not files:
         return None
-    hidden = release.entries.exclude(corpus__status__in=PUBLISHED).values_list("corpus_id", flat=True)
+    # Without the entries' default ordering, which would join the releases.
+    hidden = release.entries.exclude(corpus__status__in=PUBLISHED).order_by().values_list("corpus_id", flat=True)
     return Dataset(files=files, kind="release", hidden_corpora=tuple(sorted(hidden)))
 
 
