@@ -453,7 +453,7 @@ def test_notification_list_and_mark_read(client, member, reviewer):
     review.review_decide(corpus=corpus, reviewer=reviewer, decision=Decision.REQUEST_CHANGES, comment="À revoir.")
     client.force_login(member)
     html = client.get(reverse("contributions:home")).content.decode()
-    assert 'class="badge warning">1</span>' in html
+    assert 'class="badge warning">1<' in html
     assert "À revoir." in client.get(reverse("contributions:notifications")).content.decode()
     client.post(reverse("contributions:notifications"))
     assert not Notification.objects.filter(user=member, read_at__isnull=True).exists()
