@@ -172,7 +172,9 @@ def release_detail(request: HttpRequest, version: str) -> HttpResponse:
     # What the page shows outside its cached body: never the release's
     # statistics, which the database would have to read whole.
     release = get_object_or_404(
-        releases.releases_visible_to(request.user).only(*releases.LIST_FIELDS, "prefix", *LIVE_FIELDS),
+        releases.releases_visible_to(request.user)
+        .only(*releases.LIST_FIELDS, "prefix", *LIVE_FIELDS)
+        .annotate(published_corpora=releases.published_corpora_count()),
         version=version,
     )
     context: dict = {"release": release}
