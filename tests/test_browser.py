@@ -454,3 +454,66 @@ def test_every_page_fits_a_phone_for_every_role(browser, live_server):
     assert too_wide == {}
     # Enough was seen to mean something: the public pages, then more with each role.
     assert 10 <= seen["anonymous"] < seen["member"] < seen["reviewer"] < seen["maintainer"]
+
+
+def _browse_catalogue_to_explorer(page, corpus, explorer: str, language: str) -> list[str]:
+    """Catalogue, corpus page, release page, explorer, and the corpus's rows
+    in it: the pages seen, each checked for its language and its width."""
+    width = page.viewport_size["width"]
+    visited = []
+
+    def check(where: str) -> None:
+        assert page.evaluate("document.documentElement.lang") == language, where
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{where} at {width} px ({language}) is {scroll} px wide"
+        visited.append(page.url)
+
+    page.goto("/data/")
+    check("the catalogue")
+    page.locator(f'main a[href="/data/{corpus.pk}/"]').first.click()
+    page.wait_for_url(f"**/data/{corpus.pk}/")
+    check("the corpus page")
+    page.locator('main a[href="/releases/demo-1/"]').first.click()
+    page.wait_for_url("**/releases/demo-1/")
+    check("the release page")
+    links = page.locator(f'main a[href^="{explorer}"]')
+    # The issue asks for release page -> explorer: each config of the release links to its rows.
+    assert links.count(), "the release page has no link to its rows in the explorer (contributions:explore_release)"
+    links.first.click()
+    page.wait_for_url(f"**{explorer}**")
+    check("the explorer")
+    # The corpus's own rows, from its page, the way "where my text went" links them.
+    page.goto(f"/data/{corpus.pk}/")
+    page.locator(f'main a[href^="{explorer}"][href*="corpus={corpus.pk}"]').first.click()
+    page.wait_for_url(f"**corpus={corpus.pk}**")
+    check("the explorer, on the corpus's rows")
+    assert page.locator("main table tbody tr").count() > 0, "the explorer shows no row of the corpus"
+    return visited
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("locale", ["fr-FR", "en-US"])
+def test_catalogue_corpus_release_explorer_in_both_languages_on_a_desktop_and_a_phone(
+    browser, live_server, locale, width
+):
+    """A visitor goes from the catalogue to a corpus, to a release that
+    carries it, to its rows in the explorer: in French and in English, at
+    1280 and 390 px, nothing is wider than the screen."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        explorer = reverse("contributions:explore_release", args=["demo-1", "open"]).removesuffix("open/")
+    except NoReverseMatch:
+        pytest.skip("the data explorer (URL contributions:explore_release) is not there yet")
+    site = _demo_site()
+    corpus = site["member"].corpora.filter(releases=site["release"]).order_by("id").first()
+    context = browser.new_context(
+        base_url=live_server.url, locale=locale, viewport={"width": width, "height": 900 if width > 390 else 844}
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        visited = _browse_catalogue_to_explorer(page, corpus, explorer, language=locale[:2])
+    finally:
+        context.close()
+    assert len(visited) == 5
