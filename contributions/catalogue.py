@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -29,6 +30,7 @@ from .models import (
     RESTRICTED_LICENSES,
     AnalysisRun,
     Corpus,
+    CorpusEvent,
     CorpusLanguage,
     Decision,
     JobStatus,
@@ -175,16 +177,35 @@ def _releases_state() -> str:
     return f"{built['n']}:{built['last']}"
 
 
-def _published_state() -> str:
-    corpora = Corpus.objects.filter(status__in=PUBLISHED).aggregate(n=Count("id"), last=Max("updated_at"))
-    return f"{corpora['n']}:{corpora['last']}"
+def _published_state(*, with_releases: bool = False) -> str:
+    """What changes as soon as a corpus is published or unpublished: the
+    number of published corpora and the last status
+    change (every change of status records an event; the newest is found
+    from the primary key), and with ``with_releases`` the public releases'
+    number and last build, in one query. Reading the latest ``updated_at``
+    of the published corpora instead would read every row of the table."""
+    quote = connection.ops.quote_name
+    corpus, event, release = (quote(model._meta.db_table) for model in (Corpus, CorpusEvent, Release))
+    marks = ", ".join(["%s"] * len(PUBLISHED))
+    sql = f"SELECT (SELECT COUNT(*) FROM {corpus} WHERE status IN ({marks})), (SELECT MAX(id) FROM {event})"
+    params: list[Any] = [str(status) for status in PUBLISHED]
+    if with_releases:
+        built = f"FROM {release} WHERE public = %s AND status = %s"
+        sql += f", (SELECT COUNT(*) {built}), (SELECT MAX(finished_at) {built})"
+        params += [True, str(JobStatus.DONE), True, str(JobStatus.DONE)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return ":".join(str(value) for value in row)
 
 
 def catalogue_cache_key(*, params: list[tuple[str, list[str]]], language: str) -> str:
     """The cache key of the catalogue's results for these query parameters,
     which changes as soon as the published corpora or the public releases
-    do (two small aggregate queries instead of rendering fifty rows)."""
-    state = f"{_published_state()}:{_releases_state()}:{language}:{sorted(params)}"
+    do (one query of four small reads instead of rendering fifty rows). An
+    edit of a published corpus that does not change its status shows within
+    CATALOGUE_CACHE_SECONDS."""
+    state = f"{_published_state(with_releases=True)}:{language}:{sorted(params)}"
     return "catalogue:" + hashlib.sha256(state.encode()).hexdigest()
 
 
