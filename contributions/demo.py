@@ -6,6 +6,7 @@ fresh machine. The work runs in this process, as a worker would run it."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import orjson
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -30,7 +31,7 @@ TAILS = [
     "pour la troisième année consécutive.", "avec le soutien de plusieurs partenaires locaux.",
 ]
 
-DEMO_CORPORA = [
+DEMO_CORPORA: list[dict[str, Any]] = [
     {
         "title": "Comptes rendus municipaux (démo)",
         "description": "Procès-verbaux fictifs de conseils municipaux, écrits pour la démonstration.",

@@ -39,3 +39,12 @@ class ReviewerFactory(UserFactory):
 
 class MaintainerFactory(UserFactory):
     role = Role.MAINTAINER
+
+
+def signed_in(client, user) -> None:
+    """Sign ``user`` in, and make the session's first request: it records the
+    accepted agreement in the session, which later requests then trust."""
+    from django.urls import reverse
+
+    client.force_login(user)
+    assert client.get(reverse("contributions:profile")).status_code == 200

@@ -25,7 +25,7 @@ from contributions.models import (
 )
 
 from .corpora import FRENCH, analysed, jsonl, make_corpus
-from .factories import MaintainerFactory, ReviewerFactory, UserFactory
+from .factories import MaintainerFactory, ReviewerFactory, UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -211,8 +211,8 @@ def test_catalogue_queries_are_bounded(client, member, django_assert_max_num_que
     with django_assert_max_num_queries(1):
         again = client.get(url, {"language": "fr", "sort": "words"})
     assert titles(again) == titles(response)
-    client.force_login(member)
-    # The session, the member, the agreement and the unread notifications, besides.
+    signed_in(client, member)
+    # The session, the member and the unread notifications, besides.
     with django_assert_max_num_queries(11):
         client.get(url)
 

@@ -20,7 +20,7 @@ from bench.corpusgen import document
 from contributions import explorer, releases
 from contributions.models import Corpus, CorpusStatus, JobStatus, Release, TrainingVersion
 
-from .factories import MaintainerFactory, UserFactory
+from .factories import MaintainerFactory, UserFactory, signed_in
 from .test_releases import build, queued
 
 pytestmark = pytest.mark.django_db
@@ -444,7 +444,7 @@ def test_summaries_are_cached(synthetic, client, monkeypatch):
 @pytest.mark.parametrize("count", [30, 300])
 def test_explorer_queries_are_bounded(synthetic, client, django_assert_max_num_queries, count):
     release = synthetic(count, version=f"size-{count}")
-    client.force_login(UserFactory())
+    signed_in(client, UserFactory())
     with django_assert_max_num_queries(6):
         assert client.get(reverse("contributions:explore_release", args=[release.version, "open"])).status_code == 200
     with django_assert_max_num_queries(6):

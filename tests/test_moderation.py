@@ -27,7 +27,7 @@ from contributions.models import (
 )
 
 from .corpora import FRENCH, add_file, analysed, jsonl, make_corpus, submitted
-from .factories import PASSWORD, MaintainerFactory, UserFactory
+from .factories import PASSWORD, MaintainerFactory, UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_roles_page_query_count_does_not_grow(client, maintainer, django_assert_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     for _ in range(2):
         moderation.user_suspend(actor=maintainer, user=UserFactory(), reason="x")
     with CaptureQueriesContext(connection) as few:

@@ -26,7 +26,7 @@ from contributions.models import (
 )
 
 from .corpora import FRENCH, METADATA, analysed, jsonl
-from .factories import ReviewerFactory, UserFactory
+from .factories import ReviewerFactory, UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_my_corpora(client, member, n, django_assert_max_num_queries):
         CorpusFile(corpus=c, file=f"x/{c.pk}-{i}.txt", original_name=f"{i}.txt", format="txt", size=1, sha256="0")
         for c in mine for i in range(2)
     )
-    client.force_login(member)
+    signed_in(client, member)
     response = get(client, django_assert_max_num_queries, reverse("contributions:corpus_list"), 9)
     assert len(response.context["corpora"]) == min(n, PAGE)
     assert all(corpus.file_count == 2 for corpus in response.context["corpora"])
@@ -79,7 +79,7 @@ def test_a_corpus_of_mine(client, member, n, django_assert_max_num_queries):
     CorpusEvent.objects.bulk_create(
         CorpusEvent(corpus=corpus, actor=member, from_status="draft", to_status="submitted") for _ in range(n)
     )
-    client.force_login(member)
+    signed_in(client, member)
     response = get(
         client, django_assert_max_num_queries, reverse("contributions:corpus_detail", args=[corpus.pk]), 16
     )
@@ -96,7 +96,7 @@ def test_notifications(client, member, n, django_assert_max_num_queries):
                      params={"title": c.title, "release": "r1", "documents": 3})
         for c in mine
     )
-    client.force_login(member)
+    signed_in(client, member)
     response = get(client, django_assert_max_num_queries, reverse("contributions:notifications"), 9)
     assert len(response.context["items"]) == min(n, PAGE)
 
@@ -108,7 +108,7 @@ def test_review_queue(client, member, n, django_assert_max_num_queries):
     Review.objects.bulk_create(
         Review(corpus=c, corpus_version=1, reviewer=reviewers[0], decision=Decision.APPROVE) for c in waiting
     )
-    client.force_login(reviewers[1])
+    signed_in(client, reviewers[1])
     response = get(client, django_assert_max_num_queries, reverse("contributions:review_queue"), 9)
     page = response.context["page"]
     assert len(page) == min(n, PAGE) and all(corpus.approvals == 1 for corpus in page)
@@ -128,7 +128,7 @@ def test_review_page(client, member, n, django_assert_max_num_queries):
         Review(corpus=corpus, corpus_version=v, reviewer=reviewers[0], decision=Decision.REQUEST_CHANGES)
         for v in range(100, 100 + n)
     )
-    client.force_login(reviewers[1])
+    signed_in(client, reviewers[1])
     response = get(
         client, django_assert_max_num_queries, reverse("contributions:review_corpus", args=[corpus.pk]), 16
     )
@@ -144,7 +144,7 @@ def test_training_queue(client, member, maintainer, n, django_assert_max_num_que
     )
     # An older build of the same version does not count twice.
     TrainingVersion.objects.create(corpus=queued[0], corpus_version=1, status=JobStatus.DONE, documents=1000)
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     response = get(client, django_assert_max_num_queries, reverse("contributions:training_queue"), 11)
     assert len(response.context["entries"]) == min(n, PAGE)
     documents = sum(range(1, n)) + 1000
@@ -164,7 +164,7 @@ def test_reviewers_page(client, member, maintainer, n, django_assert_max_num_que
         Review(corpus=c, corpus_version=1, reviewer=r, decision=Decision.APPROVE if j else Decision.REJECT)
         for c in settled for j, r in enumerate(reviewers)
     )
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     response = get(client, django_assert_max_num_queries, reverse("contributions:reviewer_stats"), 10)
     stats = response.context["stats"]
     assert stats["units"] == n
@@ -181,7 +181,7 @@ def test_roles_page(client, maintainer, n, django_assert_max_num_queries):
         AccountEvent(user=m, actor=maintainer, kind=AccountEvent.Kind.SUSPENDED, reason="spam")
         for m in members if not m.is_active
     )
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     response = get(client, django_assert_max_num_queries, reverse("contributions:roles"), 9)
     assert len(response.context["page"]) == min(n + 1, PAGE)
 
@@ -193,7 +193,7 @@ def test_the_reviewers_page_counts_a_new_decision_at_once(client, member, mainta
     waiting = corpora(member, 2)
     first, second = ReviewerFactory(), ReviewerFactory()
     Review.objects.create(corpus=waiting[0], corpus_version=1, reviewer=first, decision=Decision.APPROVE)
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     stats = client.get(reverse("contributions:reviewer_stats")).context["stats"]
     assert [s["decisions"] for s in stats["reviewers"]] == [1]
     review.review_decide(corpus=waiting[1], reviewer=second, decision=Decision.REJECT, comment="Non.", reason="quality")
@@ -211,7 +211,7 @@ def test_the_training_queue_totals_follow_a_corpus_leaving_it(client, member, ma
         TrainingVersion(corpus=c, corpus_version=1, status=JobStatus.DONE, documents=10, words=100, characters=600)
         for c in queued
     )
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     response = client.get(reverse("contributions:training_queue"))
     assert response.context["totals"]["license"][0]["documents"] == 20
     assert response.context["page"].paginator.count == 2
@@ -237,7 +237,7 @@ def test_the_release_form_takes_every_ready_corpus_when_none_is_named(client, me
 
     queued = _ready(member, 3)
     draft = corpora(member, 1, status=CorpusStatus.DRAFT)[0]
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     response = client.post(reverse("contributions:training_queue"), {"version": "r1", "corpora": ""})
     assert response.status_code == 302
     assert set(Release.objects.get(version="r1").corpora.all()) == set(queued)
@@ -249,7 +249,7 @@ def test_the_release_form_takes_typed_and_ticked_numbers_and_refuses_others(clie
 
     queued = _ready(member, 3)
     draft = corpora(member, 1, status=CorpusStatus.DRAFT)[0]
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     url = reverse("contributions:training_queue")
     for bad in ["12x", f"{queued[0].pk}, {draft.pk}", "²"]:
         response = client.post(url, {"version": "r1", "corpora": bad}, HTTP_ACCEPT_LANGUAGE="en")

@@ -12,6 +12,7 @@ from contributions import submissions
 from contributions.models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, JobStatus
 
 from .corpora import FRENCH, add_file, jsonl, make_corpus, parquet, submitted, upload, zip_of
+from .factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -308,7 +309,7 @@ def test_another_member_cannot_touch_my_corpus(client, member, other_member):
 
 
 def test_corpus_list_query_count_does_not_grow(client, member, django_assert_max_num_queries):
-    client.force_login(member)
+    signed_in(client, member)
     for _ in range(3):
         add_file(make_corpus(member), "a.txt", FRENCH[0])
     with django_assert_max_num_queries(8) as few:
