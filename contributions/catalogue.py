@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
@@ -322,12 +322,6 @@ def corpus_review_summary(*, corpus: Corpus) -> ReviewSummary:
     )
 
 
-@dataclass(frozen=True)
-class PublicEntry:
-    entry: ReleaseEntry
-    config: str | None
-
-
 def release_config_for(*, configs: dict | None, family: str, language: str = "") -> str | None:
     """The config of a release (``stats["configs"]``) where a corpus's rows
     are best looked for: its family split to its main language, else the
@@ -337,18 +331,6 @@ def release_config_for(*, configs: dict | None, family: str, language: str = "")
         if preferred in names:
             return preferred
     return next((name for name in names if name.startswith(family)), None)
-
-
-def corpus_public_entries(*, corpus: Corpus, language: str = "") -> list[PublicEntry]:
-    """The public releases that carry the corpus; ``language``, its main one."""
-    family = license_family(corpus.license)
-    # Only the names of the configs: a release's stats also hold every
-    # corpus and removed id, far too much to read here.
-    entries = _public_entries().filter(corpus=corpus).annotate(configs=F("release__stats__configs"))
-    return [
-        PublicEntry(entry=entry, config=release_config_for(configs=entry.configs, family=family, language=language))
-        for entry in entries
-    ]
 
 
 def corpus_samples(*, corpus: Corpus) -> list[dict[str, Any]]:

@@ -296,15 +296,15 @@ def test_the_corpus_page_shows_what_each_release_kept(client, shipped):
     entry = ReleaseEntry.objects.get(release=release, corpus=corpus)
     assert entry.documents == 3 and entry.masked == 1
     response = client.get(reverse("contributions:data_detail", args=[corpus.pk]), **EN)
-    [item] = response.context["entries"]
-    assert item["entry"].documents == 3 and item["entry"].masked == 1
-    assert item["release"].version == "2026-12"
-    if item["explore_url"]:
-        assert item["explore_url"].endswith(f"?corpus={corpus.pk}")
-        assert "/open" in item["explore_url"]
-    row = re.search(r"2026-12</a></td>.*?</tr>", response.content.decode(), re.S).group(0)
-    cells = re.findall(r'<td class="number">([^<]*)</td>', row)
-    assert cells == [str(entry.documents), str(entry.excluded), str(entry.duplicates), str(entry.filtered), "1"]
+    [item] = response.context["text_went"]
+    assert (item.documents, item.masked, item.release_version) == (3, 1, "2026-12")
+    assert item.explore_url.endswith(f"?corpus={corpus.pk}") and "/open" in item.explore_url
+    html = response.content.decode()
+    for label, value in [
+        ("Excluded by the reviewers", entry.excluded), ("Dropped as duplicates", entry.duplicates),
+        ("Left out by the release's filters", entry.filtered), ("Personal data masked", 1),
+    ]:
+        assert f'data-label="{label}">{value}</td>' in html
 
 
 def test_samples_come_from_the_training_text_with_placeholders(client, shipped):
@@ -388,10 +388,11 @@ def test_corpus_page_queries_are_bounded(client, member, django_assert_max_num_q
         Review.objects.create(corpus=corpus, corpus_version=corpus.version, reviewer=ReviewerFactory(),
                               decision=Decision.APPROVE)
     url = reverse("contributions:data_detail", args=[corpus.pk])
-    # The corpus, the state of the public releases; then its report, releases, reviews, training version.
-    with django_assert_max_num_queries(6):
+    # The corpus, the state of the public releases; then its report, releases (and their configs),
+    # reviews, training version.
+    with django_assert_max_num_queries(7):
         response = client.get(url)
-    assert len(response.context["entries"]) == count
+    assert len(response.context["text_went"]) == count
     assert response.context["reviews"].approvals == count
     with django_assert_max_num_queries(2):
         again = client.get(url)
@@ -506,22 +507,13 @@ def test_the_rows_of_a_corpus_are_looked_for_in_its_family_config(configs, famil
     assert catalogue.release_config_for(configs=configs, family=family, language=language) == expected
 
 
-def test_release_rows_link_to_the_explorer_when_it_exists(client, member, monkeypatch):
-    from contributions.views import public
-
+def test_release_rows_link_to_the_explorer(client, member):
     corpus = _queued(member, FRENCH, license="CC-BY-NC-4.0")
     _public_release("2026-09", corpus, configs=("open", "restricted-fr"))
-    made = []
-
-    def fake_reverse(name, *args):
-        made.append((name, args))
-        return f"/fake/{'/'.join(str(a) for a in args)}/"
-
-    monkeypatch.setattr(public, "_reverse_or_none", fake_reverse)
-    response = client.get(reverse("contributions:data_detail", args=[corpus.pk]), **EN)
-    assert ("contributions:explore_release", ("2026-09", "restricted-fr")) in made
-    assert f'href="/fake/2026-09/restricted-fr/?corpus={corpus.pk}"' in response.content.decode()
-    assert f'href="/fake/{corpus.pk}/"' in response.content.decode()  # explore this corpus
+    html = client.get(reverse("contributions:data_detail", args=[corpus.pk]), **EN).content.decode()
+    rows = reverse("contributions:explore_release", args=["2026-09", "restricted-fr"])
+    assert f'href="{rows}?corpus={corpus.pk}"' in html
+    assert f'href="{reverse("contributions:explore_corpus", args=[corpus.pk])}"' in html
 
 
 @pytest.mark.browser

@@ -8,23 +8,16 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from .. import catalogue
+from ..dashboard import text_went_of_corpus
 from ..forms import AbuseReportForm, CatalogueForm
 from ..lifecycle import PUBLISHED
 from ..models import Corpus, User
-
-
-def _reverse_or_none(name: str, *args) -> str | None:
-    # Pages built alongside this one (the explorer) may not be there yet.
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 @require_GET
@@ -71,17 +64,6 @@ def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _data_card_context(corpus: Corpus) -> dict:
     report = catalogue.corpus_public_report(corpus=corpus)
-    entries = []
-    main_language = report["languages"][0]["language"] if report and report.get("languages") else ""
-    for item in catalogue.corpus_public_entries(corpus=corpus, language=main_language):
-        version = item.entry.release.version
-        explore = _reverse_or_none("contributions:explore_release", version, item.config) if item.config else None
-        entries.append({
-            "entry": item.entry,
-            "release": item.entry.release,
-            "explore_url": f"{explore}?corpus={corpus.pk}" if explore else None,
-            "release_url": reverse("contributions:release_detail", args=[version]),
-        })
     submitter = corpus.submitter
     return {
         "corpus": corpus,
@@ -91,8 +73,9 @@ def _data_card_context(corpus: Corpus) -> dict:
         "report": report,
         "charts": catalogue.corpus_charts(report=report) if report else [],
         "reviews": catalogue.corpus_review_summary(corpus=corpus),
-        "entries": entries,
-        "explore_url": _reverse_or_none("contributions:explore_corpus", corpus.pk),
+        # The same record, and the same table, as "where my text went".
+        "text_went": text_went_of_corpus(corpus=corpus),
+        "explore_url": reverse("contributions:explore_corpus", args=[corpus.pk]),
         "samples": catalogue.corpus_samples(corpus=corpus),
     }
 
