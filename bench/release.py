@@ -105,7 +105,8 @@ def build(tmp: Path) -> dict:
     from contributions.training import TRAINING_SCHEMA
 
     release = Release.objects.get(version=VERSION)
-    versions = TrainingVersion.objects.filter(id__in=release.filters["training_versions"]).order_by("corpus_id")
+    inputs = release.entries.values("training_version_id")
+    versions = TrainingVersion.objects.filter(id__in=inputs).order_by("corpus_id")
     shards = [name for version in versions for name in version.shards]
     if not shards:
         raise SystemExit("the release has no input: nothing to measure")

@@ -15,6 +15,7 @@ from contributions import emails, operations
 from contributions.models import AnalysisRun, CorpusFile, JobStatus, OutgoingEmail
 
 from .corpora import FRENCH, jsonl, submitted
+from .factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def test_retry_and_cancel_from_the_page(client, maintainer, member):
 
 
 def test_the_query_count_does_not_grow_with_the_jobs(client, maintainer, member):
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     submitted(member, [("a.jsonl", jsonl(FRENCH[0]))])
     failed_email()
     with CaptureQueriesContext(connection) as few:

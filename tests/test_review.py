@@ -27,7 +27,7 @@ from contributions.models import (
 )
 
 from .corpora import FRENCH, analysed, jsonl, make_corpus
-from .factories import ReviewerFactory, UserFactory
+from .factories import ReviewerFactory, UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +263,7 @@ def test_queue_size_filter_keeps_corpora_up_to_that_many_documents(client, membe
 
 
 def test_queue_query_count_does_not_grow(client, reviewer):
-    client.force_login(reviewer)
+    signed_in(client, reviewer)
     for _ in range(2):
         waiting(UserFactory())
     with CaptureQueriesContext(connection) as few:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from contributions import accounts
 from contributions.models import Role, RoleChange
 
-from .factories import MaintainerFactory, UserFactory
+from .factories import MaintainerFactory, UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_roles_page_lists_and_searches_members(client, maintainer):
 
 
 def test_roles_page_query_count_does_not_grow_with_members(client, maintainer):
-    client.force_login(maintainer)
+    signed_in(client, maintainer)
     UserFactory.create_batch(3)
     with CaptureQueriesContext(connection) as few:
         assert client.get(reverse("contributions:roles")).status_code == 200
