@@ -267,7 +267,8 @@ def corpus_charts(*, report: dict[str, Any]) -> list[Chart]:
     while buckets and not buckets[-1][1]:
         buckets.pop()
     lengths = Chart(
-        title=_("Document length (words)"), kind="columns", value_label=documents, label_header=_("Words"),
+        title=_("Document length (characters)"), kind="columns", value_label=documents,
+        label_header=_("Characters"),
         rows=buckets,
     )
     dup = report.get("duplicates") or {}

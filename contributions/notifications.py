@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from .emails import email_queue
 from .models import AbuseReport as Report
@@ -46,11 +46,20 @@ def _label(choices: Any, value: str) -> str:
         return value
 
 
+# What a reviewer did, as the notification says it (the choices' labels are
+# the buttons' verbs).
+DECISION_DONE = {
+    Decision.APPROVE: gettext_lazy("approved"),
+    Decision.REQUEST_CHANGES: gettext_lazy("changes requested"),
+    Decision.REJECT: gettext_lazy("rejected"),
+}
+
+
 def notification_text(kind: str, params: dict[str, Any]) -> str:
     """The words of a notification, in the active language."""
     p = params
     if kind == K.DECISION:
-        decision = _label(Decision, p["decision"])
+        decision = str(DECISION_DONE.get(p["decision"], p["decision"]))
         if p.get("settled"):
             text = _("%(title)s: %(decision)s by a reviewer; the corpus is now “%(status)s”.") % {
                 "title": p["title"], "decision": decision, "status": _label(CorpusStatus, p["status"])}

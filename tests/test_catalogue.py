@@ -537,3 +537,15 @@ def test_public_pages_fit_a_phone_and_a_desktop(browser, live_server, tmp_path):
         page.screenshot(path=str(tmp_path / f"corpus-{width}.png"), full_page=True)
         context.close()
     assert too_wide == {}
+
+
+def test_public_pages_answer_head_requests(client, member):
+    # Feed readers, link checkers and uptime monitors ask with HEAD.
+    corpus = published(member, "Publié")
+    for name, args in [
+        ("home", []), ("data_list", []), ("data_detail", [corpus.pk]), ("contributors", []), ("stats", []),
+        ("stats_json", []), ("release_list", []), ("release_feed", []),
+    ]:
+        response = client.head(reverse(f"contributions:{name}", args=args))
+        assert response.status_code == 200, name
+        assert not response.content

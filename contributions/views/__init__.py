@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from .. import accounts, jobs, lifecycle, moderation, notifications, operations, releases, removals, review, submissions
 from ..analysis.documents import documents_page
@@ -64,7 +64,7 @@ from ..ratelimits import rate_limit
 from ..stats import stats_cached
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "contributions/home.html", {"totals": stats_cached()["totals"]})
 

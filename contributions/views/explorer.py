@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .. import explorer, releases
 from ..analysis.labels import QUALITY as QUALITY_LABELS
@@ -162,7 +162,7 @@ def _explore(
     return render(request, "contributions/explorer.html", {"title": context["title"], "body": mark_safe(html)})  # noqa: S308
 
 
-@require_GET
+@require_safe
 def explore_release_default(request: HttpRequest, version: str) -> HttpResponse:
     release = _release(request, version)
     config = releases.default_config(
@@ -173,7 +173,7 @@ def explore_release_default(request: HttpRequest, version: str) -> HttpResponse:
     return redirect("contributions:explore_release", version=release.version, config=config)
 
 
-@require_GET
+@require_safe
 def explore_release(request: HttpRequest, version: str, config: str) -> HttpResponse:
     release = _release(request, version)
     dataset = explorer.release_dataset(release=release, config=config)
@@ -189,7 +189,7 @@ def explore_release(request: HttpRequest, version: str, config: str) -> HttpResp
     return _explore(request, dataset, context, "contributions:explore_release_row")
 
 
-@require_GET
+@require_safe
 def explore_corpus(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = _corpus(request, pk)
     context = {"corpus": corpus, "title": corpus.title, "here": reverse("contributions:explore_corpus", args=[pk])}
@@ -217,7 +217,7 @@ def _row_page(request: HttpRequest, dataset: explorer.Dataset | None, row_id: st
     )
 
 
-@require_GET
+@require_safe
 def explore_release_row(request: HttpRequest, version: str, config: str, row_id: str) -> HttpResponse:
     release = _release(request, version)
     context = {
@@ -227,7 +227,7 @@ def explore_release_row(request: HttpRequest, version: str, config: str, row_id:
     return _row_page(request, explorer.release_dataset(release=release, config=config), row_id, context)
 
 
-@require_GET
+@require_safe
 def explore_corpus_row(request: HttpRequest, pk: int, doc_index: int) -> HttpResponse:
     corpus = _corpus(request, pk)
     context = {"corpus": corpus, "title": corpus.title, "back": reverse("contributions:explore_corpus", args=[pk])}

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .. import catalogue
 from ..dashboard import text_went_of_corpus
@@ -20,7 +20,7 @@ from ..lifecycle import PUBLISHED
 from ..models import Corpus, User
 
 
-@require_GET
+@require_safe
 def data_list(request: HttpRequest) -> HttpResponse:
     # The results (search form included: it only depends on the query) are
     # the same for every visitor: rendered once, then served from the cache.
@@ -45,7 +45,7 @@ def data_list(request: HttpRequest) -> HttpResponse:
     return render(request, "contributions/data_list.html", {"results": mark_safe(results)})  # noqa: S308
 
 
-@require_GET
+@require_safe
 def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(Corpus.objects.select_related("submitter"), pk=pk, status__in=PUBLISHED)
     # The card is the same for every visitor: rendered once, then cached.
@@ -80,7 +80,7 @@ def _data_card_context(corpus: Corpus) -> dict:
     }
 
 
-@require_GET
+@require_safe
 def contributors(request: HttpRequest) -> HttpResponse:
     number = request.GET.get("page", "")
     key = catalogue.contributors_cache_key(page=number, language=get_language())
@@ -93,7 +93,7 @@ def contributors(request: HttpRequest) -> HttpResponse:
     return render(request, "contributions/contributors.html", {"ranking": mark_safe(ranking)})  # noqa: S308
 
 
-@require_GET
+@require_safe
 def person(request: HttpRequest, pseudonym: str) -> HttpResponse:
     # A private profile is as absent as an unknown one, except to its owner,
     # who sees what stands for them publicly: the pseudonym and the corpora.

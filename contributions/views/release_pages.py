@@ -26,7 +26,7 @@ from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .. import lifecycle, releases
 from ..lifecycle import PUBLISHED
@@ -39,7 +39,7 @@ FILES_PAGE_SIZE = 100
 SNIPPET_FILES = 5
 
 
-@require_GET
+@require_safe
 def release_list(request: HttpRequest) -> HttpResponse:
     number = _page_param(request.GET.get("page"))
     maintainer = _audience(request) == "maintainer"
@@ -167,7 +167,7 @@ def _body_context(request: HttpRequest, release: Release, page_number: str, file
     }
 
 
-@require_GET
+@require_safe
 def release_detail(request: HttpRequest, version: str) -> HttpResponse:
     # What the page shows outside its cached body: never the release's
     # statistics, which the database would have to read whole.
@@ -208,7 +208,7 @@ def release_detail(request: HttpRequest, version: str) -> HttpResponse:
 BODY_CACHE_SECONDS = 60
 
 
-@require_GET
+@require_safe
 @never_cache
 def release_live(request: HttpRequest, version: str) -> JsonResponse:
     release = get_object_or_404(
@@ -223,7 +223,7 @@ def release_live(request: HttpRequest, version: str) -> JsonResponse:
 LIVE_FIELDS = ("error", "progress_done", "progress_total")
 
 
-@require_GET
+@require_safe
 def release_file(request: HttpRequest, version: str, path: str) -> HttpResponseBase:
     release = get_object_or_404(
         releases.releases_visible_to(request.user).filter(status=JobStatus.DONE).only("id", "prefix", "files"),
@@ -299,6 +299,6 @@ class ReleaseFeed(Feed):
 _feed = ReleaseFeed()
 
 
-@require_GET
+@require_safe
 def release_feed(request: HttpRequest) -> HttpResponse:
     return _feed(request)

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .. import stats as stats_selectors
 from ..charts import Chart
@@ -96,7 +96,7 @@ def _page_cache_key(stats: Stats) -> str:
     )
 
 
-@require_GET
+@require_safe
 def stats_page(request: HttpRequest) -> HttpResponse:
     stats = stats_selectors.stats_cached()
     key = _page_cache_key(stats)
@@ -119,7 +119,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     return render(request, "contributions/stats.html", {"body": mark_safe(body)})  # noqa: S308
 
 
-@require_GET
+@require_safe
 def stats_json(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(stats_selectors.stats_cached(), json_dumps_params={"ensure_ascii": False})
     # Open data: any site may read it from the browser.
