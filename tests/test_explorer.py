@@ -508,3 +508,11 @@ def test_a_cached_page_drops_a_corpus_unpublished_since(built, client):
     Corpus.objects.filter(pk=second.pk).update(status=CorpusStatus.WITHDRAWN)
     page = client.get(url, {"corpus": second.pk}, **EN)
     assert page.context["summary"].total == 0 and "No row matches this query." in page.content.decode()
+
+
+def test_quality_flags_are_named_in_plain_words(synthetic, client):
+    release = synthetic(10)
+    url = reverse("contributions:explore_release", args=[release.version, "open"])
+    html = client.get(url, {"flag": "short_lines"}, **EN).content.decode()
+    assert '<span class="badge" title="short_lines">mostly very short lines</span>' in html
+    assert '<option value="short_lines" selected>mostly very short lines</option>' in html

@@ -4,6 +4,7 @@ from django import template
 from django.utils.formats import number_format
 
 from .. import lifecycle
+from ..analysis.labels import QUALITY as QUALITY_LABELS
 from ..models import LANGUAGES
 from ..notifications import notification_render
 
@@ -23,6 +24,12 @@ def percent(rate: float | None) -> str:
 def language_name(code: str) -> str:
     name = _LANGUAGE_NAMES.get(code)
     return f"{name} ({code})" if name else code
+
+
+@register.filter
+def quality_label(code: str) -> str:
+    """A quality flag in plain words; unknown codes as they are."""
+    return str(QUALITY_LABELS.get(code, code))
 
 
 @register.filter
