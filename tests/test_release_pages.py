@@ -310,9 +310,11 @@ def test_the_feed_lists_only_public_built_releases(client, maintainer):
     response = client.get(reverse("contributions:release_feed"), **EN)
     assert response.status_code == 200 and response["Content-Type"].startswith("application/atom+xml")
     ns = {"atom": "http://www.w3.org/2005/Atom"}
-    entries = ET.fromstring(response.content).findall("atom:entry", ns)
+    feed = ET.fromstring(response.content)
+    entries = feed.findall("atom:entry", ns)
     titles = [e.findtext("atom:title", namespaces=ns) for e in entries]
     assert titles == ["open-one"]
+    assert feed.findtext("atom:author/atom:name", namespaces=ns)  # required by RFC 4287
     listing = client.get(reverse("contributions:release_list")).content.decode()
     assert 'type="application/atom+xml"' in listing and reverse("contributions:release_feed") in listing
 

@@ -262,6 +262,10 @@ class ReleaseFeed(Feed):
     def link(self) -> str:
         return reverse("contributions:release_list")
 
+    # Atom asks for an author on the feed (RFC 4287): the platform.
+    def author_name(self) -> str:
+        return settings.SITE_NAME
+
     def items(self) -> list[Release]:
         items = list(
             Release.objects.filter(public=True, status=JobStatus.DONE)
