@@ -13,6 +13,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import translation
 
 from contributions import releases, review
 from contributions.jobs import job_run
@@ -416,7 +417,7 @@ def test_feed_is_not_a_version_name(member, maintainer):
     from django.core.exceptions import ValidationError
 
     queued(member, maintainer, FRENCH)
-    with pytest.raises(ValidationError, match="names a page"):
+    with translation.override("en"), pytest.raises(ValidationError, match="names a page"):
         releases.release_create(actor=maintainer, version="feed")
 
 
