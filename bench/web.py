@@ -677,8 +677,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=8, help="of load per page (and as much on the trivial view)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server")
-    parser.add_argument("--conn-max-age", type=int, default=0,
-                        help="CONN_MAX_AGE of the servers (default 0, as deploy/env.example leaves it: a database "
+    parser.add_argument("--conn-max-age", type=int, default=60,
+                        help="CONN_MAX_AGE of the servers (default 60, as deploy/env.example sets it; 0: a database "
                              "connection per request)")
     parser.add_argument("--only", default="", help="comma-separated page names (default: all)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
