@@ -355,6 +355,10 @@ if urlsplit(CELERY_BROKER_URL).scheme == "filesystem":
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "control_folder": str(_broker_dir / "control"),
+        # The folder is read one message a poll: at kombu's default second,
+        # a burst of tasks (a release notifying its submitters) would wait
+        # a second each.
+        "polling_interval": 0.1,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
