@@ -41,6 +41,7 @@ from .models import (
     TrainingVersion,
     User,
 )
+from .releases import family
 
 logger = logging.getLogger(__name__)
 
@@ -84,17 +85,22 @@ _LANGUAGE_NAMES = dict(LANGUAGES)
 
 
 def license_family(license_id: str) -> str:
-    return RESTRICTED if license_id in RESTRICTED_LICENSES else OPEN
+    # The release configs' own family (``releases.family``) is the one name.
+    return family(license_id)
 
 
 def public_releases() -> QuerySet[Release]:
     return Release.objects.filter(public=True, status=JobStatus.DONE)
 
 
-def _public_entries() -> QuerySet[ReleaseEntry]:
+def public_release_entries() -> QuerySet[ReleaseEntry]:
     """The entries of public built releases that carry rows of their corpus."""
+    return ReleaseEntry.objects.filter(release__public=True, release__status=JobStatus.DONE, documents__gt=0)
+
+
+def _public_entries() -> QuerySet[ReleaseEntry]:
     return (
-        ReleaseEntry.objects.filter(release__public=True, release__status=JobStatus.DONE, documents__gt=0)
+        public_release_entries()
         .select_related("release")
         .only("id", "corpus_id", "documents", "words", "excluded", "duplicates", "filtered", "masked",
               "release__id", "release__version", "release__created_at")

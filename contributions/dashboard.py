@@ -16,12 +16,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from . import lifecycle
-from .catalogue import license_family, release_config_for
+from .catalogue import license_family, public_release_entries, release_config_for
 from .models import (
     AnalysisRun,
     Corpus,
     CorpusStatus,
-    JobStatus,
     Notification,
     Release,
     ReleaseEntry,
@@ -135,11 +134,6 @@ def explore_url(*, version: str, configs: object, license: str, languages: list[
     return f"{path}?{urlencode({'corpus': corpus_id})}"
 
 
-def _release_entries() -> QuerySet[ReleaseEntry]:
-    """Entries of public, built releases that carry rows of their corpus."""
-    return ReleaseEntry.objects.filter(documents__gt=0, release__public=True, release__status=JobStatus.DONE)
-
-
 def release_configs(*, release_ids: set[int]) -> dict[int, object]:
     """The configs of each release, in one query. A release's stats also
     hold a figure for each of its corpora (thousands): only the configs are
@@ -180,7 +174,7 @@ def _text_went(rows: QuerySet[ReleaseEntry]) -> list[TextWent]:
 def text_went_of_member(*, user: User, limit: int = RELEASE_ENTRIES) -> tuple[list[TextWent], int]:
     """Each public release that carries a corpus of the member, grouped by
     corpus (latest corpus first, latest release first), and how many in all."""
-    entries = _release_entries().filter(corpus__submitter=user)
+    entries = public_release_entries().filter(corpus__submitter=user)
     ordered = entries.order_by("-corpus__created_at", "-corpus_id", "-release__created_at", "-release_id")
     return _text_went(ordered[:limit]), entries.count()
 
@@ -188,7 +182,7 @@ def text_went_of_member(*, user: User, limit: int = RELEASE_ENTRIES) -> tuple[li
 def text_went_of_corpus(*, corpus: Corpus, limit: int = CORPUS_RELEASES) -> list[TextWent]:
     """Each public release that carries this corpus, latest first."""
     return _text_went(
-        _release_entries().filter(corpus=corpus).order_by("-release__created_at", "-release_id")[:limit]
+        public_release_entries().filter(corpus=corpus).order_by("-release__created_at", "-release_id")[:limit]
     )
 
 
