@@ -481,16 +481,19 @@ def write_release(*, tmp: Path, megabytes: float, released: list, maintainer, rn
 
 
 def session_cookie(user) -> str:
-    """A signed-in session for ``user``, as the login view would store it."""
+    """A signed-in session for ``user``, as the login view would store it,
+    and the CSRF cookie a browser keeps from the first page with a form."""
     from django.conf import settings
     from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.crypto import get_random_string
 
     session = SessionStore()
     session["_auth_user_id"] = str(user.pk)
     session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    return (f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
+            f"{settings.CSRF_COOKIE_NAME}={get_random_string(32)}")
 
 
 # ---------------------------------------------------------------- the load
@@ -623,7 +626,7 @@ def pages(setup: dict, release: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def profile(todo: list, cookies: dict, wanted: set, count: int) -> dict:
+def profile(todo: list, cookies: dict, wanted: set, count: int, sort: str = "tottime") -> dict:
     """CPU time per request of each page, in this process (Django's test
     client, no server), and the functions it goes to."""
     import cProfile
@@ -657,11 +660,13 @@ def profile(todo: list, cookies: dict, wanted: set, count: int) -> dict:
             client.get(path)
         profiler.disable()
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
-        sys.stderr.write(f"===== {name} {path}: {1000 * cpu:.1f} ms CPU, {len(queries)} queries\n")
+        pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(40)
+        calls = pstats.Stats(profiler).total_calls // count  # type: ignore[attr-defined]
+        sys.stderr.write(f"===== {name} {path}: {1000 * cpu:.1f} ms CPU, {calls} calls, {len(queries)} queries\n")
+        sys.stderr.write("".join(f"  SQL {sql[:300]}\n" for sql in queries))
         sys.stderr.write(text.getvalue()[-8000:])
         reset_queries()
-        figures[name] = {"cpu_ms": round(1000 * cpu, 2), "queries": len(queries), "status": status}
+        figures[name] = {"cpu_ms": round(1000 * cpu, 2), "calls": calls, "queries": len(queries), "status": status}
     return {"profile": figures, "seconds": 1, "mb_per_s": 1, "peak_rss_mb": peak_rss_mb(), "baseline_rps": 1,
             "pages_measured": len(figures)}
 
@@ -684,6 +689,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="no server: N requests of each page in this process, the CPU time per request and "
                              "where it goes (cProfile, on stderr)")
+    parser.add_argument("--profile-sort", default="tottime", help="pstats order of --profile (e.g. cumulative)")
     parser.add_argument("--tiny", action="store_true", help="a few corpora, a few MB, 2 clients, under a minute")
     args = parser.parse_args()
     if args.tiny:
@@ -733,7 +739,7 @@ def main() -> None:
 
         wanted = {name for name in args.only.split(",") if name}
         if args.profile:
-            emit(profile(todo, cookies, wanted, args.profile))
+            emit(profile(todo, cookies, wanted, args.profile, args.profile_sort))
             return
         port = free_port()
         server = serve(env, port, tmp / "gunicorn.log")

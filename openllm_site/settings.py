@@ -189,6 +189,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # were missing, and short socket timeouts keep a dead Redis from holding up
 # every request. /healthz still reports it.
 CACHE_URL = env("CACHE_URL")
+CACHES: dict[str, dict[str, object]]
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
@@ -204,6 +205,11 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# Template fragments that only the code, the language and the role change
+# (the page header and footer): kept in each web process, never expired.
+CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
+                       "TIMEOUT": None}
 
 AUTH_USER_MODEL = "contributions.User"
 AUTHENTICATION_BACKENDS = [

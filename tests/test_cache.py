@@ -24,6 +24,7 @@ REMOVAL = {"kind": "copyright", "phrase": "Une phrase de mon livre", "contact": 
 
 def redis_cache(location: str) -> dict:
     return {
+        "fragments": django_settings.CACHES["fragments"],
         "default": {
             "BACKEND": "contributions.cache.DegradingRedisCache",
             "LOCATION": location,
@@ -56,7 +57,10 @@ def broken_file_cache(tmp_path) -> Iterator[None]:
     location = tmp_path / "cache"
     location.write_text("not a folder")
     with override_settings(
-        CACHES={"default": {"BACKEND": "contributions.cache.DegradingFileBasedCache", "LOCATION": str(location)}}
+        CACHES={
+            "fragments": django_settings.CACHES["fragments"],
+            "default": {"BACKEND": "contributions.cache.DegradingFileBasedCache", "LOCATION": str(location)},
+        }
     ):
         yield
 

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -20,7 +20,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from .. import accounts, jobs, lifecycle, moderation, notifications, operations, releases, removals, review, submissions
+from .. import (
+    accounts,
+    fragments,
+    jobs,
+    lifecycle,
+    moderation,
+    notifications,
+    operations,
+    releases,
+    removals,
+    review,
+    submissions,
+)
 from ..analysis.documents import documents_page
 from ..analysis.formats import safe_name
 from ..analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
@@ -47,8 +59,10 @@ from ..lifecycle import PUBLISHED
 from ..models import (
     LANGUAGES,
     AbuseReport,
+    AccountEvent,
     AnalysisRun,
     Corpus,
+    CorpusEvent,
     CorpusFile,
     Domain,
     Exclusion,
@@ -58,6 +72,8 @@ from ..models import (
     RemovalRequest,
     Review,
     Role,
+    RoleChange,
+    TrainingVersion,
     User,
 )
 from ..ratelimits import rate_limit
@@ -131,19 +147,27 @@ def profile_delete(request: AuthenticatedRequest) -> HttpResponse:
 @maintainer_required
 def roles(request: AuthenticatedRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    members = User.objects.order_by("email")
-    if query:
-        members = members.filter(Q(email__icontains=query) | Q(display_name__icontains=query))
-    if request.GET.get("role") in Role.values:
-        members = members.filter(role=request.GET["role"])
     status = request.GET.get("status", "")
-    if status == "suspended":
-        members = members.filter(is_active=False)
-    page = Paginator(accounts.members_with_suspension(members), 50).get_page(request.GET.get("page"))
-    return render(
-        request, "contributions/roles.html",
-        {"page": page, "query": query, "status": status, "roles": Role.choices},
+
+    def context() -> dict:
+        members = User.objects.order_by("email")
+        if query:
+            members = members.filter(Q(email__icontains=query) | Q(display_name__icontains=query))
+        if request.GET.get("role") in Role.values:
+            members = members.filter(role=request.GET["role"])
+        if status == "suspended":
+            members = members.filter(is_active=False)
+        page = Paginator(accounts.members_with_suspension(members), 50).get_page(request.GET.get("page"))
+        return {"page": page, "query": query, "status": status, "roles": Role.choices}
+
+    # Members join and leave (the count), change role or are suspended (a
+    # new row of their history each time); a new name shows within a minute.
+    members = fragments.fragment_render(
+        request=request, name="roles",
+        state=(request.user.pk, fragments.latest_ids([User, RoleChange, AccountEvent], counted=[User])),
+        template="contributions/_roles.html", context=context, with_forms=True,
     )
+    return render(request, "contributions/roles.html", {"members": members})
 
 
 @require_POST
@@ -185,14 +209,24 @@ def _own_corpus(request: AuthenticatedRequest, pk: int) -> Corpus:
 @require_GET
 @login_required
 def corpus_list(request: AuthenticatedRequest) -> HttpResponse:
-    corpora = (
-        Corpus.objects.filter(submitter=request.user)
-        .only("title", "license", "status", "created_at")
-        .annotate(file_count=Count("files"))
-        .order_by("-created_at", "-id")
+    mine = Corpus.objects.filter(submitter=request.user)
+    # Every change of a corpus (status, metadata, files) moves its updated_at.
+    state = mine.aggregate(n=Count("id"), last=Max("updated_at"))
+
+    def context() -> dict:
+        corpora = (
+            mine.only("title", "license", "status", "created_at")
+            .annotate(file_count=Count("files"))
+            .order_by("-created_at", "-id")
+        )
+        page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
+        return {"page": page, "corpora": page.object_list}
+
+    table = fragments.fragment_render(
+        request=request, name="my-corpora", state=(request.user.pk, state), template="contributions/_my_corpora.html",
+        context=context,
     )
-    page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "contributions/corpus_list.html", {"page": page, "corpora": page.object_list})
+    return render(request, "contributions/corpus_list.html", {"table": table})
 
 
 @require_http_methods(["GET", "POST"])
@@ -262,13 +296,13 @@ def corpus_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "files": files,
             "is_owner": is_owner,
             "can_edit": is_owner and lifecycle.is_editable(corpus),
-            "upload_form": UploadForm(),
+            "upload_form": fragments.blank_form(UploadForm),
             "max_files": settings.UPLOAD_MAX_FILES_PER_REQUEST,
             "max_size": settings.UPLOAD_MAX_FILE_SIZE,
             "reviews": corpus.reviews.all(),
             "events": _latest(corpus.events.select_related("actor")),
             "comments": _latest(corpus.comments.all()),
-            "comment_form": CommentForm(),
+            "comment_form": fragments.blank_form(CommentForm),
         },
     )
 
@@ -418,15 +452,26 @@ def _review_target(request: AuthenticatedRequest, pk: int) -> Corpus:
 def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     filters = {key: request.GET.get(key, "") for key in ("language", "domain", "license")}
     max_documents = request.GET.get("max_documents", "")
-    corpora = review.review_queue(
-        reviewer=request.user, max_documents=review.parse_index(max_documents), **filters
-    ).only("title", "version", "submitted_at", "languages", "domain", "license", "documents")
-    page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request, "contributions/review_queue.html",
-        {"page": page, "filters": filters, "max_documents": max_documents, "required": review.approvals_required(),
-         "language_choices": LANGUAGES, "domains": Domain.choices, "licenses": [(c, c) for c in License.values]},
+    required = review.approvals_required()
+
+    def context() -> dict:
+        corpora = review.review_queue(
+            reviewer=request.user, max_documents=review.parse_index(max_documents), **filters
+        ).only("title", "version", "submitted_at", "languages", "domain", "license", "documents")
+        page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
+        return {
+            "page": page, "required": required, "filters": filters, "max_documents": max_documents,
+            "language_choices": LANGUAGES, "domains": Domain.choices, "licenses": [(c, c) for c in License.values],
+        }
+
+    # The queue moves with every change of status (each records an event)
+    # and every decision; which corpora are the reviewer's own never changes.
+    queue = fragments.fragment_render(
+        request=request, name="review-queue",
+        state=(request.user.pk, required, fragments.latest_ids([CorpusEvent, Review])),
+        template="contributions/_review_queue.html", context=context,
     )
+    return render(request, "contributions/review_queue.html", {"queue": queue, "required": required})
 
 
 @require_GET
@@ -454,7 +499,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "exclusions": exclusions, "exclusion_kinds": Exclusion.Kind,
             "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
             "already_decided": corpus.reviews.filter(corpus_version=corpus.version, reviewer=request.user).exists(),
-            "decision_form": DecisionForm(), "comment_form": CommentForm(),
+            "decision_form": fragments.blank_form(DecisionForm), "comment_form": fragments.blank_form(CommentForm),
             "comments": _latest(corpus.comments.all()), "events": _latest(corpus.events.select_related("actor")),
             "changes": review.corpus_changes(corpus=corpus), "required": review.approvals_required(),
             "pii_labels": PERSONAL_DATA_LABELS, "quality_labels": QUALITY_LABELS,
@@ -601,16 +646,24 @@ def member_reinstate(request: AuthenticatedRequest, user_id: int) -> HttpRespons
 @require_GET
 @maintainer_required
 def reviewer_stats(request: AuthenticatedRequest) -> HttpResponse:
-    stats = review.reviewer_agreement_cached()
-    page = Paginator(stats["reviewers"], PER_PAGE).get_page(request.GET.get("page"))
-    # Decisions are written when they are made: the latest by id, which the
-    # primary key's index gives without sorting every review.
-    recent = (
-        Review.objects.select_related("reviewer", "corpus")
-        .only("created_at", "corpus_version", "decision", "reviewer", "reviewer__email", "corpus", "corpus__title")
-        .order_by("-id")[:PER_PAGE]
+    def context() -> dict:
+        stats = review.reviewer_agreement_cached()
+        page = Paginator(stats["reviewers"], PER_PAGE).get_page(request.GET.get("page"))
+        # Decisions are written when they are made: the latest by id, which the
+        # primary key's index gives without sorting every review.
+        recent = (
+            Review.objects.select_related("reviewer", "corpus")
+            .only("created_at", "corpus_version", "decision", "reviewer", "reviewer__email", "corpus", "corpus__title")
+            .order_by("-id")[:PER_PAGE]
+        )
+        return {"stats": stats, "page": page, "recent": recent}
+
+    # Agreement follows the decisions and the outcomes (changes of status).
+    tables = fragments.fragment_render(
+        request=request, name="reviewers", state=fragments.latest_ids([Review, CorpusEvent]),
+        template="contributions/_reviewer_stats.html", context=context,
     )
-    return render(request, "contributions/reviewer_stats.html", {"stats": stats, "page": page, "recent": recent})
+    return render(request, "contributions/reviewer_stats.html", {"tables": tables})
 
 
 @require_http_methods(["GET", "POST"])
@@ -619,39 +672,33 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         notifications.notifications_mark_read(user=request.user)
         return redirect("contributions:notifications")
-    items = (
-        Notification.objects.filter(user=request.user).select_related("corpus")
-        .only("kind", "params", "message", "created_at", "read_at", "corpus", "corpus__title")
-        .order_by("-created_at", "-id")
+    mine = Notification.objects.filter(user=request.user)
+    # Notifications are added, and only ever change by being read.
+    state = mine.aggregate(n=Count("id"), last=Max("id"), unread=Count("id", filter=Q(read_at__isnull=True)))
+    request.unread_notifications = state["unread"]  # type: ignore[attr-defined]  # counted: the header's count
+
+    def context() -> dict:
+        items = (
+            mine.select_related("corpus")
+            .only("kind", "params", "message", "created_at", "read_at", "corpus", "corpus__title")
+            .order_by("-created_at", "-id")
+        )
+        page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
+        return {"page": page, "items": page.object_list}
+
+    listing = fragments.fragment_render(
+        request=request, name="notifications", state=(request.user.pk, state),
+        template="contributions/_notifications.html", context=context,
     )
-    page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "contributions/notifications.html", {"page": page, "items": page.object_list})
+    return render(request, "contributions/notifications.html", {"listing": listing})
 
 
 # ---------------------------------------------------------------- releases
 
 
-# The empty release form, rendered once per language: its fifty-odd
-# checkboxes cost more than the rest of the page.
-_BLANK_RELEASE_FORMS: dict[str, str] = {}
-
-
-def _blank_release_form() -> str:
-    language = get_language() or ""
-    if language not in _BLANK_RELEASE_FORMS:
-        _BLANK_RELEASE_FORMS[language] = ReleaseForm().as_div()
-    return _BLANK_RELEASE_FORMS[language]
-
-
 @require_http_methods(["GET", "POST"])
 @maintainer_required
 def training_queue(request: AuthenticatedRequest) -> HttpResponse:
-    versions = releases.training_queue()
-    summary = releases.queue_summary()
-    paginator = Paginator(versions, PER_PAGE)
-    # Counted with the totals, and cached with them.
-    paginator.count = summary["count"]
-    page = paginator.get_page(request.GET.get("page"))
     candidates = Corpus.objects.filter(status__in=lifecycle.RELEASABLE)
     form = ReleaseForm(request.POST if request.method == "POST" else None, corpora=candidates)
     if request.method == "POST" and form.is_valid():
@@ -662,14 +709,28 @@ def training_queue(request: AuthenticatedRequest) -> HttpResponse:
         else:
             messages.success(request, _("The release is being built."))
             return redirect("contributions:release_detail", version=release.version)
+    picked = sorted(set(request.POST.getlist("corpora")))
+
+    def context() -> dict:
+        summary = releases.queue_summary()
+        paginator = Paginator(releases.training_queue(), PER_PAGE)
+        # Counted with the totals, and cached with them.
+        paginator.count = summary["count"]
+        page = paginator.get_page(request.GET.get("page"))
+        return {
+            "page": page, "entries": [{"corpus": v.corpus, "version": v} for v in page.object_list],
+            "totals": summary["totals"], "ready": candidates.count(), "picked": picked,
+        }
+
+    # The queue and the corpora ready for a release change with a change of
+    # status (each records an event) or a new training-ready version.
+    queue = fragments.fragment_render(
+        request=request, name="training-queue", state=(fragments.latest_ids([CorpusEvent, TrainingVersion]), picked),
+        template="contributions/_training_queue.html", context=context,
+    )
     return render(
         request, "contributions/training_queue.html",
-        {
-            "page": page, "entries": [{"corpus": v.corpus, "version": v} for v in page.object_list],
-            "totals": summary["totals"], "ready": candidates.count(), "form": form,
-            "picked": set(request.POST.getlist("corpora")),
-            "form_html": None if form.is_bound else _blank_release_form(),
-        },
+        {"queue": queue, "form": form, "form_html": None if form.is_bound else fragments.blank_form(ReleaseForm)},
     )
 
 

@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
-from .. import catalogue
+from .. import catalogue, fragments
 from ..dashboard import text_went_of_corpus
 from ..forms import AbuseReportForm, CatalogueForm
 from ..lifecycle import PUBLISHED
@@ -58,7 +58,7 @@ def data_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "contributions/data_detail.html",
         # Rendered here from our own template, its values escaped there.
-        {"corpus": corpus, "card": mark_safe(card), "form": AbuseReportForm()},  # noqa: S308
+        {"corpus": corpus, "card": mark_safe(card), "form": fragments.blank_form(AbuseReportForm)},  # noqa: S308
     )
 
 
