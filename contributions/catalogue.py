@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
@@ -41,7 +41,7 @@ from .models import (
     TrainingVersion,
     User,
 )
-from .releases import family
+from .releases import family, public_releases_state
 
 logger = logging.getLogger(__name__)
 
@@ -178,11 +178,6 @@ def corpora_catalogue(*, query: CatalogueQuery) -> QuerySet[Corpus]:
 CATALOGUE_CACHE_SECONDS = 60
 
 
-def _releases_state() -> str:
-    built = public_releases().aggregate(n=Count("id"), last=Max("finished_at"))
-    return f"{built['n']}:{built['last']}"
-
-
 def _published_state(*, with_releases: bool = False) -> str:
     """What changes as soon as a corpus is published or unpublished: the
     number of published corpora and the last status
@@ -225,7 +220,7 @@ def contributors_cache_key(*, page: str, language: str) -> str:
 def corpus_page_cache_key(*, corpus: Corpus, language: str) -> str:
     """The same for a corpus's page: every change of the corpus moves its
     status, hence ``updated_at``; its releases change with the public ones."""
-    state = f"{corpus.pk}:{corpus.version}:{corpus.updated_at.isoformat()}:{_releases_state()}:{language}"
+    state = f"{corpus.pk}:{corpus.version}:{corpus.updated_at.isoformat()}:{public_releases_state()}:{language}"
     return "catalogue:corpus:" + hashlib.sha256(state.encode()).hexdigest()
 
 

@@ -72,3 +72,22 @@ def latest_ids(models: Iterable[type[Model]], *, counted: Iterable[type[Model]] 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(reads)}")
         return tuple(cursor.fetchone())
+
+
+def corpus_marks(*, corpus_id: int, models: Iterable[type[Model]], jobs: Iterable[type[Model]] = ()) -> tuple:
+    """Of one corpus, in one query: the number of rows and the newest key of
+    each table (a row added or deleted changes them), and the newest row's
+    key, status and progress of each job table (a job moves without a new
+    row)."""
+    quote = connection.ops.quote_name
+    reads: list[str] = []
+    for model in models:
+        table = quote(model._meta.db_table)
+        reads += [f"(SELECT COUNT(*) FROM {table} WHERE corpus_id = %s)",
+                  f"(SELECT MAX(id) FROM {table} WHERE corpus_id = %s)"]
+    for model in jobs:
+        newest = f"FROM {quote(model._meta.db_table)} WHERE corpus_id = %s ORDER BY id DESC LIMIT 1"
+        reads += [f"(SELECT id {newest})", f"(SELECT status {newest})", f"(SELECT progress_done {newest})"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(reads)}", [corpus_id] * len(reads))
+        return tuple(cursor.fetchone())

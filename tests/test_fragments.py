@@ -13,7 +13,7 @@ from django.utils import translation
 from contributions import accounts, review, submissions
 from contributions.models import Decision, Notification, Role
 
-from .corpora import FRENCH, analysed, jsonl, make_corpus
+from .corpora import FRENCH, add_file, analysed, jsonl, make_corpus
 from .factories import ReviewerFactory, UserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +116,39 @@ def test_training_queue_keeps_the_picked_corpora_of_a_refused_form(client, maint
                            HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "Nothing waits for a release." in response.content.decode()
+
+
+def test_review_page_shows_exclusions_comments_and_decisions_at_the_next_visit(client, member, reviewer):
+    corpus, _ = analysed(member, [("a.jsonl", jsonl(*FRENCH))])
+    signed_in(client, reviewer)
+    url = reverse("contributions:review_corpus", args=[corpus.pk])
+
+    def page() -> str:
+        return client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Nothing excluded." in page() and "Record my decision" in page()
+    exclusion = review.exclusion_add(corpus=corpus, reviewer=reviewer, kind="document", value="1")
+    assert "Nothing excluded." not in page()
+    review.exclusion_remove(corpus=corpus, reviewer=reviewer, exclusion_id=exclusion.pk)
+    assert "Nothing excluded." in page()
+    review.comment_post(corpus=corpus, author=member, body="Voici la source du texte.")
+    assert "Voici la source du texte." in page()
+    review.review_decide(corpus=corpus, reviewer=reviewer, decision=Decision.APPROVE)
+    assert "Record my decision" not in page() and "You have decided on this version." in page()
+
+
+def test_corpus_page_shows_files_comments_and_edits_at_the_next_visit(client, member):
+    corpus = make_corpus(member, title="Titre d'origine")
+    signed_in(client, member)
+    url = reverse("contributions:corpus_detail", args=[corpus.pk])
+
+    def page() -> str:
+        return client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "No file yet." in page()
+    add_file(corpus, "discours.jsonl", jsonl(*FRENCH))
+    assert "discours.jsonl" in page()
+    review.comment_post(corpus=corpus, author=member, body="Une précision sur la collecte.")
+    assert "Une précision sur la collecte." in page()
+    submissions.corpus_update(corpus=corpus, actor=member, title="Titre corrigé")
+    assert "Titre corrigé" in page() and "Titre d&#x27;origine" not in page()

@@ -61,6 +61,7 @@ from ..models import (
     AbuseReport,
     AccountEvent,
     AnalysisRun,
+    Comment,
     Corpus,
     CorpusEvent,
     CorpusFile,
@@ -69,6 +70,7 @@ from ..models import (
     JobStatus,
     License,
     Notification,
+    ReleaseEntry,
     RemovalRequest,
     Review,
     Role,
@@ -287,13 +289,11 @@ def _analysis_context(corpus: Corpus) -> dict:
 def corpus_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
     is_owner = corpus.submitter_id == request.user.id
-    files = Paginator(corpus.files.all(), PER_PAGE).get_page(request.GET.get("files"))
-    return render(
-        request,
-        "contributions/corpus_detail.html",
-        {
+
+    def context() -> dict:
+        return {
             **_analysis_context(corpus),
-            "files": files,
+            "files": Paginator(corpus.files.all(), PER_PAGE).get_page(request.GET.get("files")),
             "is_owner": is_owner,
             "can_edit": is_owner and lifecycle.is_editable(corpus),
             "upload_form": fragments.blank_form(UploadForm),
@@ -303,8 +303,19 @@ def corpus_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "events": _latest(corpus.events.select_related("actor")),
             "comments": _latest(corpus.comments.all()),
             "comment_form": fragments.blank_form(CommentForm),
-        },
+        }
+
+    # What the page shows moves the corpus's updated_at (status, description,
+    # files), adds or deletes one of its rows, moves its latest analysis, or
+    # changes the public releases (where its text went).
+    body = fragments.fragment_render(
+        request=request, name="corpus-page", with_forms=True,
+        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, releases.public_releases_state(),
+               fragments.corpus_marks(corpus_id=corpus.pk, jobs=[AnalysisRun],
+                                      models=[CorpusEvent, Comment, Review, CorpusFile, ReleaseEntry])),
+        template="contributions/_corpus_detail.html", context=context,
     )
+    return render(request, "contributions/corpus_detail.html", {"corpus": corpus, "body": body})
 
 
 @require_http_methods(["GET", "POST"])
@@ -478,21 +489,21 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
 @reviewer_required
 def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
-    analysis = (
-        corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
-        .order_by("-id").first()
-    )
-    page_number = review.parse_index(request.GET.get("page", "")) or 1
-    query, flag = request.GET.get("q", "").strip()[:200], request.GET.get("flag", "")
-    personal_data = request.GET.get("pii") == "1"
-    documents = (
-        documents_page(run=analysis, page=page_number, query=query, flag=flag, personal_data=personal_data)
-        if analysis else None
-    )
-    exclusions = corpus.exclusions.filter(corpus_version=corpus.version)
-    return render(
-        request, "contributions/review_corpus.html",
-        {
+
+    def context() -> dict:
+        analysis = (
+            corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
+            .order_by("-id").first()
+        )
+        page_number = review.parse_index(request.GET.get("page", "")) or 1
+        query, flag = request.GET.get("q", "").strip()[:200], request.GET.get("flag", "")
+        personal_data = request.GET.get("pii") == "1"
+        documents = (
+            documents_page(run=analysis, page=page_number, query=query, flag=flag, personal_data=personal_data)
+            if analysis else None
+        )
+        exclusions = corpus.exclusions.filter(corpus_version=corpus.version)
+        return {
             "corpus": corpus, "analysis": analysis, "report_html": _report_html(analysis),
             "documents": documents, "query": query, "flag": flag, "personal_data": personal_data,
             "excluded_documents": {int(e.value) for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT},
@@ -503,8 +514,19 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "comments": _latest(corpus.comments.all()), "events": _latest(corpus.events.select_related("actor")),
             "changes": review.corpus_changes(corpus=corpus), "required": review.approvals_required(),
             "pii_labels": PERSONAL_DATA_LABELS, "quality_labels": QUALITY_LABELS,
-        },
+        }
+
+    # The analysis of a version never changes once done; everything else the
+    # page shows moves the corpus's updated_at (status, description) or adds
+    # or deletes one of its rows.
+    body = fragments.fragment_render(
+        request=request, name="review-page", with_forms=True,
+        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, fragments.corpus_marks(
+            corpus_id=corpus.pk, models=[CorpusEvent, Comment, Review, Exclusion, CorpusFile], jobs=[AnalysisRun],
+        )),
+        template="contributions/_review_corpus.html", context=context,
     )
+    return render(request, "contributions/review_corpus.html", {"corpus": corpus, "body": body})
 
 
 @require_POST
