@@ -685,6 +685,9 @@ def main() -> None:
     parser.add_argument("--conn-max-age", type=int, default=60,
                         help="CONN_MAX_AGE of the servers (default 60, as deploy/env.example sets it; 0: a database "
                              "connection per request)")
+    parser.add_argument("--cache-url", default="",
+                        help="CACHE_URL of the servers, e.g. redis://127.0.0.1:6379/13 as production has it "
+                             "(default: the file cache in the bench's folder); the bench empties it first")
     parser.add_argument("--only", default="", help="comma-separated page names (default: all)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="no server: N requests of each page in this process, the CPU time per request and "
@@ -708,6 +711,8 @@ def main() -> None:
         (tmp / "python" / "bench_web_settings.py").write_text(SETTINGS_MODULE)
         env = site_environment(tmp, url)
         env["CONN_MAX_AGE"] = str(args.conn_max_age)
+        if args.cache_url:
+            env["CACHE_URL"] = args.cache_url
         os.environ.clear()
         os.environ.update(env)
         sys.path.insert(0, str(tmp / "python"))
@@ -721,6 +726,9 @@ def main() -> None:
 
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
+        from django.core.cache import cache
+
+        cache.clear()
         rng = random.Random(2026)
         source = real_analysis(tmp)
         setup = fill(corpora=args.corpora, members=args.members, source=source, rng=rng)
@@ -769,7 +777,7 @@ def main() -> None:
             "below_third_of_baseline": sorted(n for n, f in results.items() if f["rps"] < baseline / 3),
             "database": connection.vendor,
             "corpora": args.corpora, "members": args.members, "clients": args.clients,
-            "conn_max_age": args.conn_max_age,
+            "conn_max_age": args.conn_max_age, "cache": "redis" if args.cache_url else "file",
             "release_mb": release["megabytes"], "release_rows": release["rows"],
             "reviews": setup["reviews"], "events": setup["events"], "notifications": setup["notifications"],
             "fill_seconds": round(fill_seconds, 1),

@@ -14,6 +14,8 @@ class AuthenticatedRequest(HttpRequest):
     is a member, never an anonymous visitor (for mypy)."""
 
     user: User
+    # Counted once a request for the page header (contributions.fragments.page_state or the context processor).
+    unread_notifications: int
 
 
 def role_required(attribute: str):

@@ -25,6 +25,8 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from .models import JobStatus, Notification, Release
+
 # Empty forms, rendered once per form and language in each process: Django
 # renders every field through templates, which costs more than the rest of
 # a page (the release form's fifty-odd checkboxes most of all).
@@ -61,33 +63,58 @@ def fragment_render(
     return mark_safe(html)  # noqa: S308 - rendered above from our own template, its values escaped there
 
 
-def latest_ids(models: Iterable[type[Model]], *, counted: Iterable[type[Model]] = ()) -> tuple[int | None, ...]:
-    """The newest primary key of each table, and the number of rows of each
-    ``counted`` one (for a small table whose rows can also be deleted), in
-    one query: rows that are only ever added (events, reviews) move the
-    newest key at each change."""
-    quote = connection.ops.quote_name
-    reads = [f"(SELECT MAX(id) FROM {quote(model._meta.db_table)})" for model in models]
-    reads += [f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)})" for model in counted]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(reads)}")
-        return tuple(cursor.fetchone())
+# One value of a page's state: a scalar subquery and its parameters.
+Read = tuple[str, list]
 
 
-def corpus_marks(*, corpus_id: int, models: Iterable[type[Model]], jobs: Iterable[type[Model]] = ()) -> tuple:
-    """Of one corpus, in one query: the number of rows and the newest key of
-    each table (a row added or deleted changes them), and the newest row's
-    key, status and progress of each job table (a job moves without a new
-    row)."""
-    quote = connection.ops.quote_name
-    reads: list[str] = []
-    for model in models:
-        table = quote(model._meta.db_table)
-        reads += [f"(SELECT COUNT(*) FROM {table} WHERE corpus_id = %s)",
-                  f"(SELECT MAX(id) FROM {table} WHERE corpus_id = %s)"]
-    for model in jobs:
-        newest = f"FROM {quote(model._meta.db_table)} WHERE corpus_id = %s ORDER BY id DESC LIMIT 1"
-        reads += [f"(SELECT id {newest})", f"(SELECT status {newest})", f"(SELECT progress_done {newest})"]
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def newest(*models: type[Model], counted: Iterable[type[Model]] = ()) -> list[Read]:
+    """The newest primary key of each table (rows that are only ever added,
+    such as events and reviews, move it at each change), and the number of
+    rows of each ``counted`` one (a small table whose rows can be deleted)."""
+    return [(f"(SELECT MAX(id) FROM {_table(m)})", []) for m in models] + [
+        (f"(SELECT COUNT(*) FROM {_table(m)})", []) for m in counted
+    ]
+
+
+def rows_of(model: type[Model], column: str, value: object, *, changed: str = "id") -> list[Read]:
+    """How many rows of ``model`` have ``column = value``, and the newest
+    ``changed`` among them: a row added, deleted or changed (when
+    ``changed`` is the time of its last change) moves one of them."""
+    where = f"FROM {_table(model)} WHERE {column} = %s"
+    return [(f"(SELECT COUNT(*) {where})", [value]), (f"(SELECT MAX({changed}) {where})", [value])]
+
+
+def corpus_rows(corpus_id: int, *models: type[Model]) -> list[Read]:
+    """``rows_of`` each table's rows of one corpus."""
+    return [read for model in models for read in rows_of(model, "corpus_id", corpus_id)]
+
+
+def latest_job(model: type[Model], corpus_id: int) -> list[Read]:
+    """The key, status and progress of a corpus's newest job, which moves
+    without a new row."""
+    newest_row = f"FROM {_table(model)} WHERE corpus_id = %s ORDER BY id DESC LIMIT 1"
+    return [(f"(SELECT {column} {newest_row})", [corpus_id]) for column in ("id", "status", "progress_done")]
+
+
+def public_releases() -> list[Read]:
+    """What moves when a release is published, unpublished or built."""
+    built = f"FROM {_table(Release)} WHERE public = %s AND status = %s"
+    return [(f"(SELECT {value} {built})", [True, str(JobStatus.DONE)]) for value in ("COUNT(*)", "MAX(finished_at)")]
+
+
+def page_state(request: HttpRequest, reads: list[Read]) -> tuple:
+    """The values of ``reads``, read in one query with the number of the
+    signed-in member's unread notifications, which the page's header then
+    shows without counting them again."""
+    unread = (f"(SELECT COUNT(*) FROM {_table(Notification)} WHERE user_id = %s AND read_at IS NULL)",
+              [request.user.pk])
+    reads = [*reads, unread]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(reads)}", [corpus_id] * len(reads))
-        return tuple(cursor.fetchone())
+        cursor.execute(f"SELECT {', '.join(sql for sql, _ in reads)}", [p for _, params in reads for p in params])
+        values = tuple(cursor.fetchone())
+    request.unread_notifications = values[-1]  # type: ignore[attr-defined]
+    return values[:-1]

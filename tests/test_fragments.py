@@ -152,3 +152,17 @@ def test_corpus_page_shows_files_comments_and_edits_at_the_next_visit(client, me
     assert "Une précision sur la collecte." in page()
     submissions.corpus_update(corpus=corpus, actor=member, title="Titre corrigé")
     assert "Titre corrigé" in page() and "Titre d&#x27;origine" not in page()
+
+
+def test_the_header_counts_unread_notifications_with_the_page_state(
+    client, maintainer, member, django_assert_num_queries
+):
+    make_corpus(member)
+    signed_in(client, member)
+    get(client, "corpus_list")
+    accounts.role_set(actor=maintainer, user=member, role=Role.REVIEWER)
+    # Session, member, then the state of the list and the unread count in one
+    # query: the list is the one kept in the cache, the count is new.
+    with django_assert_num_queries(3):
+        page = get(client, "corpus_list")
+    assert '<span class="badge warning">1<span class="visually-hidden"> unread notification</span>' in page

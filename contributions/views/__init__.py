@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -166,7 +166,9 @@ def roles(request: AuthenticatedRequest) -> HttpResponse:
     # new row of their history each time); a new name shows within a minute.
     members = fragments.fragment_render(
         request=request, name="roles",
-        state=(request.user.pk, fragments.latest_ids([User, RoleChange, AccountEvent], counted=[User])),
+        state=(request.user.pk, fragments.page_state(
+            request, fragments.newest(User, RoleChange, AccountEvent, counted=[User]),
+        )),
         template="contributions/_roles.html", context=context, with_forms=True,
     )
     return render(request, "contributions/roles.html", {"members": members})
@@ -211,13 +213,13 @@ def _own_corpus(request: AuthenticatedRequest, pk: int) -> Corpus:
 @require_GET
 @login_required
 def corpus_list(request: AuthenticatedRequest) -> HttpResponse:
-    mine = Corpus.objects.filter(submitter=request.user)
     # Every change of a corpus (status, metadata, files) moves its updated_at.
-    state = mine.aggregate(n=Count("id"), last=Max("updated_at"))
+    state = fragments.page_state(request, fragments.rows_of(Corpus, "submitter_id", request.user.pk,
+                                                            changed="updated_at"))
 
     def context() -> dict:
         corpora = (
-            mine.only("title", "license", "status", "created_at")
+            Corpus.objects.filter(submitter=request.user).only("title", "license", "status", "created_at")
             .annotate(file_count=Count("files"))
             .order_by("-created_at", "-id")
         )
@@ -310,9 +312,10 @@ def corpus_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # changes the public releases (where its text went).
     body = fragments.fragment_render(
         request=request, name="corpus-page", with_forms=True,
-        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, releases.public_releases_state(),
-               fragments.corpus_marks(corpus_id=corpus.pk, jobs=[AnalysisRun],
-                                      models=[CorpusEvent, Comment, Review, CorpusFile, ReleaseEntry])),
+        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, fragments.page_state(request, [
+            *fragments.corpus_rows(corpus.pk, CorpusEvent, Comment, Review, CorpusFile, ReleaseEntry),
+            *fragments.latest_job(AnalysisRun, corpus.pk), *fragments.public_releases(),
+        ])),
         template="contributions/_corpus_detail.html", context=context,
     )
     return render(request, "contributions/corpus_detail.html", {"corpus": corpus, "body": body})
@@ -479,7 +482,7 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     # and every decision; which corpora are the reviewer's own never changes.
     queue = fragments.fragment_render(
         request=request, name="review-queue",
-        state=(request.user.pk, required, fragments.latest_ids([CorpusEvent, Review])),
+        state=(request.user.pk, required, fragments.page_state(request, fragments.newest(CorpusEvent, Review))),
         template="contributions/_review_queue.html", context=context,
     )
     return render(request, "contributions/review_queue.html", {"queue": queue, "required": required})
@@ -521,9 +524,10 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # or deletes one of its rows.
     body = fragments.fragment_render(
         request=request, name="review-page", with_forms=True,
-        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, fragments.corpus_marks(
-            corpus_id=corpus.pk, models=[CorpusEvent, Comment, Review, Exclusion, CorpusFile], jobs=[AnalysisRun],
-        )),
+        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, fragments.page_state(request, [
+            *fragments.corpus_rows(corpus.pk, CorpusEvent, Comment, Review, Exclusion, CorpusFile),
+            *fragments.latest_job(AnalysisRun, corpus.pk),
+        ])),
         template="contributions/_review_corpus.html", context=context,
     )
     return render(request, "contributions/review_corpus.html", {"corpus": corpus, "body": body})
@@ -682,7 +686,7 @@ def reviewer_stats(request: AuthenticatedRequest) -> HttpResponse:
 
     # Agreement follows the decisions and the outcomes (changes of status).
     tables = fragments.fragment_render(
-        request=request, name="reviewers", state=fragments.latest_ids([Review, CorpusEvent]),
+        request=request, name="reviewers", state=fragments.page_state(request, fragments.newest(Review, CorpusEvent)),
         template="contributions/_reviewer_stats.html", context=context,
     )
     return render(request, "contributions/reviewer_stats.html", {"tables": tables})
@@ -696,8 +700,7 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
         return redirect("contributions:notifications")
     mine = Notification.objects.filter(user=request.user)
     # Notifications are added, and only ever change by being read.
-    state = mine.aggregate(n=Count("id"), last=Max("id"), unread=Count("id", filter=Q(read_at__isnull=True)))
-    request.unread_notifications = state["unread"]  # type: ignore[attr-defined]  # counted: the header's count
+    state = fragments.page_state(request, fragments.rows_of(Notification, "user_id", request.user.pk))
 
     def context() -> dict:
         items = (
@@ -709,7 +712,7 @@ def notification_list(request: AuthenticatedRequest) -> HttpResponse:
         return {"page": page, "items": page.object_list}
 
     listing = fragments.fragment_render(
-        request=request, name="notifications", state=(request.user.pk, state),
+        request=request, name="notifications", state=(request.user.pk, state, request.unread_notifications),
         template="contributions/_notifications.html", context=context,
     )
     return render(request, "contributions/notifications.html", {"listing": listing})
@@ -747,7 +750,8 @@ def training_queue(request: AuthenticatedRequest) -> HttpResponse:
     # The queue and the corpora ready for a release change with a change of
     # status (each records an event) or a new training-ready version.
     queue = fragments.fragment_render(
-        request=request, name="training-queue", state=(fragments.latest_ids([CorpusEvent, TrainingVersion]), picked),
+        request=request, name="training-queue",
+        state=(fragments.page_state(request, fragments.newest(CorpusEvent, TrainingVersion)), picked),
         template="contributions/_training_queue.html", context=context,
     )
     return render(
