@@ -50,11 +50,12 @@ import pyarrow.parquet as pq
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import Max
 from django.utils.translation import gettext as _
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore[import-untyped]
 
 from .lifecycle import PUBLISHED
-from .models import RESTRICTED_LICENSES, Corpus, JobStatus, Release, TrainingVersion
+from .models import RESTRICTED_LICENSES, Corpus, CorpusEvent, JobStatus, Release, TrainingVersion
 
 logger = logging.getLogger(__name__)
 
@@ -179,9 +180,23 @@ def release_dataset(*, release: Release, config: str) -> Dataset | None:
     )
     if not files:
         return None
-    # Without the entries' default ordering, which would join the releases.
-    hidden = release.entries.exclude(corpus__status__in=PUBLISHED).order_by().values_list("corpus_id", flat=True)
-    return Dataset(files=files, kind="release", hidden_corpora=tuple(sorted(hidden)))
+    return Dataset(files=files, kind="release", hidden_corpora=_hidden_corpora(release))
+
+
+def _hidden_corpora(release: Release) -> tuple[int, ...]:
+    """The corpora of a release that are no longer published, kept in the
+    cache until the next change of status of any corpus (each records an
+    event, found from the primary key): reading them is a join of every
+    entry of the release."""
+    last_event = CorpusEvent.objects.aggregate(last=Max("id"))["last"]
+    key = f"explorer:hidden:1:{release.pk}:{last_event}"
+    hidden = cache.get(key)
+    if hidden is None:
+        # Without the entries' default ordering, which would join the releases.
+        rows = release.entries.exclude(corpus__status__in=PUBLISHED).order_by().values_list("corpus_id", flat=True)
+        hidden = tuple(sorted(rows))
+        cache.set(key, hidden, FACETS_CACHE_SECONDS)
+    return hidden
 
 
 def corpus_training_version(*, corpus: Corpus) -> TrainingVersion | None:

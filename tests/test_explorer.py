@@ -17,7 +17,7 @@ from django.utils import translation
 from django.utils.html import escape
 
 from bench.corpusgen import document
-from contributions import explorer, releases
+from contributions import explorer, lifecycle, releases
 from contributions.models import Corpus, CorpusStatus, JobStatus, Release, TrainingVersion
 
 from .factories import MaintainerFactory, UserFactory, signed_in
@@ -445,9 +445,9 @@ def test_summaries_are_cached(synthetic, client, monkeypatch):
 def test_explorer_queries_are_bounded(synthetic, client, django_assert_max_num_queries, count):
     release = synthetic(count, version=f"size-{count}")
     signed_in(client, UserFactory())
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         assert client.get(reverse("contributions:explore_release", args=[release.version, "open"])).status_code == 200
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         url = reverse("contributions:explore_release_row", args=[release.version, "open", "c1-v1-d0"])
         assert client.get(url).status_code == 200
 
@@ -505,7 +505,8 @@ def test_a_cached_page_drops_a_corpus_unpublished_since(built, client):
     release, _first, second, _restricted = built
     url = reverse("contributions:explore_release", args=[release.version, "open"])
     assert "Second" in client.get(url, {"corpus": second.pk}, **EN).content.decode()
-    Corpus.objects.filter(pk=second.pk).update(status=CorpusStatus.WITHDRAWN)
+    lifecycle.corpus_transition(corpus_id=second.pk, to=CorpusStatus.WITHDRAWN, actor=MaintainerFactory(),
+                                comment="Unpublished after a report.", reason="")
     page = client.get(url, {"corpus": second.pk}, **EN)
     assert page.context["summary"].total == 0 and "No row matches this query." in page.content.decode()
 
