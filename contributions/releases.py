@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, Func, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KeyTransform
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -297,27 +297,20 @@ def release_for_page(*, user: User | AnonymousUser, version: str) -> Release:
     )
 
 
-def published_corpora_count() -> Subquery:
-    """The number of published corpora, as a subquery: read along with the
-    release of a page in one query."""
-    return Subquery(
-        Corpus.objects.filter(status__in=lifecycle.PUBLISHED)
-        .order_by()
-        # COUNT(*): an index-only scan of the status index (COUNT(id)
-        # would read the table).
-        .annotate(n=Func(template="COUNT(*)", output_field=IntegerField()))
-        .values("n")
-    )
+def last_status_change() -> Subquery:
+    """The newest change of status of any corpus (each records an event), as
+    a subquery: read along with the release of a page in one query, from the
+    end of the events' primary key."""
+    return Subquery(CorpusEvent.objects.order_by("-id").values("id")[:1])
 
 
 def release_page_cache_key(*, release: Release, variant: list[str]) -> str:
     """The cache key of a built release's page body. Its files, card and
     entries never change once built (a rebuild changes ``prefix``); what it
     shows of the corpora it carries (a corpus unpublished since is named by
-    its number only) changes with the number of published corpora, which
-    the database counts from an index (``published_corpora``, annotated
-    with published_corpora_count())."""
-    state = [release.pk, release.prefix, str(release.finished_at), release.published_corpora, *variant]  # type: ignore[attr-defined]
+    its number only) changes with a change of status (``last_status_change``,
+    annotated with last_status_change())."""
+    state = [release.pk, release.prefix, str(release.finished_at), release.last_status_change, *variant]  # type: ignore[attr-defined]
     return "release-page:1:" + hashlib.sha256(repr(state).encode()).hexdigest()
 
 

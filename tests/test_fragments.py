@@ -166,3 +166,17 @@ def test_the_header_counts_unread_notifications_with_the_page_state(
     with django_assert_num_queries(3):
         page = get(client, "corpus_list")
     assert '<span class="badge warning">1<span class="visually-hidden"> unread notification</span>' in page
+
+
+def test_the_header_kept_per_language_and_role_never_shows_another_ones_links(client, maintainer, member):
+    signed_in(client, maintainer)
+    roles_link = f'href="{reverse("contributions:roles")}"'
+    assert roles_link in get(client, "dashboard")
+    other = Client()
+    signed_in(other, member)
+    page = get(other, "dashboard")
+    assert roles_link not in page and f'href="{reverse("contributions:corpus_list")}"' in page
+    french = other.get(reverse("contributions:dashboard"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Mes corpus" in french and "My corpora" not in french
+    anonymous = Client().get(reverse("contributions:home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'href="{reverse("account_login")}"' in anonymous and 'href="/dashboard/"' not in anonymous

@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import translation
 
-from contributions import releases, review
+from contributions import lifecycle, releases, review
 from contributions.jobs import job_run
 from contributions.models import (
     Corpus,
@@ -508,7 +508,8 @@ def test_the_cached_release_page_follows_the_visitor_and_the_corpora(client, mem
     assert f'href="{restricted}"' not in page and "sign in to download" in page
     assert "Titre encore publié" in page and "export_release" not in page
     # A corpus unpublished since shows by its number at once.
-    Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.WITHDRAWN)
+    lifecycle.corpus_transition(corpus_id=corpus.pk, to=CorpusStatus.WITHDRAWN, actor=MaintainerFactory(),
+                                comment="Unpublished after a report.", reason="")
     page = client.get(url, **EN).content.decode()
     assert "Titre encore publié" not in page and f"Corpus {corpus.pk} (no longer published)" in page
     # And the page in the other language is rendered in it.
