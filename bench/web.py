@@ -641,7 +641,8 @@ def profile(todo: list, cookies: dict, wanted: set, count: int, sort: str = "tot
         if wanted and name not in wanted:
             continue
         client = Client(HTTP_HOST="127.0.0.1", **({"HTTP_COOKIE": cookies[who]} if cookies[who] else {}))
-        status = client.get(path).status_code
+        first = client.get(path)
+        status, size = first.status_code, len(first.content)
         queries: list[str] = []
 
         def counted(execute, sql, params, many, context, queries=queries):
@@ -666,7 +667,8 @@ def profile(todo: list, cookies: dict, wanted: set, count: int, sort: str = "tot
         sys.stderr.write("".join(f"  SQL {sql[:300]}\n" for sql in queries))
         sys.stderr.write(text.getvalue()[-8000:])
         reset_queries()
-        figures[name] = {"cpu_ms": round(1000 * cpu, 2), "calls": calls, "queries": len(queries), "status": status}
+        figures[name] = {"cpu_ms": round(1000 * cpu, 2), "calls": calls, "queries": len(queries), "status": status,
+                        "bytes": size}
     return {"profile": figures, "seconds": 1, "mb_per_s": 1, "peak_rss_mb": peak_rss_mb(), "baseline_rps": 1,
             "pages_measured": len(figures)}
 
