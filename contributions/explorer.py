@@ -50,12 +50,11 @@ import pyarrow.parquet as pq
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import Max
 from django.utils.translation import gettext as _
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore[import-untyped]
 
-from .lifecycle import PUBLISHED
-from .models import RESTRICTED_LICENSES, Corpus, CorpusEvent, JobStatus, Release, TrainingVersion
+from .lifecycle import PUBLISHED, last_status_change
+from .models import RESTRICTED_LICENSES, Corpus, JobStatus, Release, TrainingVersion
 
 logger = logging.getLogger(__name__)
 
@@ -185,11 +184,9 @@ def release_dataset(*, release: Release, config: str) -> Dataset | None:
 
 def _hidden_corpora(release: Release) -> tuple[int, ...]:
     """The corpora of a release that are no longer published, kept in the
-    cache until the next change of status of any corpus (each records an
-    event, found from the primary key): reading them is a join of every
-    entry of the release."""
-    last_event = CorpusEvent.objects.aggregate(last=Max("id"))["last"]
-    key = f"explorer:hidden:1:{release.pk}:{last_event}"
+    cache until the next change of status of any corpus: reading them is a
+    join of every entry of the release."""
+    key = f"explorer:hidden:1:{release.pk}:{last_status_change()}"
     hidden = cache.get(key)
     if hidden is None:
         # Without the entries' default ordering, which would join the releases.

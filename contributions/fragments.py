@@ -1,7 +1,7 @@
-"""Parts of pages kept rendered: empty forms in each process, and the
-lists of signed-in pages in the cache, under a key made of what they show:
-the rows of a list cost more to render than everything else on the page,
-and most visits of a list find it as it was.
+"""Parts of pages kept rendered: empty forms in each process, and the lists
+and corpus pages of signed-in members in the cache, under a key made of
+what they show: the rows of a list cost more to render than everything
+else on the page, and most visits of a page find it as it was.
 
 The key of a fragment is its name, the state of the rows it shows (a count
 and the newest change, read in one small query: a change of the rows

@@ -111,6 +111,13 @@ def is_withdrawn(corpus: Corpus) -> bool:
     return corpus.status == S.WITHDRAWN
 
 
+def last_status_change() -> int | None:
+    """The newest change of status of any corpus: every change records an
+    event, so the end of the events' primary key moves at each one (an
+    index lookup). Caches of what depends on statuses key on it."""
+    return CorpusEvent.objects.order_by("-id").values_list("id", flat=True).first()
+
+
 def corpus_transition(
     *,
     corpus_id: int,

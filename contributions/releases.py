@@ -171,7 +171,7 @@ def queue_summary() -> dict:
     created: both are single index lookups, the sums a scan of the queue."""
     key = "training-queue:1:" + ":".join(
         str(v) for v in (
-            CorpusEvent.objects.aggregate(last=Max("id"))["last"],
+            lifecycle.last_status_change(),
             TrainingVersion.objects.aggregate(last=Max("id"))["last"],
         )
     )
@@ -297,10 +297,9 @@ def release_for_page(*, user: User | AnonymousUser, version: str) -> Release:
     )
 
 
-def last_status_change() -> Subquery:
-    """The newest change of status of any corpus (each records an event), as
-    a subquery: read along with the release of a page in one query, from the
-    end of the events' primary key."""
+def last_status_change_subquery() -> Subquery:
+    """lifecycle.last_status_change(), as a subquery: read along with the
+    release of a page in one query."""
     return Subquery(CorpusEvent.objects.order_by("-id").values("id")[:1])
 
 
@@ -309,7 +308,7 @@ def release_page_cache_key(*, release: Release, variant: list[str]) -> str:
     entries never change once built (a rebuild changes ``prefix``); what it
     shows of the corpora it carries (a corpus unpublished since is named by
     its number only) changes with a change of status (``last_status_change``,
-    annotated with last_status_change())."""
+    annotated with last_status_change_subquery())."""
     state = [release.pk, release.prefix, str(release.finished_at), release.last_status_change, *variant]  # type: ignore[attr-defined]
     return "release-page:1:" + hashlib.sha256(repr(state).encode()).hexdigest()
 

@@ -20,7 +20,6 @@ from .models import (
     AnalysisRun,
     Comment,
     Corpus,
-    CorpusEvent,
     CorpusStatus,
     Decision,
     Exclusion,
@@ -223,7 +222,7 @@ def reviewer_agreement_cached() -> dict[str, Any]:
     every review)."""
     key = "reviewer-agreement:1:" + ":".join(
         str(v) for v in (
-            Review.objects.aggregate(last=Max("id"))["last"], CorpusEvent.objects.aggregate(last=Max("id"))["last"],
+            Review.objects.aggregate(last=Max("id"))["last"], lifecycle.last_status_change(),
         )
     )
     stats = cache.get(key)

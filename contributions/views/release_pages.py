@@ -174,7 +174,7 @@ def release_detail(request: HttpRequest, version: str) -> HttpResponse:
     release = get_object_or_404(
         releases.releases_visible_to(request.user)
         .only(*releases.LIST_FIELDS, "prefix", *LIVE_FIELDS)
-        .annotate(last_status_change=releases.last_status_change()),
+        .annotate(last_status_change=releases.last_status_change_subquery()),
         version=version,
     )
     context: dict = {"release": release}
