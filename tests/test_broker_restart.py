@@ -259,7 +259,10 @@ def test_make_run_brings_back_a_dead_worker_and_ctrl_c_stops_everything(broker, 
         wait_for(lambda: not _group_alive(first), 10, lambda: f"processes of worker {first} are left")
 
         os.killpg(run_dev.pid, signal.SIGINT)  # Ctrl-C
-        run_dev.wait(timeout=60)
+        try:
+            run_dev.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"Ctrl-C did not stop run_dev within 60 s:\n{log.read_text()[-3000:]}")
         assert not _group_alive(second), "Ctrl-C left the worker running"
         assert not _children(run_dev.pid)
     finally:
