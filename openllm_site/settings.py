@@ -366,6 +366,9 @@ if urlsplit(CELERY_BROKER_URL).scheme == "filesystem":
         # a second each.
         "polling_interval": 0.1,
     }
+    # kombu's own transport can hand a worker a message still being
+    # written: see openllm_site/filesystem_transport.py.
+    CELERY_BROKER_TRANSPORT = "openllm_site.filesystem_transport:Transport"
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A task not acknowledged within this time goes back to the queue.
