@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from .analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
 from .analysis.labels import QUALITY as QUALITY_LABELS
 from .charts import Chart
+from .fragments import newest, read_state
+from .fragments import public_releases as public_releases_reads
 from .lifecycle import PUBLISHED
 from .models import (
     LANGUAGES,
@@ -180,24 +182,15 @@ CATALOGUE_CACHE_SECONDS = 60
 
 def _published_state(*, with_releases: bool = False) -> str:
     """What changes as soon as a corpus is published or unpublished: the
-    number of published corpora and the last status
-    change (every change of status records an event; the newest is found
-    from the primary key), and with ``with_releases`` the public releases'
-    number and last build, in one query. Reading the latest ``updated_at``
-    of the published corpora instead would read every row of the table."""
-    quote = connection.ops.quote_name
-    corpus, event, release = (quote(model._meta.db_table) for model in (Corpus, CorpusEvent, Release))
+    number of published corpora and the last status change, and with
+    ``with_releases`` the public releases' number and last build, in one
+    query. Reading the latest ``updated_at`` of the published corpora
+    instead would read every row of the table."""
     marks = ", ".join(["%s"] * len(PUBLISHED))
-    sql = f"SELECT (SELECT COUNT(*) FROM {corpus} WHERE status IN ({marks})), (SELECT MAX(id) FROM {event})"
-    params: list[Any] = [str(status) for status in PUBLISHED]
-    if with_releases:
-        built = f"FROM {release} WHERE public = %s AND status = %s"
-        sql += f", (SELECT COUNT(*) {built}), (SELECT MAX(finished_at) {built})"
-        params += [True, str(JobStatus.DONE), True, str(JobStatus.DONE)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return ":".join(str(value) for value in row)
+    published = (f"(SELECT COUNT(*) FROM {connection.ops.quote_name(Corpus._meta.db_table)} WHERE status IN ({marks}))",
+                 [str(status) for status in PUBLISHED])
+    reads = [published, *newest(CorpusEvent), *(public_releases_reads() if with_releases else [])]
+    return ":".join(str(value) for value in read_state(reads))
 
 
 def catalogue_cache_key(*, params: list[tuple[str, list[str]]], language: str) -> str:

@@ -106,15 +106,19 @@ def public_releases() -> list[Read]:
     return [(f"(SELECT {value} {built})", [True, str(JobStatus.DONE)]) for value in ("COUNT(*)", "MAX(finished_at)")]
 
 
+def read_state(reads: list[Read]) -> tuple:
+    """The values of ``reads``, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(sql for sql, _ in reads)}", [p for _, params in reads for p in params])
+        return tuple(cursor.fetchone())
+
+
 def page_state(request: HttpRequest, reads: list[Read]) -> tuple:
     """The values of ``reads``, read in one query with the number of the
     signed-in member's unread notifications, which the page's header then
     shows without counting them again."""
     unread = (f"(SELECT COUNT(*) FROM {_table(Notification)} WHERE user_id = %s AND read_at IS NULL)",
               [request.user.pk])
-    reads = [*reads, unread]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(sql for sql, _ in reads)}", [p for _, params in reads for p in params])
-        values = tuple(cursor.fetchone())
+    values = read_state([*reads, unread])
     request.unread_notifications = values[-1]  # type: ignore[attr-defined]
     return values[:-1]

@@ -17,11 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from .. import explorer, releases
-from ..analysis.labels import QUALITY as QUALITY_LABELS
 from ..charts import Chart
 from ..lifecycle import PUBLISHED
 from ..models import Corpus, JobStatus, License, Release
-from ..templatetags.openllm import language_name
+from ..templatetags.openllm import language_name, quality_label
 
 
 def _release(request: HttpRequest, version: str) -> Release:
@@ -78,7 +77,7 @@ def _charts(summary: explorer.Summary) -> list[Chart]:
             value_label=_("Rows"), label_header=_("Corpus"),
         ),
         Chart(
-            title=_("Quality flags"), rows=[(str(QUALITY_LABELS.get(k, k)), n) for k, n in summary.flags],
+            title=_("Quality flags"), rows=[(quality_label(k), n) for k, n in summary.flags],
             value_label=_("Rows"), label_header=_("Flag"),
         ),
         Chart(
