@@ -43,7 +43,7 @@ from .models import (
     TrainingVersion,
     User,
 )
-from .releases import family, public_releases_state
+from .releases import public_releases_state
 
 logger = logging.getLogger(__name__)
 
@@ -84,11 +84,6 @@ SAMPLE_READ_ROWS = 64
 SAMPLE_CACHE_SECONDS = 24 * 3600
 
 _LANGUAGE_NAMES = dict(LANGUAGES)
-
-
-def license_family(license_id: str) -> str:
-    # The release configs' own family (``releases.family``) is the one name.
-    return family(license_id)
 
 
 def public_releases() -> QuerySet[Release]:

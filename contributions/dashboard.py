@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from . import lifecycle
-from .catalogue import license_family, public_release_entries, release_config_for
+from .catalogue import public_release_entries, release_config_for
 from .models import (
     AnalysisRun,
     Corpus,
@@ -27,6 +27,7 @@ from .models import (
     TrainingVersion,
     User,
 )
+from .releases import family
 from .review import review_queue
 
 # How many rows each part of the dashboard shows; the full lists are a link away.
@@ -122,7 +123,7 @@ def explore_url(*, version: str, configs: object, license: str, languages: list[
     page; None while the explorer is missing or the release has no such
     config."""
     config = release_config_for(
-        configs=configs if isinstance(configs, dict) else None, family=license_family(license),
+        configs=configs if isinstance(configs, dict) else None, family=family(license),
         language=languages[0] if languages else "",
     )
     if config is None:
