@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from .dashboard import notifications_unread_count
+
 
 def site(request) -> dict:
     context = {"SITE_NAME": settings.SITE_NAME}
@@ -10,6 +12,6 @@ def site(request) -> dict:
         # Asked once a request, however many templates (cached fragments,
         # then the page) are rendered with it.
         if not hasattr(request, "unread_notifications"):
-            request.unread_notifications = user.notifications.filter(read_at__isnull=True).count()
+            request.unread_notifications = notifications_unread_count(user=user)
         context["unread_notifications"] = request.unread_notifications
     return context
