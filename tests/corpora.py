@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import time
 import zipfile
 
 import pyarrow as pa
@@ -12,8 +13,8 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from contributions import submissions
-from contributions.jobs import job_run
-from contributions.models import AnalysisRun, Corpus
+from contributions.jobs import REGISTRY, job_run
+from contributions.models import AnalysisRun, Corpus, JobStatus
 
 METADATA = {
     "title": "Comptes rendus du conseil municipal",
@@ -93,10 +94,22 @@ def submitted(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRu
     return corpus, run
 
 
+def job_finished(kind: str, job_id: int, timeout: float = 120) -> None:
+    """Run a job in this process, as the worker would. In a test whose
+    transactions commit (browser tests), a worker of the test session may
+    have claimed it first: then wait for that worker to finish it."""
+    job_run(kind, job_id)
+    objects = REGISTRY[kind].model._default_manager
+    deadline = time.monotonic() + timeout
+    while objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+        assert time.monotonic() < deadline, f"{kind} job {job_id} still unfinished after {timeout} s"
+        time.sleep(0.2)
+
+
 def analysed(user, files: list[tuple], **overrides) -> tuple[Corpus, AnalysisRun]:
     """Submit and analyse in this process, as the worker would."""
     corpus, run = submitted(user, files, **overrides)
-    job_run("analysis", run.id)
+    job_finished("analysis", run.id)
     corpus.refresh_from_db()
     run.refresh_from_db()
     return corpus, run

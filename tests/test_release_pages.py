@@ -30,7 +30,7 @@ from contributions.models import (
     TrainingVersion,
 )
 
-from .corpora import FRENCH, analysed, jsonl, make_corpus
+from .corpora import FRENCH, analysed, job_finished, jsonl, make_corpus
 from .factories import MaintainerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def queued(user, maintainer, docs, *, exclude: list[int] = (), **metadata) -> Co
     for index in exclude:
         review.exclusion_add(corpus=corpus, reviewer=maintainer, kind="document", value=str(index))
     corpus = review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
-    job_run("training", TrainingVersion.objects.get(corpus=corpus).id)
+    job_finished("training", TrainingVersion.objects.get(corpus=corpus).id)
     corpus.refresh_from_db()
     assert corpus.status == CorpusStatus.QUEUED_FOR_TRAINING
     return corpus
@@ -63,7 +63,7 @@ def queued(user, maintainer, docs, *, exclude: list[int] = (), **metadata) -> Co
 
 def build(maintainer, version="2026-12", **kwargs) -> Release:
     release = releases.release_create(actor=maintainer, version=version, **kwargs)
-    job_run("release", release.id)
+    job_finished("release", release.id)
     release.refresh_from_db()
     assert release.status == JobStatus.DONE, release.error
     return release

@@ -15,7 +15,7 @@ from contributions import lifecycle, releases, removals, review
 from contributions.jobs import job_run
 from contributions.models import CorpusStatus, Decision, JobStatus, Release, TrainingVersion
 
-from .corpora import FRENCH, analysed, jsonl
+from .corpora import FRENCH, analysed, job_finished, jsonl
 from .factories import MaintainerFactory, UserFactory
 
 # datasets reads these when first imported: never the network, a cache of
@@ -48,7 +48,7 @@ def queued(user, maintainer, docs, **metadata):
     corpus, _run = analysed(user, [("a.jsonl", jsonl(*docs))], **metadata)
     corpus = review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
     version = TrainingVersion.objects.get(corpus=corpus)
-    job_run("training", version.id)
+    job_finished("training", version.id)
     corpus.refresh_from_db()
     assert corpus.status == CorpusStatus.QUEUED_FOR_TRAINING
     return corpus
@@ -56,7 +56,7 @@ def queued(user, maintainer, docs, **metadata):
 
 def build(maintainer, version="2026-12", **kwargs) -> Release:
     release = releases.release_create(actor=maintainer, version=version, **kwargs)
-    job_run("release", release.id)
+    job_finished("release", release.id)
     release.refresh_from_db()
     assert release.status == JobStatus.DONE, release.error
     return release
@@ -160,7 +160,7 @@ def test_corpora_approved_together_keep_one_copy_of_a_shared_document(member, ma
     for corpus in (a, b):
         review.review_decide(corpus=corpus, reviewer=maintainer_user, decision=Decision.APPROVE)
     for corpus in (a, b):
-        job_run("training", TrainingVersion.objects.get(corpus=corpus).id)
+        job_finished("training", TrainingVersion.objects.get(corpus=corpus).id)
     texts = [r["text"] for r in rows_of(exported(build(maintainer_user), tmp_path))]
     assert sorted(texts) == sorted(FRENCH)
 
