@@ -17,7 +17,11 @@ with gunicorn, 2 sync workers and DEBUG off as in production, and loads
 each page with ``--clients`` concurrent clients (threads, keep-alive
 connections) for ``--seconds``, each page right after the same load on a
 trivial view (a plain "ok" through the same middleware, added by a URL
-module of the bench's own), whose median rate is ``baseline_rps``.
+module of the bench's own), whose median rate is ``baseline_rps``. Two
+more views of that module give the scale of what any page costs before it
+does anything: ``floor_one_query`` (one raw SQL query) and
+``floor_signed_in`` (a member's session and row, as every signed-in page
+reads them); they are measured like pages but have no target.
 
 Prints one JSON line: ``baseline_rps`` and per page ``rps``, ``p50_ms``,
 ``p95_ms``, ``p99_ms``, ``errors`` (transport failures and 5xx) and the
@@ -59,6 +63,7 @@ SEARCH_WORD = "conseil"
 # What the bench adds to the site, in a folder of its own on the Python path
 # of the servers: a trivial view through the same middleware, and nothing else.
 URLS_MODULE = '''
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import include, path
 
@@ -67,7 +72,21 @@ def trivial(request):
     return HttpResponse(b"ok", content_type="text/plain")
 
 
-urlpatterns = [path("bench-trivial/", trivial), path("", include("openllm_site.urls"))]
+def one_query(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+def signed_in(request):
+    # The session and the member, as every signed-in page reads them.
+    return HttpResponse(b"ok" if request.user.is_authenticated else b"anonymous", content_type="text/plain")
+
+
+urlpatterns = [
+    path("bench-trivial/", trivial), path("bench-one-query/", one_query), path("bench-signed-in/", signed_in),
+    path("", include("openllm_site.urls")),
+]
 '''
 SETTINGS_MODULE = '''
 from openllm_site.settings import *  # noqa: F403
@@ -623,6 +642,9 @@ def pages(setup: dict, release: dict) -> list[tuple[str, str, str]]:
         ("training_queue", reverse("contributions:training_queue"), "maintainer"),
         ("reviewers", reverse("contributions:reviewer_stats"), "maintainer"),
         ("roles", reverse("contributions:roles"), "maintainer"),
+        # Not pages: what any page costs before it does anything, for scale.
+        ("floor_one_query", "/bench-one-query/", ""),
+        ("floor_signed_in", "/bench-signed-in/", "owner"),
     ]
 
 
@@ -770,13 +792,13 @@ def main() -> None:
             sys.stderr.write(f"{name}: {json.dumps(figures)} (trivial {trivial['rps']} rps)\n")
         load_seconds = time.perf_counter() - load_started
         baseline = statistics.median(baselines) if baselines else 0.0
-        limit = {name: 300 if name == "explorer_search" else 200 for name in results}
+        limit = {name: 300 if name == "explorer_search" else 200 for name in results if not name.startswith("floor_")}
         emit({
             "baseline_rps": baseline,
             "pages": results,
             "pages_measured": len(results),
-            "slow_pages": sorted(n for n, f in results.items() if f["p95_ms"] >= limit[n]),
-            "below_third_of_baseline": sorted(n for n, f in results.items() if f["rps"] < baseline / 3),
+            "slow_pages": sorted(n for n in limit if results[n]["p95_ms"] >= limit[n]),
+            "below_third_of_baseline": sorted(n for n in limit if results[n]["rps"] < baseline / 3),
             "database": connection.vendor,
             "corpora": args.corpora, "members": args.members, "clients": args.clients,
             "conn_max_age": args.conn_max_age, "cache": "redis" if args.cache_url else "file",

@@ -268,7 +268,19 @@ def test_a_failed_analysis_leaves_nothing_behind(member, settings):
         ("Virement sur FR76 3000 6000 0112 3456 7890 189.", [("iban", "FR76 3000 6000 0112 3456 7890 189")]),
         ("Numéro de sécurité sociale : 1 84 12 76 451 089 46.", [("nir", "1 84 12 76 451 089 46")]),
         ("Carte 4111 1111 1111 1111 expirée.", [("card", "4111 1111 1111 1111")]),
-        ("Connexion depuis 192.168.10.42 et 2001:db8::1.", [("ip", "192.168.10.42"), ("ip", "2001:db8::1")]),
+        ("Connexion depuis 82.64.123.45 et 2a01:e0a:1f2:3::5.", [("ip", "82.64.123.45"), ("ip", "2a01:e0a:1f2:3::5")]),
+        # An address broken at a hyphen, as man pages and PDFs do.
+        ("Écrire à jade.alglave@ens-\n       lyon.org pour", [("email", "jade.alglave@ens-\n       lyon.org")]),
+        ("Auteur : jean.du-\n  pont@exemple.fr.", [("email", "jean.du-\n  pont@exemple.fr")]),
+        ("Voir a.b@exemple.fr.\nLa suite du texte.", [("email", "a.b@exemple.fr")]),
+        # Dotted numbers that identify nobody: private, documentation and
+        # reserved ranges, netmasks, references and versions.
+        ("Réseau 192.168.10.42, 10.0.0.1, 172.16.5.4 et 2001:db8::1.", []),
+        ("Exemples 192.0.2.10, 198.51.100.7 et 203.0.113.200.", []),
+        ("Masques 255.0.0.0, 255.255.255.0, 128.0.0.0 et 0.0.0.255.", []),
+        ("Voir la RFC 2616 section 8.1.2.2 et le § 10.4.12.3.", []),
+        ("Noyau linux-2.6.32.71, version 4.19.260.1 ou v1.22.3.4 et 1.2.33.4rc1.", []),
+        ("Multidiffusion 224.0.0.251 et ff02::1.", []),
         # Near misses: wrong check digits, dates, amounts, times.
         ("Virement sur FR76 3000 6000 0112 3456 7890 188.", []),
         ("Numéro : 1 84 12 76 451 089 47.", []),
@@ -293,8 +305,53 @@ def test_personal_data_detectors(text, expected):
     ],
 )
 def test_language_identification(text, language):
-    detected, score = detect_language(text)
-    assert detected == language and score > 0.5
+    detected = detect_language(text)
+    assert detected.code == language and detected.score > 0.5 and detected.share == 1
+
+
+SYNOPSIS = (
+    "NAME\n       tree - list contents of directories in a tree-like format\n\n"
+    "SYNOPSIS\n       tree [-acdfghilnpqrstuvxACDFQNSUX] [-L level [-R]] [-H baseHREF] [-T title]"
+    " [-o filename] [-P pattern] [-I pattern] [--gitignore]\n\n"
+)
+
+
+def test_a_french_document_opening_with_an_english_synopsis_is_french():
+    assert detect_language(SYNOPSIS[:600]).code == "en"  # what the opening alone says
+    detected = detect_language(SYNOPSIS + LONG_FRENCH)
+    assert detected.code == "fr" and detected.share >= 0.6
+
+
+def test_a_document_half_in_two_languages_has_no_clear_majority():
+    english = " ".join(
+        "The library now offers reading workshops for children on Wednesday afternoons, free of charge, "
+        "and the town hall will publish the timetable of the new bus lines next month." for _ in range(8)
+    )
+    detected = detect_language(LONG_FRENCH[: len(english)] + "\n" + english)
+    assert detected.code in {"fr", "en"} and detected.share == 0.5
+
+
+def test_an_unsure_language_outside_the_declared_ones_falls_back_to_a_declared_one():
+    options = "tree -a -d -f -i -l -p -s -u -g -D --inodes --device -F -q -N -Q -r -t -x -L niveau -R -P motif"
+    assert detect_language(options).code == "sr"  # fastText alone: a stray, unsure guess
+    assert detect_language(options, ["fr"]).code == "und"
+    # A declared language among fastText's candidates is taken instead.
+    latin = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor."
+    assert detect_language(latin).code == "la" and detect_language(latin, ["fr", "es"]).code == "es"
+    # A language the corpus did not declare is kept when fastText is sure.
+    english = "The city council met on Tuesday evening to review the budget and the renovation of the school."
+    assert detect_language(english, ["fr"]).code == "en"
+
+
+def test_the_language_of_every_document_is_stored_with_its_share_and_mixed_ones_are_flagged(member):
+    english = " ".join(["The library now offers reading workshops for children on Wednesday afternoons."] * 12)
+    mixed = LONG_FRENCH[: len(english)] + "\n" + english
+    _corpus, run = analysed(member, [("a.jsonl", jsonl(SYNOPSIS + LONG_FRENCH, mixed))])
+    rows = sorted(shard_rows(run), key=lambda row: row["doc_index"])
+    assert rows[0]["language"] == "fr" and rows[0]["language_share"] >= 0.6
+    assert "mixed_language" not in rows[0]["flags"]
+    assert rows[1]["language_share"] == 0.5 and "mixed_language" in rows[1]["flags"]
+    assert run.report["quality"]["mixed_language"]["documents"] == 1
 
 
 def test_quality_flags():
@@ -302,6 +359,10 @@ def test_quality_flags():
     assert "too_short" in quality_signals("Trop court.", "fr").flags
     assert "repeated_lines" in quality_signals("Même ligne.\n" * 20 + LONG_FRENCH, "fr").flags
     assert "no_stop_words" in quality_signals("Voiture rouge garage ouvert matin " * 20, "fr").flags
+    # Stop words are matched whatever their case.
+    capitals = "Les élèves jouent Le Misanthrope de Molière devant leurs familles ravies. " * 10
+    assert "no_stop_words" not in quality_signals(capitals, "fr").flags
+    assert quality_signals(capitals, "fr").stop_words == 3  # les, le, de
     assert (
         "cookie_boilerplate"
         in quality_signals("Ce site utilise des cookies. En poursuivant vous acceptez.", "fr").flags
@@ -328,7 +389,8 @@ def test_report_counts_personal_data_languages_and_flags(member):
     report = run.report
     assert report["documents"] == 4
     assert report["personal_data"]["email"] == {"documents": 1, "occurrences": 1, "rate": 0.25}
-    assert {entry["language"]: entry["documents"] for entry in report["languages"]}["fr"] == 2
+    # Lorem ipsum, an unsure guess of Latin, falls back to the declared French.
+    assert {entry["language"]: entry["documents"] for entry in report["languages"]} == {"fr": 3, "en": 1}
     assert report["quality"]["lorem_ipsum"]["documents"] == 1
     assert sum(bucket["documents"] for bucket in report["length_histogram"]) == 4
     rows = sorted(shard_rows(run), key=lambda r: r["doc_index"])

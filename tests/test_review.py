@@ -329,6 +329,24 @@ def test_exclusions_and_placeholders_reach_the_training_version(member, reviewer
     assert version.documents == 2
 
 
+def test_placeholders_replace_exactly_the_personal_items_and_nothing_else(member, maintainer):
+    text = (
+        FRENCH[0] + " Voir la RFC 2616 section 8.1.2.2, le masque 255.255.255.0 et l'exemple 192.0.2.10. "
+        "Connexion suspecte depuis 82.64.123.45 hier. Écrire à jade.alglave@ens-\n   lyon.org avant lundi."
+    )
+    corpus = waiting(member, text)
+    corpus = review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
+    version = TrainingVersion.objects.get(corpus=corpus)
+    job_run("training", version.id)
+    version.refresh_from_db()
+    [row] = training_rows(version)
+    assert row["text"] == FRENCH[0] + (
+        " Voir la RFC 2616 section 8.1.2.2, le masque 255.255.255.0 et l'exemple 192.0.2.10. "
+        "Connexion suspecte depuis <IP> hier. Écrire à <EMAIL> avant lundi."
+    )
+    assert row["personal_data_replaced"] == 2
+
+
 def test_excluding_personal_data_and_near_duplicates(member, reviewer, maintainer):
     long_text = " ".join(FRENCH * 3)
     corpus = waiting(member, long_text, long_text + " Une phrase de plus.", "Écrire à a@exemple.fr. " + FRENCH[0])

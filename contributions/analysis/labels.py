@@ -30,4 +30,5 @@ QUALITY = {
     "curly_braces": _("curly braces (code or templates)"),
     "low_punctuation": _("few lines ending with punctuation"),
     "short_lines": _("mostly very short lines"),
+    "mixed_language": _("no language holds a clear majority of the text"),
 }

@@ -31,6 +31,7 @@ from ..payloads import AnalysisReport, FailureReport, ReportProblem, SampleDocum
 from .dedup import NearDuplicateIndex, signatures
 from .formats import FileRejected, FormatOptions, Problem, RawDoc, ReadProgress, read_documents
 from .text import (
+    MIXED_LANGUAGE_SHARE,
     PII_KINDS,
     QUALITY_FLAGS,
     content_hash,
@@ -43,7 +44,7 @@ from .text import (
 
 logger = logging.getLogger(__name__)
 
-PROCESSING_VERSION = "analysis-2"
+PROCESSING_VERSION = "analysis-3"
 BATCH_ROWS = 1000
 BATCH_MAX_CHARS = 16 * 1024**2  # a batch's texts stay in memory: bound them
 SHARD_MAX_CHARS = 256 * 1024**2
@@ -62,6 +63,7 @@ SCHEMA = pa.schema(
         ("words", pa.int64()),
         ("language", pa.string()),
         ("language_score", pa.float32()),
+        ("language_share", pa.float32()),
         ("hash", pa.int64()),
         ("duplicate_of", pa.int64()),
         ("duplicate_accepted", pa.bool_()),
@@ -82,7 +84,10 @@ SCHEMA = pa.schema(
 
 
 class DocumentAnalyzer:
-    def __init__(self, *, workdir: Path, seed: str, accepted_lookup=None) -> None:
+    def __init__(
+        self, *, workdir: Path, seed: str, accepted_lookup=None, declared_languages: Iterable[str] = ()
+    ) -> None:
+        self.declared_languages = frozenset(declared_languages)
         self.near = NearDuplicateIndex(workdir / "near-duplicates")
         self.seen: dict[int, int] = {}
         self.accepted_lookup = accepted_lookup
@@ -128,15 +133,17 @@ class DocumentAnalyzer:
                 self.seen[digest] = index
             else:
                 self.exact_within += 1
-            language, score = detect_language(text)
+            language = detect_language(text, self.declared_languages)
             found = find_personal_data(text)
             pii = Counter(item.kind for item in found)
             words = text.split()
-            quality = quality_signals(text, language, words)
+            quality = quality_signals(text, language.code, words)
+            if language.share < MIXED_LANGUAGE_SHARE:
+                quality.flags.append("mixed_language")
 
             self.characters += len(text)
             self.words += quality.words
-            self.languages[language] += 1
+            self.languages[language.code] += 1
             for kind, count in pii.items():
                 self.pii_docs[kind] += 1
                 self.pii_occurrences[kind] += count
@@ -152,8 +159,9 @@ class DocumentAnalyzer:
                 "text": text,
                 "chars": len(text),
                 "words": quality.words,
-                "language": language,
-                "language_score": score,
+                "language": language.code,
+                "language_score": language.score,
+                "language_share": language.share,
                 "hash": digest,
                 "duplicate_of": duplicate_of,
                 "duplicate_accepted": False,
@@ -355,7 +363,8 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
     # Earlier versions' fingerprints, and whatever an earlier attempt wrote.
     DocumentFingerprint.objects.filter(corpus=corpus).delete()
     analyzer = DocumentAnalyzer(
-        workdir=context.workdir, seed=f"{corpus.id}-{run.corpus_version}", accepted_lookup=_accepted_lookup(corpus.id)
+        workdir=context.workdir, seed=f"{corpus.id}-{run.corpus_version}", accepted_lookup=_accepted_lookup(corpus.id),
+        declared_languages=corpus.languages,
     )
     shards = ShardWriter(context.workdir, context.save_path)
     try:

