@@ -90,7 +90,7 @@ def test_release_is_loadable_with_datasets(member, maintainer_user, tmp_path):
     assert row["id"] == f"c{corpus.id}-v1-d3"
     assert (row["corpus_id"], row["license"], row["domain"]) == (corpus.id, "etalab-2.0", "administrative")
     assert row["submitter"] == member.pseudonym and row["reviewers"] == [maintainer_user.pseudonym]
-    assert row["processing_version"] == "analysis-2"
+    assert row["processing_version"] == "analysis-3"
     files = sorted(str(p) for p in out.glob("data/open/*.parquet"))
     again = datasets.load_dataset("parquet", data_files=files, split="train", cache_dir=str(tmp_path / "cache2"))
     assert again.num_rows == 4
