@@ -187,8 +187,13 @@ _IPV6 = re.compile(
 )
 _IPV6_HINT = re.compile(r"[0-9a-fA-F]:[0-9a-fA-F]{0,4}:")
 _DIGITS = re.compile(r"\D")
-# Within a place, the first kind that claims characters keeps them.
-_NUMBER_KINDS = (("iban", _IBAN), ("nir", _NIR), ("card", _CARD), ("phone", _PHONE), ("ip", _IPV4))
+# Within a place, the first kind that claims characters keeps them; a kind
+# is only looked for where there are digits enough for it (an address that
+# identifies someone has five at least: see _identifying_address).
+_NUMBER_KINDS = (
+    ("iban", _IBAN, 8), ("nir", _NIR, 13), ("card", _CARD, 13), ("phone", _PHONE, 9), ("ip", _IPV4, 5)
+)
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def _valid(kind: str, value: str) -> bool:
@@ -273,8 +278,11 @@ def find_personal_data(text: str) -> list[PersonalData]:
         # Two characters before: the country code of an IBAN.
         start = max(0, place.start() - 2)
         window = text[start : place.end()]
+        digits = len(window) - len(window.translate(_NO_DIGITS))
         taken: list[tuple[int, int]] = []
-        for kind, pattern in _NUMBER_KINDS:
+        for kind, pattern, least_digits in _NUMBER_KINDS:
+            if digits < least_digits:
+                continue
             for match in pattern.finditer(window):
                 a, b = match.span()
                 if any(x < b and a < y for x, y in taken) or not _valid(kind, match.group()):
