@@ -40,6 +40,7 @@ urlpatterns += [
     path("corpora/<int:pk>/comments/", views.comment_post, name="comment_post"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/<int:pk>/", views.review_corpus, name="review_corpus"),
+    path("review/<int:pk>/documents/<int:doc_index>/", views.review_document, name="review_document"),
     path("review/<int:pk>/decide/", views.review_decide, name="review_decide"),
     path("review/<int:pk>/exclusions/", views.review_exclude, name="review_exclude"),
     path("data/", public_views.data_list, name="data_list"),

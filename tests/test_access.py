@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from contributions import removals
 from contributions.models import AbuseReport, Corpus, CorpusStatus, JobStatus, OutgoingEmail, Release, RemovalRequest
 
-from .corpora import FRENCH, add_file, make_corpus
+from .corpora import FRENCH, add_file, analysed, make_corpus
 from .factories import MaintainerFactory, ReviewerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +85,7 @@ MATRIX = {
     # Review: reviewers and maintainers, never on their own corpora.
     "contributions:review_queue": row(get=REVIEWERS(200)),
     "contributions:review_corpus": row(get=REVIEWERS(200)),
+    "contributions:review_document": row(get=REVIEWERS(200)),
     "contributions:review_decide": row(get=same(NO), post=REVIEWERS(302)),
     "contributions:review_exclude": row(get=same(NO), post=REVIEWERS(302)),
     # Accepted data is public; reporting needs an account.
@@ -158,6 +159,9 @@ def url_for(name: str, owner) -> str:
     """The URL, with objects that belong to ``owner`` where it takes one."""
     if name.startswith("contributions:explore_"):
         return _explorer_url(name, owner)
+    if name == "contributions:review_document":
+        corpus, _run = analysed(owner, [("a.txt", FRENCH[0])])
+        return reverse(name, kwargs={"pk": corpus.pk, "doc_index": 0})
     if name in CORPUS_URLS:
         corpus = make_corpus(owner)
         stored = add_file(corpus, "a.txt", FRENCH[0])

@@ -298,6 +298,47 @@ def test_review_page_paginates_documents(client, member, reviewer):
     assert page3["pages"] == 3 and [d["doc_index"] for d in page3["documents"]] == [40, 41, 42, 43, 44]
 
 
+# ---------------------------------------------------------------- findings
+
+
+def test_a_finding_at_character_20000_is_shown_to_the_reviewer(client, member, reviewer):
+    filler = (" ".join(FRENCH) + "\n") * 80
+    at = 20_000 + len(filler[20_000:].split("\n", 1)[0]) + 1  # a line of its own, past the first page
+    text = filler[:at] + "Écrire à jeanne.martin@exemple.fr pour la suite.\n" + filler[at:]
+    corpus = waiting(member, text)
+    client.force_login(reviewer)
+    with translation.override("en"):
+        html = client.get(reverse("contributions:review_corpus", args=[corpus.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = html.content.decode()
+    start = at + len("Écrire à ")
+    line = text.count("\n", 0, start) + 1
+    document_url = reverse("contributions:review_document", args=[corpus.pk, 0])
+    assert "jeanne.martin@exemple.fr" not in html  # past the text shown, listed masked
+    assert "An email address" in html and f"line {line:,}, character {start + 1:,}" in html
+    assert "<code>j•••@e•••.fr</code>" in html
+    assert f'href="{document_url}?page=2#finding-1"' in html
+    assert "Read the whole document" in html
+    page = client.get(document_url, {"page": 2}).content.decode()
+    assert '<mark class="pii pii-email" id="finding-1" tabindex="-1">jeanne.martin@exemple.fr</mark>' in page
+    assert "jeanne.martin@exemple.fr" not in client.get(document_url).content.decode().split("<ol>")[-1]
+
+
+def test_flags_are_shown_by_their_label_with_the_value_they_were_raised_on(client, member, reviewer):
+    corpus = waiting(member, "Même ligne répétée.\n" * 30 + " ".join(FRENCH))
+    client.force_login(reviewer)
+    html = client.get(reverse("contributions:review_corpus", args=[corpus.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    html = html.content.decode()
+    assert "many repeated lines <span class=\"measure\">(" in html
+    assert ">repeated_lines<" not in html and "<code>repeated_lines</code>" not in html
+
+
+def test_a_document_page_is_not_found_past_the_last_document(client, member, reviewer):
+    corpus = waiting(member, FRENCH[0])
+    client.force_login(reviewer)
+    assert client.get(reverse("contributions:review_document", args=[corpus.pk, 5])).status_code == 404
+    assert client.get(reverse("contributions:review_document", args=[corpus.pk, 0]), {"page": "x"}).status_code == 200
+
+
 # ---------------------------------------------------------------- training-ready version
 
 

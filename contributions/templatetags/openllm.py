@@ -57,6 +57,31 @@ def highlight_pii(text: str):
     return mark_safe("".join(str(p) for p in parts))  # noqa: S308 - every part is escaped above
 
 
+@register.simple_tag
+def document_text(page: dict):
+    """A page of a document, escaped, each finding in a <mark> that a link
+    can jump to (#finding-N); a finding cut by the page's end is marked in
+    both pages."""
+    from django.utils.html import escape, format_html
+    from django.utils.safestring import mark_safe
+
+    text, offset = page["text"], page["start"]
+    parts, position = [], 0
+    for finding in page["findings"]:
+        start, end = finding["start"] - offset, finding["end"] - offset
+        if end <= position or start >= len(text):
+            continue
+        start = max(start, position)
+        parts.append(escape(text[position:start]))
+        parts.append(format_html(
+            '<mark class="pii pii-{}" id="finding-{}" tabindex="-1">{}</mark>', finding["kind"], finding["number"],
+            text[start:end],
+        ))
+        position = min(end, len(text))
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(str(p) for p in parts))  # noqa: S308 - every part is escaped above
+
+
 # The lifecycle's questions, for templates (which never compare raw statuses).
 register.filter("can_submit", lifecycle.can_submit)
 register.filter("can_withdraw", lifecycle.can_withdraw)

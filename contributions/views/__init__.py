@@ -33,7 +33,7 @@ from .. import (
     review,
     submissions,
 )
-from ..analysis.documents import documents_page
+from ..analysis.documents import document_page, documents_page
 from ..analysis.formats import safe_name
 from ..analysis.labels import PERSONAL_DATA as PERSONAL_DATA_LABELS
 from ..analysis.labels import QUALITY as QUALITY_LABELS
@@ -262,7 +262,7 @@ def _report_html(analysis: AnalysisRun | None) -> str | None:
     rest of the page."""
     if analysis is None or not analysis.is_done:
         return None
-    key = f"report-html:1:{analysis.pk}:{analysis.attempt}:{get_language()}"
+    key = f"report-html:2:{analysis.pk}:{analysis.attempt}:{get_language()}"
     html = cache.get(key)
     if html is None:
         html = render_to_string("contributions/_report.html", {
@@ -459,6 +459,24 @@ def _review_target(request: AuthenticatedRequest, pk: int) -> Corpus:
     if corpus.submitter_id == request.user.id:
         raise PermissionDenied
     return corpus
+
+
+@require_GET
+@reviewer_required
+def review_document(request: AuthenticatedRequest, pk: int, doc_index: int) -> HttpResponse:
+    """One document of the version under review, whole, with every finding."""
+    corpus = _review_target(request, pk)
+    analysis = (
+        corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
+        .order_by("-id").first()
+    )
+    number = review.parse_index(request.GET.get("page", "")) or 1
+    page = document_page(run=analysis, doc_index=doc_index, page=number) if analysis else None
+    if page is None:
+        raise Http404
+    return render(request, "contributions/review_document.html", {
+        "corpus": corpus, "doc_index": doc_index, "document": page, "pii_labels": PERSONAL_DATA_LABELS,
+    })
 
 
 @require_GET
