@@ -281,6 +281,10 @@ def test_a_failed_analysis_leaves_nothing_behind(member, settings):
         ("Voir la RFC 2616 section 8.1.2.2 et le § 10.4.12.3.", []),
         ("Noyau linux-2.6.32.71, version 4.19.260.1 ou v1.22.3.4 et 1.2.33.4rc1.", []),
         ("Multidiffusion 224.0.0.251 et ff02::1.", []),
+        # Found in Debian's French man pages: versions after a program's
+        # name, networks, a hexadecimal dump, the digits themselves.
+        ("Depuis dpkg\xa01.15.7.2 et dpkg 1.4.1.17, réseaux 192.56.76.0, 10.0.0.0/8 et 2002::/16.", []),
+        ("Sortie 676520617574686f723a0a2e5c222020202 et la classe [0123456789].", []),
         # Near misses: wrong check digits, dates, amounts, times.
         ("Virement sur FR76 3000 6000 0112 3456 7890 188.", []),
         ("Numéro : 1 84 12 76 451 089 47.", []),

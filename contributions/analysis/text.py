@@ -174,7 +174,8 @@ _EMAIL_LEFT_BROKEN = re.compile(r"[\w.+-]{0,63}-\n[ \t]*$")
 _LINE_BREAK = re.compile(r"\n[ \t]*")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Z0-9])")
 _NIR = re.compile(r"(?<!\d)[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\d)")
-_CARD = re.compile(r"(?<!\d)(?:\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5})(?!\d)")
+# Not inside a longer run of letters and digits (a hexadecimal dump).
+_CARD = re.compile(r"(?<!\w)(?:\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|\d{4}[ -]?\d{6}[ -]?\d{5})(?!\w)")
 _PHONE = re.compile(
     r"(?<![\d+])(?:(?:\+|00)33[ .-]?(?:\(0\)[ .-]?)?[1-9]|0[1-9])(?:[ .-]?\d{2}){4}(?!\d)"
     r"|(?<![\d+])(?:\+|00)(?!33)[1-9]\d{0,2}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){2,4}(?!\d)"
@@ -189,9 +190,9 @@ _IPV6_HINT = re.compile(r"[0-9a-fA-F]:[0-9a-fA-F]{0,4}:")
 _DIGITS = re.compile(r"\D")
 # Within a place, the first kind that claims characters keeps them; a kind
 # is only looked for where there are digits enough for it (an address that
-# identifies someone has five at least: see _identifying_address).
+# identifies someone has six at least: see _identifying_address).
 _NUMBER_KINDS = (
-    ("iban", _IBAN, 8), ("nir", _NIR, 13), ("card", _CARD, 13), ("phone", _PHONE, 9), ("ip", _IPV4, 5)
+    ("iban", _IBAN, 8), ("nir", _NIR, 13), ("card", _CARD, 13), ("phone", _PHONE, 9), ("ip", _IPV4, 6)
 )
 _NO_DIGITS = str.maketrans("", "", "0123456789")
 
@@ -205,7 +206,9 @@ def _valid(kind: str, value: str) -> bool:
         digits = _DIGITS.sub("", value)
         return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn.is_valid(digits)
     if kind == "phone":
-        return 9 <= len(_DIGITS.sub("", value)) <= 15
+        digits = _DIGITS.sub("", value)
+        # "0123456789" is the digits themselves (a character class, a keypad).
+        return 9 <= len(digits) <= 15 and digits not in "0123456789"
     if kind == "ip":
         return _identifying_address(value)
     return True
@@ -224,10 +227,16 @@ def _identifying_address(value: str) -> bool:
         inverted = ~int(address) & 0xFFFFFFFF
         if inverted & (inverted + 1) == 0:
             return False  # 255.255.0.0, 128.0.0.0: a netmask
-        if all(len(octet) == 1 for octet in value.split(".")):
-            # 8.1.2.2 is a section number far more often than a person's
-            # address (and 1.1.1.1, 8.8.8.8 are public resolvers).
+        octets = value.split(".")
+        if octets[-1] in {"0", "255"}:
+            return False  # a network or its broadcast address, not a host
+        if sum(len(octet) > 1 for octet in octets) < 2:
+            # 8.1.2.2 or 1.15.7.2 is a section or a version far more often
+            # than a person's address (and 1.1.1.1, 8.8.4.4 are public
+            # resolvers): in a random address, most octets have two digits.
             return False
+    elif value.endswith("::"):
+        return False  # 2002:: is a prefix, not a host
     return True
 
 
@@ -241,11 +250,16 @@ _REFERENCE_WORDS = frozenset(
 _WORD_BEFORE = re.compile(r"([^\W\d_]+°?|§)\.?[ \t\u00a0]*$")
 
 
+def _glued(text: str, start: int, end: int) -> bool:
+    """Part of a longer word: "676520617574686f723a" is a hexadecimal dump."""
+    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+
+
 def _is_reference(text: str, start: int, end: int) -> bool:
     if start and (text[start - 1].isalpha() or text[start - 1] in "-_"):
         return True  # linux-2.6.32.71, v1.2.3.4
-    if end < len(text) and text[end].isalpha():
-        return True  # 1.2.3.4rc1
+    if end < len(text) and (text[end].isalpha() or text.startswith("/", end)):
+        return True  # 1.2.3.4rc1, or a network: 10.0.0.0/8
     before = _WORD_BEFORE.search(text, max(0, start - 24), start)
     return before is not None and before.group(1).lower() in _REFERENCE_WORDS
 
@@ -289,11 +303,13 @@ def find_personal_data(text: str) -> list[PersonalData]:
                     continue
                 if kind == "ip" and _is_reference(text, start + a, start + b):
                     continue
+                if kind == "card" and _glued(text, start + a, start + b):
+                    continue
                 taken.append((a, b))
                 found.append(PersonalData(kind, start + a, start + b, match.group()))
     if ":" in text and _IPV6_HINT.search(text):
         for match in _IPV6.finditer(text):
-            if _valid("ip", match.group()):
+            if _valid("ip", match.group()) and not text.startswith("/", match.end()):
                 found.append(PersonalData("ip", match.start(), match.end(), match.group()))
     found.sort(key=lambda item: item.start)
     return found
