@@ -285,6 +285,8 @@ def test_a_failed_analysis_leaves_nothing_behind(member, settings):
         # name, networks, a hexadecimal dump, the digits themselves.
         ("Depuis dpkg\xa01.15.7.2 et dpkg 1.4.1.17, réseaux 192.56.76.0, 10.0.0.0/8 et 2002::/16.", []),
         ("Sortie 676520617574686f723a0a2e5c222020202 et la classe [0123456789].", []),
+        # Inside an IBAN whose check digits are wrong: neither a card nor a phone.
+        ("Compte FR08 2145 8421 0839 4906 6882 811 et FR02 9674 3034 2522 9238 8193 781.", []),
         # Near misses: wrong check digits, dates, amounts, times.
         ("Virement sur FR76 3000 6000 0112 3456 7890 188.", []),
         ("Numéro : 1 84 12 76 451 089 47.", []),
