@@ -93,6 +93,18 @@ class JobFailed(Exception):
         self.fields = fields
 
 
+class JobParked(Exception):
+    """The job waits for others (the parts of a split analysis): it goes
+    back to the queue, not due before ``seconds`` unless those wake it
+    (``job_wake``), with a fresh set of attempts: waiting is not failing."""
+
+    def __init__(self, seconds: float, then: Callable[[], object] | None = None) -> None:
+        super().__init__(seconds)
+        # Called in the transaction that parks the job (what it waits for is
+        # created there, and so never seen without the job parked).
+        self.seconds, self.then = seconds, then
+
+
 @dataclass(slots=True)
 class Done(Generic[J]):
     """What a finished job writes on its row, and what else happens in the
@@ -258,6 +270,7 @@ class Outcome(Enum):
     DONE = "done"
     FAILED = "failed"
     REQUEUED = "requeued"
+    PARKED = "parked"
     LOST = "lost"
     BUSY = "busy"  # a live worker has it
     NOTHING = "nothing"  # finished, cancelled, not due yet or gone
@@ -316,6 +329,15 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
         return Outcome.LOST
     except JobFailed as exc:
         return _fail(kind, job, exc.message, final=True, **exc.fields)
+    except JobParked as exc:
+        with transaction.atomic():
+            parked = context.held().update(
+                status=JobStatus.QUEUED, run_after=timezone.now() + timedelta(seconds=exc.seconds),
+                attempt_base=F("attempt"),
+            )
+            if parked and exc.then:
+                exc.then()
+        return Outcome.PARKED if parked else Outcome.LOST
     except Exception as exc:
         logger.exception("%s %s attempt %s failed", kind.name, job.pk, job.attempt)
         final = kind.retry is Retry.NEVER or job.attempt - job.attempt_base >= kind.max_attempts
@@ -364,6 +386,13 @@ def _fail(kind: JobKind[J], job: J, message: str, *, final: bool, reason: str = 
 
 
 # ---------------------------------------------------------------- steering
+
+
+def job_wake(job: Job) -> None:
+    """Make a queued job due now (a parked one whose wait is over), and send
+    its message once the transaction commits."""
+    if _objects(type(job)).filter(pk=job.pk, status=JobStatus.QUEUED).update(run_after=timezone.now()):
+        job_enqueue(job)
 
 
 def job_cancel(job: Job, *, reason: str, settle: bool = True) -> bool:

@@ -197,7 +197,7 @@ class Job(models.Model):
 
     @property
     def eta_seconds(self) -> int | None:
-        if self.status != JobStatus.RUNNING or not self.started_at or not self.progress_done:
+        if not self.is_running or not self.started_at or not self.progress_done:
             return None
         elapsed = (timezone.now() - self.started_at).total_seconds()
         return max(0, int(elapsed * (self.progress_total - self.progress_done) / self.progress_done))
@@ -376,6 +376,9 @@ class AnalysisRun(Job):
     shards = models.JSONField(default=list, blank=True)
     # The near-duplicates found within the corpus (doc_index, duplicate_of).
     near_duplicates = models.CharField(max_length=500, blank=True)
+    # A large corpus is analysed in parts (AnalysisPart) by many workers; the
+    # run then waits, queued, for its parts, and merges them.
+    parts_count = models.PositiveIntegerField(default=0)
 
     class Meta(Job.Meta):
         ordering = ["-created_at"]
@@ -383,6 +386,42 @@ class AnalysisRun(Job):
 
     def __str__(self) -> str:
         return f"analysis {self.pk} of corpus {self.corpus_id} v{self.corpus_version}"
+
+    # While its parts run, a split analysis is running for the people who
+    # follow it, whatever its own row says.
+    @property
+    def is_queued(self) -> bool:
+        return self.status == JobStatus.QUEUED and not self.parts_count
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == JobStatus.RUNNING or (self.status == JobStatus.QUEUED and bool(self.parts_count))
+
+
+class AnalysisPart(Job):
+    """A part of a split analysis: one file, or a range of the lines of a
+    large JSON Lines file, analysed by any worker. Its documents are
+    numbered from 0 and its lines from the range's first; the run's merge
+    numbers them in the corpus."""
+
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    file = models.ForeignKey(CorpusFile, on_delete=models.CASCADE, related_name="+")
+    # Bytes of the file whose lines the part owns; the whole file when end is None.
+    start = models.BigIntegerField(default=0)
+    end = models.BigIntegerField(null=True, blank=True)
+    documents = models.BigIntegerField(default=0)
+    lines = models.BigIntegerField(default=0)
+    shards = models.JSONField(default=list, blank=True)
+    # The part's counters for the report (AnalysisSummary).
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta(Job.Meta):
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="analysis_part_number")]
+
+    def __str__(self) -> str:
+        return f"part {self.number} of analysis {self.run_id}"
 
 
 class DocumentFingerprint(models.Model):

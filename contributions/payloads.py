@@ -82,6 +82,28 @@ class FailureReport(TypedDict):
     files: dict[str, dict[str, int]]
 
 
+class AnalysisSummary(TypedDict):
+    """What a part of a split analysis counted, for the merged report.
+    Languages as pairs: their order of first appearance decides ties."""
+
+    documents: int
+    characters: int
+    words: int
+    languages: list[tuple[str, int]]
+    pii_docs: dict[str, int]
+    pii_occurrences: dict[str, int]
+    flags: dict[str, int]
+    lengths: list[int]
+    exact_accepted: int
+    mojibake: int
+    controls: int
+    replacements: int
+    empty: int
+    problems: list[ReportProblem]
+    problems_total: int
+    files: dict[str, dict[str, int]]
+
+
 class AnalysisReport(FailureReport):
     characters: int
     words: int

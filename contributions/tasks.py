@@ -18,6 +18,11 @@ def analyse_corpus(run_id: int) -> None:
     jobs.job_run("analysis", run_id)
 
 
+@shared_task(name="contributions.tasks.analyse_part")
+def analyse_part(part_id: int) -> None:
+    jobs.job_run("analysis_part", part_id)
+
+
 @shared_task(name="contributions.tasks.build_training_version")
 def build_training_version(version_id: int) -> None:
     jobs.job_run("training", version_id)

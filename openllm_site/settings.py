@@ -446,6 +446,12 @@ JOB_WORK_DIR = Path(env("JOB_WORK_DIR", str(VAR_DIR / "work")))
 # hostile, and fails with that reason instead of holding a worker for hours).
 ANALYSIS_BUDGET_SECONDS = env_int("ANALYSIS_BUDGET_SECONDS", 600)
 ANALYSIS_BUDGET_SECONDS_PER_MB = env_int("ANALYSIS_BUDGET_SECONDS_PER_MB", 60)
+# A corpus larger than this is analysed in parts of about this size (files,
+# and JSON Lines files cut into ranges of lines) by as many workers as run.
+ANALYSIS_PART_BYTES = env_int("ANALYSIS_PART_BYTES", 64 * 1024**2)
+# Parts of one analysis waiting in the broker at a time: the parts of other
+# corpora, queued later, wait behind no more than these.
+ANALYSIS_PARTS_IN_FLIGHT = env_int("ANALYSIS_PARTS_IN_FLIGHT", 8)
 # The last line of defence against work stuck in native code, where no
 # budget can be checked: the pool process is killed, and the job's attempt
 # cap decides what happens next.

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
@@ -23,6 +24,7 @@ from django.utils import timezone, translation
 from contributions import emails, jobs, releases, removals, review
 from contributions.jobs import REGISTRY, Outcome, Retry, job_run
 from contributions.models import (
+    AnalysisPart,
     AnalysisRun,
     Corpus,
     CorpusStatus,
@@ -47,6 +49,7 @@ def _english():
 # means, whether it keeps files). Not read from the registry.
 KINDS = {
     "analysis": (3, Retry.NEVER, True),
+    "analysis_part": (3, Retry.NEVER, True),
     "training": (3, Retry.BACKOFF, True),
     "release": (3, Retry.NEVER, True),
     "email": (5, Retry.BACKOFF, False),
@@ -92,6 +95,14 @@ def _analysis():
     return run
 
 
+def _analysis_part():
+    # The one part of a run, as if planned by a split analysis.
+    run = _analysis()
+    stored = run.corpus.files.get()
+    AnalysisRun.objects.filter(pk=run.pk).update(parts_count=1)
+    return AnalysisPart.objects.create(run=run, number=0, file=stored, progress_total=stored.size)
+
+
 def _approved(maintainer):
     corpus, run = submitted(UserFactory(), [("a.jsonl", jsonl(*FRENCH))])
     assert job_run("analysis", run.id) is Outcome.DONE
@@ -125,6 +136,7 @@ def _removal_search():
 
 MAKERS = {
     "analysis": _analysis,
+    "analysis_part": _analysis_part,
     "training": _training,
     "release": _release,
     "email": _email,
@@ -308,6 +320,12 @@ def test_a_maintainer_can_cancel_then_retry_a_job(name, django_capture_on_commit
     if name == "analysis":
         corpus = Corpus.objects.get(pk=job.corpus_id)
         assert corpus.status == CorpusStatus.FAILED and corpus.status_reason == "plus tard"
+    if name == "analysis_part":
+        # A cancelled part fails its analysis; that is what is tried again.
+        assert fresh(job.run).status == JobStatus.FAILED
+        with pytest.raises(ValidationError):
+            jobs.job_retry(job)
+        return
     jobs.job_retry(job)
     job = fresh(job)
     assert job.status == JobStatus.QUEUED and job.attempt_base == job.attempt == 1
@@ -327,7 +345,7 @@ def test_a_cancelled_analysis_leaves_no_fingerprints(member, django_capture_on_c
 
 
 def test_retrying_an_analysis_whose_corpus_moved_on_is_refused(member):
-    from django.core.exceptions import ValidationError
+
 
     from contributions import submissions
 

@@ -272,6 +272,84 @@ def _expansion_limit(size: int) -> int:
     return min(MAX_ARCHIVE_UNCOMPRESSED, max(BOMB_MIN_SIZE, MAX_COMPRESSION_RATIO * size))
 
 
+class LineRange(io.RawIOBase):
+    """The bytes of the lines of a file that start in [start, end): from the
+    first line start at or after ``start`` to the end of the line that holds
+    ``end - 1``. Counts the lines it gives."""
+
+    def __init__(self, stream, start: int, end: int) -> None:
+        self.stream, self.end, self.lines = stream, end, 0
+        # The file's first bytes, which say its encoding.
+        stream.seek(0)
+        self.head = stream.read(HEAD_SIZE)
+        self._last = b"\n"
+        self._done = False
+        stream.seek(start)
+        if start > 0:
+            stream.seek(start - 1)
+            if stream.read(1) != b"\n":
+                # The line that holds ``start`` is the previous range's.
+                while True:
+                    chunk = stream.read(1 << 16)
+                    newline = chunk.find(b"\n")
+                    if not chunk or newline != -1:
+                        start = stream.tell() - len(chunk) + newline + 1 if chunk else stream.tell()
+                        break
+                stream.seek(start)
+        self.position = start
+        self._done = start >= end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._done:
+            return 0
+        view = memoryview(buffer)
+        if self.position < self.end:
+            wanted = min(len(view), self.end - self.position)
+        elif self._last == b"\n":
+            self._done = True
+            return 0
+        else:
+            wanted = min(len(view), 1 << 16)
+        data = self.stream.read(wanted)
+        if self.position >= self.end:
+            # Past the end: only what finishes the range's last line.
+            newline = data.find(b"\n")
+            if newline != -1:
+                data = data[: newline + 1]
+                self._done = True
+        if not data:
+            self._done = True
+            if self._last != b"\n":
+                self.lines += 1  # a last line without its newline
+                self._last = b"\n"
+            return 0
+        n = len(data)
+        view[:n] = data
+        self.lines += data.count(b"\n")
+        self._last = data[-1:]
+        self.position += n
+        if self._done and self._last != b"\n":
+            self.lines += 1
+        return n
+
+
+def jsonl_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of a JSON Lines file that can be analysed apart, in
+    order; each owns the lines that start in it. One range for a small file,
+    or when its bytes cannot be cut at a newline byte (UTF-16, lone CR line
+    ends)."""
+    if size <= part_bytes:
+        return [(0, size)]
+    head = stream.read(HEAD_SIZE)
+    stream.seek(0)
+    if detect_encoding(head).startswith("utf-16") or head.count(b"\r") > head.count(b"\r\n"):
+        return [(0, size)]
+    return [(start, min(start + part_bytes, size)) for start in range(0, size, part_bytes)]
+
+
 def _check_bomb(source: str, declared: int, compressed: int) -> None:
     if declared > _expansion_limit(max(compressed, 1)):
         raise FileRejected(
@@ -314,15 +392,23 @@ def read_documents(
     options: FormatOptions,
     size: int | None = None,
     progress: ReadProgress | None = None,
+    byte_range: LineRange | None = None,
 ) -> Iterator[RawDoc | Problem]:
     """Documents of one stored file (or archive member) of ``size`` bytes.
-    ``progress``, when given, follows the reading in bytes of the file."""
+    ``progress``, when given, follows the reading in bytes of the file.
+    ``byte_range`` reads only some lines of a JSON Lines file, with line
+    numbers counted from the range's first line."""
     source = safe_name(name)
     with _unreadable(source):
-        stream, counter = _counted(stream)
+        if byte_range is not None:
+            # The encoding is the file's: read from its start.
+            head = byte_range.head
+            stream, counter = buffered(byte_range)
+        else:
+            stream, counter = _counted(stream)
+            head = stream.peek(HEAD_SIZE)[:HEAD_SIZE]
         progress = progress if progress is not None else ReadProgress()
         progress.total = size or 0
-        head = stream.peek(HEAD_SIZE)[:HEAD_SIZE]
         problem = sniff(head, fmt)
         if problem:
             raise FileRejected(source, problem)

@@ -13,23 +13,60 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import lifecycle
-from ..jobs import Done, JobContext, JobFailed, JobKind, Retry, register
+from ..jobs import (
+    Done,
+    JobContext,
+    JobFailed,
+    JobKind,
+    JobParked,
+    Retry,
+    delete_prefix,
+    job_cancel,
+    job_enqueue,
+    job_wake,
+    register,
+)
 from ..lifecycle import corpus_transition, corpus_try_transition
-from ..models import AnalysisRun, Corpus, CorpusFile, CorpusLanguage, CorpusStatus, DocumentFingerprint
-from ..payloads import AnalysisReport, FailureReport, ReportProblem, SampleDocument
+from ..models import (
+    AnalysisPart,
+    AnalysisRun,
+    Corpus,
+    CorpusFile,
+    CorpusLanguage,
+    CorpusStatus,
+    DocumentFingerprint,
+    JobStatus,
+)
+from ..payloads import AnalysisReport, AnalysisSummary, FailureReport, ReportProblem, SampleDocument
 from .dedup import NearDuplicateIndex, signatures
-from .formats import FileRejected, FormatOptions, Problem, RawDoc, ReadProgress, read_documents
+from .formats import (
+    FileRejected,
+    FormatOptions,
+    LineRange,
+    Problem,
+    RawDoc,
+    ReadProgress,
+    jsonl_ranges,
+    read_documents,
+)
 from .text import (
     MIXED_LANGUAGE_SHARE,
     PII_KINDS,
@@ -85,10 +122,12 @@ SCHEMA = pa.schema(
 
 class DocumentAnalyzer:
     def __init__(
-        self, *, workdir: Path, seed: str, accepted_lookup=None, declared_languages: Iterable[str] = ()
+        self, *, workdir: Path, seed: str, accepted_lookup=None, declared_languages: Iterable[str] = (),
+        near_index: bool = True,
     ) -> None:
         self.declared_languages = frozenset(declared_languages)
-        self.near = NearDuplicateIndex(workdir / "near-duplicates")
+        # A part of a split analysis leaves near-duplicates to the merge.
+        self.near = NearDuplicateIndex(workdir / "near-duplicates") if near_index else None
         self.seen: dict[int, int] = {}
         self.accepted_lookup = accepted_lookup
         self.rng = random.Random(seed)
@@ -181,14 +220,20 @@ class DocumentAnalyzer:
             yield row
 
     def _maybe_sample(self, row: dict, found) -> None:
-        # Reservoir sampling: every document has the same chance, and the
-        # seed makes the sample the same at every run of the same version.
-        entry: int | None = len(self.sample)
-        if len(self.sample) >= SAMPLE_SIZE:
-            j = self.rng.randrange(self.documents)
-            entry = j if j < SAMPLE_SIZE else None
-        if entry is None:
-            return
+        entry = self._sample_slot()
+        if entry is not None:
+            self._sample_put(entry, row, found)
+
+    def _sample_slot(self) -> int | None:
+        """Where the document just counted goes in the sample, if it does.
+        Reservoir sampling: every document has the same chance, and the seed
+        makes the sample the same at every run of the same version."""
+        if len(self.sample) < SAMPLE_SIZE:
+            return len(self.sample)
+        j = self.rng.randrange(self.documents)
+        return j if j < SAMPLE_SIZE else None
+
+    def _sample_put(self, entry: int, row: dict, found) -> None:
         document: SampleDocument = {
             "doc_index": row["doc_index"],
             "source": row["source"],
@@ -214,8 +259,9 @@ class DocumentAnalyzer:
         batch_signatures = signatures([row["text"] for row in rows])
         for row, signature in zip(rows, batch_signatures):
             row["minhash"] = signature
-        firsts = [i for i, row in enumerate(rows) if row["duplicate_of"] is None]
-        self.near.add([rows[i]["doc_index"] for i in firsts], batch_signatures[firsts])
+        if self.near is not None:
+            firsts = [i for i, row in enumerate(rows) if row["duplicate_of"] is None]
+            self.near.add([rows[i]["doc_index"] for i in firsts], batch_signatures[firsts])
         self.mark_accepted_duplicates(rows)
 
     def mark_accepted_duplicates(self, rows: list[dict]) -> None:
@@ -226,6 +272,41 @@ class DocumentAnalyzer:
             if row["hash"] in known:
                 row["duplicate_accepted"] = True
                 self.exact_accepted += 1
+
+    def summary(self) -> AnalysisSummary:
+        """The counters of a part of a split analysis."""
+        return {
+            "documents": self.documents, "characters": self.characters, "words": self.words,
+            "languages": list(self.languages.items()), "pii_docs": dict(self.pii_docs),
+            "pii_occurrences": dict(self.pii_occurrences), "flags": dict(self.flags), "lengths": self.lengths,
+            "exact_accepted": self.exact_accepted, "mojibake": self.mojibake, "controls": self.controls,
+            "replacements": self.replacements, "empty": self.empty, "problems": self.problems,
+            "problems_total": self.problems_total,
+            "files": {name: dict(counts) for name, counts in self.files.items()},
+        }
+
+    def absorb(self, summary: AnalysisSummary, line_offset: int) -> None:
+        """Add a part's counters (its documents are counted by the merge);
+        its problems' lines are counted from its range's first line."""
+        self.characters += summary["characters"]
+        self.words += summary["words"]
+        for language, count in summary["languages"]:
+            self.languages[language] += count
+        self.pii_docs.update(summary["pii_docs"])
+        self.pii_occurrences.update(summary["pii_occurrences"])
+        self.flags.update(summary["flags"])
+        self.lengths = [a + b for a, b in zip(self.lengths, summary["lengths"], strict=True)]
+        self.exact_accepted += summary["exact_accepted"]
+        self.mojibake += summary["mojibake"]
+        self.controls += summary["controls"]
+        self.replacements += summary["replacements"]
+        self.empty += summary["empty"]
+        self.problems_total += summary["problems_total"]
+        for problem in summary["problems"][: MAX_PROBLEMS_KEPT - len(self.problems)]:
+            line = problem["line"]
+            self.problems.append({**problem, "line": line + line_offset if line is not None else None})
+        for name, counts in summary["files"].items():
+            self._file(name).update(counts)
 
     def problems_report(self) -> FailureReport:
         """What a failed run keeps: the records it skipped, and why."""
@@ -349,9 +430,16 @@ def _budget(size: int) -> float:
     return settings.ANALYSIS_BUDGET_SECONDS + settings.ANALYSIS_BUDGET_SECONDS_PER_MB * size / 1e6
 
 
+# A parked split analysis looks at its parts again after this long, should
+# the wake of its last part be lost.
+PARK_RECHECK_SECONDS = 600
+
+
 def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
     """The work of an analysis job: every file of the corpus version, to
-    Parquet shards and a report."""
+    Parquet shards and a report. A large corpus is planned in parts that
+    any worker analyses (``analysis_part_run``); the run waits for them,
+    parked, then merges them."""
     corpus = run.corpus
     if corpus.status == CorpusStatus.SUBMITTED:
         corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.PROCESSING, expected_version=run.corpus_version)
@@ -359,22 +447,29 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
     if not files:
         raise JobFailed(_("no file to analyse"))
     total = sum(f.size for f in files)
+    parts = list(run.parts.order_by("number"))
+    if parts:
+        if any(part.status in (JobStatus.FAILED, JobStatus.CANCELLED) for part in parts):
+            raise JobFailed(_("a part of the analysis failed"))  # its failure failed the run first, normally
+        if any(part.status != JobStatus.DONE for part in parts):
+            raise JobParked(PARK_RECHECK_SECONDS)
+        return _merge(run, corpus, parts, context, total)
+    plan = _plan(files)
+    if len(plan) > 1:
+        raise JobParked(PARK_RECHECK_SECONDS, then=partial(_parts_create, run, plan, total))
     context.beat(force=True, progress_total=total, documents_done=0)
     # Earlier versions' fingerprints, and whatever an earlier attempt wrote.
     DocumentFingerprint.objects.filter(corpus=corpus).delete()
     analyzer = DocumentAnalyzer(
-        workdir=context.workdir, seed=f"{corpus.id}-{run.corpus_version}", accepted_lookup=_accepted_lookup(corpus.id),
+        workdir=context.workdir, seed=_seed(run), accepted_lookup=_accepted_lookup(corpus.id),
         declared_languages=corpus.languages,
     )
     shards = ShardWriter(context.workdir, context.save_path)
     try:
         done_before = 0
         for stored in files:
-            seconds = _budget(stored.size)
-            too_slow = _("%(name)s: reading took longer than %(seconds)s s; the file is malformed or far larger than "
-                         "it looks") % {"name": stored.original_name, "seconds": int(seconds)}
-            with context.budget(seconds, too_slow):
-                _analyse_file(run, corpus, stored, analyzer, shards, context, done_before)
+            with context.budget(_budget(stored.size), _too_slow(stored)):
+                _analyse_file(corpus, stored, analyzer, shards, context, done_before, fingerprints=run)
             done_before += stored.size
             context.beat(force=True, progress_done=done_before, documents_done=analyzer.documents)
         if not analyzer.documents:
@@ -384,8 +479,26 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
         raise JobFailed(str(exc), report=analyzer.problems_report()) from None
     except JobFailed as exc:
         raise JobFailed(exc.message, report=analyzer.problems_report()) from None
+    shards.close_shard()
+    return _finish(run, analyzer, shards, context, total)
+
+
+def _seed(run: AnalysisRun) -> str:
+    return f"{run.corpus_id}-{run.corpus_version}"
+
+
+def _too_slow(stored: CorpusFile) -> str:
+    return _("%(name)s: reading took longer than %(seconds)s s; the file is malformed or far larger than it looks") % {
+        "name": stored.original_name, "seconds": int(_budget(stored.size))}
+
+
+def _finish(
+    run: AnalysisRun, analyzer: DocumentAnalyzer, shards: ShardWriter, context: JobContext, total: int
+) -> Done[AnalysisRun]:
+    """Near-duplicates, their side table and the report, once every
+    document is in the shards."""
+    assert analyzer.near is not None
     with context.budget(_budget(total), _("finding near-duplicates took too long")):
-        shards.close_shard()
         near = analyzer.near.duplicates()
         context.beat()
     sidecar = shards.save_table(
@@ -397,13 +510,179 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
     )
     return Done(
         fields={
-            "report": analyzer.report(near, done_before),
+            "report": analyzer.report(near, total),
             "shards": shards.names,
             "near_duplicates": sidecar,
             "documents_done": analyzer.documents,
         },
         then=_analysed,
     )
+
+
+# ---------------------------------------------------------------- parts
+
+
+def _plan(files: list[CorpusFile]) -> list[tuple[CorpusFile, int, int | None]]:
+    """The parts of an analysis: (file, start, end) in the order of the
+    documents; one part when the corpus is not larger than a part."""
+    part_bytes = settings.ANALYSIS_PART_BYTES
+    if sum(f.size for f in files) <= part_bytes:
+        return [(files[0], 0, None)]
+    plan: list[tuple[CorpusFile, int, int | None]] = []
+    for stored in files:
+        if stored.format == "jsonl" and stored.size > part_bytes:
+            with stored.file.open("rb") as handle:
+                plan += [(stored, start, end) for start, end in jsonl_ranges(handle, size=stored.size,
+                                                                              part_bytes=part_bytes)]
+        else:
+            plan.append((stored, 0, None))
+    return plan
+
+
+def _parts_create(run: AnalysisRun, plan: list[tuple[CorpusFile, int, int | None]], total: int) -> None:
+    """In the transaction that parks the run: its parts, the first few due
+    now (their messages sent on commit), the others held back until a part
+    ends, so that other corpora's analyses never wait behind them all."""
+    now = timezone.now()
+    in_flight = max(1, settings.ANALYSIS_PARTS_IN_FLIGHT)
+    parts = AnalysisPart.objects.bulk_create(
+        AnalysisPart(
+            run=run, number=number, file=stored, start=start, end=end,
+            progress_total=(end - start) if end is not None else stored.size,
+            run_after=now if number < in_flight else now + timedelta(days=365),
+        )
+        for number, (stored, start, end) in enumerate(plan)
+    )
+    AnalysisRun.objects.filter(pk=run.pk).update(parts_count=len(parts), progress_total=total, progress_done=0,
+                                                 documents_done=0)
+    for part in parts[:in_flight]:
+        job_enqueue(part)
+
+
+def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisPart]:
+    """The work of one part: its documents, numbered from 0, to Parquet
+    shards and counters; no fingerprint, no near-duplicate: the merge
+    numbers the documents in the corpus and does those."""
+    context.beat(force=True)
+    run = part.run
+    if run.status not in lifecycle.JOB_ACTIVE:
+        raise JobFailed(_("the analysis this part belongs to has ended"))
+    corpus = run.corpus
+    stored = part.file
+    analyzer = DocumentAnalyzer(
+        workdir=context.workdir, seed=_seed(run), accepted_lookup=_accepted_lookup(corpus.id),
+        declared_languages=corpus.languages, near_index=False,
+    )
+    shards = ShardWriter(context.workdir, context.save_path)
+    lines = 0
+    try:
+        with context.budget(_budget(part.progress_total), _too_slow(stored)):
+            lines = _analyse_file(corpus, stored, analyzer, shards, context, 0, part=part)
+        shards.close_shard()
+    except FileRejected as exc:
+        raise JobFailed(str(exc), summary=analyzer.summary()) from None
+    except JobFailed as exc:
+        raise JobFailed(exc.message, summary=analyzer.summary()) from None
+    return Done(
+        fields={"documents": analyzer.documents, "lines": lines, "shards": shards.names,
+                "summary": analyzer.summary()},
+        then=_part_done,
+    )
+
+
+def _part_done(part: AnalysisPart) -> None:
+    """In the transaction that ends a part: the run's progress, the next
+    part held back, and the run itself once every part is done."""
+    # Parts that end together take turns here, so that one of them sees
+    # every part done.
+    run = AnalysisRun.objects.select_for_update().filter(pk=part.run_id).first()
+    if run is None or run.status not in lifecycle.JOB_ACTIVE:
+        return
+    waiting = run.parts.filter(status=JobStatus.QUEUED, run_after__gt=timezone.now()).order_by("number").first()
+    if waiting is not None:
+        job_wake(waiting)
+    done = run.parts.filter(status=JobStatus.DONE).aggregate(bytes=Sum("progress_total"), documents=Sum("documents"))
+    AnalysisRun.objects.filter(pk=run.pk).update(progress_done=done["bytes"] or 0,
+                                                 documents_done=done["documents"] or 0)
+    if not run.parts.exclude(status=JobStatus.DONE).exists():
+        job_wake(run)
+
+
+def analysis_part_failed(part: AnalysisPart, reason: str) -> None:
+    """A part that cannot be analysed fails its run (the corpus, with the
+    part's reason and problems) and stops the other parts."""
+    failed = AnalysisPart.objects.filter(pk=part.pk).values_list("summary", flat=True).first() or {}
+    run = AnalysisRun.objects.filter(pk=part.run_id).first()
+    if run is None:
+        return
+    problems: FailureReport = {
+        "processing_version": PROCESSING_VERSION, "documents": failed.get("documents", 0),
+        "problems": failed.get("problems", []), "problems_total": failed.get("problems_total", 0),
+        "files": failed.get("files", {}),
+    }
+    if AnalysisRun.objects.filter(pk=run.pk, status__in=lifecycle.JOB_ACTIVE).update(
+        status=JobStatus.FAILED, error=reason[:5000], finished_at=timezone.now(), report=problems
+    ):
+        analysis_failed(run, reason)
+        for other in run.parts.filter(status__in=lifecycle.JOB_ACTIVE).exclude(pk=part.pk):
+            job_cancel(other, reason=reason, settle=False)
+
+
+def _merge(
+    run: AnalysisRun, corpus: Corpus, parts: list[AnalysisPart], context: JobContext, total: int
+) -> Done[AnalysisRun]:
+    """The parts' shards as one analysis: documents numbered in the corpus,
+    lines in their file, exact and near duplicates across parts, the sample
+    and the report, all as a single process would have made them."""
+    context.beat(force=True, progress_total=total)
+    DocumentFingerprint.objects.filter(corpus=corpus).delete()
+    analyzer = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), declared_languages=corpus.languages)
+    assert analyzer.near is not None
+    shards = ShardWriter(context.workdir, context.save_path)
+    seen: dict[int, int] = {}
+    offset = line_offset = 0
+    previous_file = None
+    with context.budget(_budget(total), _("merging the parts of the analysis took too long")):
+        for part in parts:
+            if part.file_id != previous_file:
+                line_offset, previous_file = 0, part.file_id
+            analyzer.absorb(part.summary, line_offset)
+            for name in part.shards:
+                with default_storage.open(name, "rb") as handle:
+                    for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
+                        rows = batch.to_pylist()
+                        for row in rows:
+                            _renumber(row, offset, line_offset, seen, analyzer)
+                        firsts = [row for row in rows if row["duplicate_of"] is None]
+                        analyzer.near.add([row["doc_index"] for row in firsts],
+                                          np.asarray([row["minhash"] for row in firsts], dtype=np.uint32))
+                        shards.write(rows)
+                        with context.fenced():
+                            DocumentFingerprint.objects.bulk_create(
+                                [DocumentFingerprint(corpus=corpus, run=run, hash=row["hash"],
+                                                     doc_index=row["doc_index"]) for row in rows],
+                                batch_size=BATCH_ROWS,
+                            )
+                        context.beat()
+            offset += part.documents
+            line_offset += part.lines
+    if not analyzer.documents:
+        raise JobFailed(_("no usable document in the files"), report=analyzer.problems_report())
+    shards.close_shard()
+    return _finish(run, analyzer, shards, context, total)
+
+
+def _renumber(row: dict, offset: int, line_offset: int, seen: dict[int, int], analyzer: DocumentAnalyzer) -> None:
+    row["doc_index"] += offset
+    if row["line"] is not None:
+        row["line"] += line_offset
+    first = seen.setdefault(row["hash"], row["doc_index"])
+    row["duplicate_of"] = None if first == row["doc_index"] else first
+    analyzer.exact_within += row["duplicate_of"] is not None
+    analyzer.documents = row["doc_index"] + 1
+    entry = analyzer._sample_slot()
+    if entry is not None:
+        analyzer._sample_put(entry, row, find_personal_data(row["text"]))
 
 
 def _analysed(run: AnalysisRun) -> None:
@@ -424,15 +703,21 @@ def _analysed(run: AnalysisRun) -> None:
 
 
 def _analyse_file(
-    run: AnalysisRun, corpus: Corpus, stored: CorpusFile, analyzer: DocumentAnalyzer, shards: ShardWriter,
-    context: JobContext, done_before: int,
-) -> None:
+    corpus: Corpus, stored: CorpusFile, analyzer: DocumentAnalyzer, shards: ShardWriter, context: JobContext,
+    done_before: int, *, fingerprints: AnalysisRun | None = None, part: AnalysisPart | None = None,
+) -> int:
+    """A file, or the range of it a part owns, through the analyzer; the
+    fingerprints of its documents are written for ``fingerprints``'s run.
+    Returns the number of lines a part's range holds."""
     options = FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
     # Progress in what is really read of the file, whatever it claims.
-    progress = ReadProgress(total=stored.size)
+    size = part.progress_total if part is not None else stored.size
+    progress = ReadProgress(total=size)
     with stored.file.open("rb") as handle:
+        lines = LineRange(handle, part.start, part.end) if part is not None and part.end is not None else None
         items = read_documents(
-            handle, name=stored.original_name, fmt=stored.format, options=options, size=stored.size, progress=progress
+            handle, name=stored.original_name, fmt=stored.format, options=options, size=size, progress=progress,
+            byte_range=lines,
         )
         batch: list[dict] = []
         batch_chars = 0
@@ -440,10 +725,11 @@ def _analyse_file(
             batch.append(row)
             batch_chars += row["chars"]
             if len(batch) >= BATCH_ROWS or batch_chars >= BATCH_MAX_CHARS:
-                _flush(run, corpus, analyzer, shards, batch, context)
+                _flush(corpus, analyzer, shards, batch, context, fingerprints)
                 batch, batch_chars = [], 0
                 context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
-        _flush(run, corpus, analyzer, shards, batch, context)
+        _flush(corpus, analyzer, shards, batch, context, fingerprints)
+    return lines.lines if lines is not None else 0
 
 
 def _docs_only(
@@ -459,19 +745,20 @@ def _docs_only(
 
 
 def _flush(
-    run: AnalysisRun, corpus: Corpus, analyzer: DocumentAnalyzer, shards: ShardWriter, batch: list[dict],
-    context: JobContext,
+    corpus: Corpus, analyzer: DocumentAnalyzer, shards: ShardWriter, batch: list[dict], context: JobContext,
+    fingerprints: AnalysisRun | None,
 ) -> None:
     if not batch:
         return
     analyzer.finish_batch(batch)
     shards.write(batch)
-    with context.fenced():
-        DocumentFingerprint.objects.bulk_create(
-            [DocumentFingerprint(corpus=corpus, run=run, hash=row["hash"], doc_index=row["doc_index"])
-             for row in batch],
-            batch_size=BATCH_ROWS,
-        )
+    if fingerprints is not None:
+        with context.fenced():
+            DocumentFingerprint.objects.bulk_create(
+                [DocumentFingerprint(corpus=corpus, run=fingerprints, hash=row["hash"], doc_index=row["doc_index"])
+                 for row in batch],
+                batch_size=BATCH_ROWS,
+            )
 
 
 def analysis_failed(run: AnalysisRun, reason: str) -> None:
@@ -485,10 +772,21 @@ def analysis_retry(run: AnalysisRun) -> None:
     if corpus.version != run.corpus_version or corpus.status != CorpusStatus.FAILED:
         raise ValidationError(_("The corpus has changed since this analysis: it is analysed when submitted again."))
     corpus_transition(corpus_id=corpus.id, to=CorpusStatus.SUBMITTED, expected_version=run.corpus_version, reason="")
+    # A split analysis starts over, planned afresh.
+    for part in run.parts.all():
+        transaction.on_commit(partial(delete_prefix, ANALYSIS_PART.storage_folder(part) or ""))
+    run.parts.all().delete()
+    AnalysisRun.objects.filter(pk=run.pk).update(parts_count=0)
+
+
+def analysis_part_retry(part: AnalysisPart) -> None:
+    raise ValidationError(_("A part is not tried again on its own: try its analysis again."))
 
 
 def analysis_cleanup(run: AnalysisRun) -> None:
     DocumentFingerprint.objects.filter(run_id=run.id).delete()
+    for part in AnalysisPart.objects.filter(run_id=run.id, status__in=lifecycle.JOB_ACTIVE):
+        job_cancel(part, reason=run.error or "cancelled", settle=False)
 
 
 ANALYSIS = register(
@@ -506,5 +804,22 @@ ANALYSIS = register(
         cleanup=analysis_cleanup,
         describe=lambda run: f"{run.corpus} v{run.corpus_version}",
         related=("corpus",),
+    )
+)
+
+ANALYSIS_PART = register(
+    JobKind(
+        name="analysis_part",
+        label=gettext_lazy("Analysis parts"),
+        model=AnalysisPart,
+        task="contributions.tasks.analyse_part",
+        run=analysis_part_run,
+        folder="analysis-parts",
+        max_attempts=3,
+        retry=Retry.NEVER,
+        on_failure=analysis_part_failed,
+        on_retry=analysis_part_retry,
+        describe=lambda part: f"{part.run.corpus} v{part.run.corpus_version}, part {part.number + 1}",
+        related=("run__corpus",),
     )
 )

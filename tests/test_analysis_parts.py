@@ -1,0 +1,138 @@
+"""A large corpus analysed in parts by many workers: the same documents,
+duplicates, report and shards as one process gives, and nothing lost or
+counted twice when a worker dies."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from contributions import jobs
+from contributions.jobs import Outcome, job_run
+from contributions.models import AnalysisRun, CorpusStatus, DocumentFingerprint, JobStatus
+
+from .corpora import FRENCH, analysed, analysis_finished, near_duplicates, shard_rows, submitted
+
+pytestmark = pytest.mark.django_db
+
+ENGLISH = "The library now offers reading workshops for children on Wednesday afternoons, free of charge."
+
+
+def corpus_files() -> list[tuple]:
+    """Exact and near duplicates far apart, bad and blank lines, personal
+    data, several languages, in a JSON Lines file large enough to be cut,
+    then a plain text file and a small JSON Lines file."""
+    rng = random.Random(7)
+    lines: list[bytes] = []
+    long_text = " ".join(FRENCH * 3)
+    for i in range(240):
+        choice = rng.random()
+        if i == 200:
+            lines.append(orjson.dumps({"text": FRENCH[0] + " 0", "source_id": i}))  # = document 0
+        elif i == 220:
+            lines.append(orjson.dumps({"text": long_text + " Une phrase de plus."}))  # near document 5
+        elif i == 5:
+            lines.append(orjson.dumps({"text": long_text}))
+        elif choice < 0.05:
+            lines.append(b"{not json")
+        elif choice < 0.1:
+            lines.append(b"")
+        elif choice < 0.2:
+            lines.append(orjson.dumps({"text": ENGLISH + f" Line {i}."}))
+        elif choice < 0.25:
+            text = f"Écrire à contact{i}@exemple.fr ou appeler le 06 12 34 56 {i % 90 + 10}."
+            lines.append(orjson.dumps({"text": text}))
+        else:
+            lines.append(orjson.dumps({"text": f"{rng.choice(FRENCH)} {i}", "source_id": i}))
+    big = b"\n".join(lines) + b"\n"
+    return [
+        ("big.jsonl", big),
+        ("notes.txt", FRENCH[1] + "\n\n" + FRENCH[2], {"split": "blank"}),
+        ("small.jsonl", orjson.dumps({"text": FRENCH[0] + " 0"}) + b"\n"),
+    ]
+
+
+def reanalysed(run: AnalysisRun) -> AnalysisRun:
+    """The same version of the same corpus analysed again (the sample's
+    seed is the corpus's and the version's)."""
+    again = AnalysisRun.objects.create(corpus=run.corpus, corpus_version=run.corpus_version)
+    analysis_finished(again.pk)
+    again.refresh_from_db()
+    return again
+
+
+def by_index(run: AnalysisRun) -> list[dict]:
+    return sorted(shard_rows(run), key=lambda row: row["doc_index"])
+
+
+def test_a_split_analysis_gives_the_same_documents_duplicates_and_report(member, settings):
+    settings.ANALYSIS_PART_BYTES = 10**9
+    corpus, whole = analysed(member, corpus_files())
+    assert whole.status == JobStatus.DONE and whole.parts_count == 0
+    settings.ANALYSIS_PART_BYTES = 2_000
+    settings.ANALYSIS_PARTS_IN_FLIGHT = 2
+    split = reanalysed(whole)
+    assert split.status == JobStatus.DONE
+    parts = list(split.parts.order_by("number"))
+    assert len(parts) > 5 and all(part.status == JobStatus.DONE for part in parts)
+    assert [part.file.original_name for part in parts[-2:]] == ["notes.txt", "small.jsonl"]
+    assert sum(part.end is not None for part in parts) == len(parts) - 2  # the big file in ranges of lines
+
+    rows, expected = by_index(split), by_index(whole)
+    assert len(rows) == len(expected) == whole.report["documents"]
+    assert rows == expected  # text, numbers, lines, duplicates, flags, signatures: everything
+    assert split.report == whole.report  # counts, problems with their lines, the sample
+    assert near_duplicates(split) == near_duplicates(whole) and near_duplicates(split)
+    assert split.report["duplicates"]["exact_within"] == 2  # across parts and files
+    assert any(problem["line"] > 40 for problem in split.report["problems"])
+    fingerprints = set(DocumentFingerprint.objects.filter(run=split).values_list("hash", "doc_index"))
+    assert fingerprints == {(row["hash"], row["doc_index"]) for row in expected}
+    corpus.refresh_from_db()
+    assert corpus.status == CorpusStatus.AWAITING_REVIEW
+
+
+def test_parts_beyond_those_in_flight_wait_for_a_part_to_end(member, settings):
+    settings.ANALYSIS_PART_BYTES = 2_000
+    settings.ANALYSIS_PARTS_IN_FLIGHT = 2
+    _corpus, run = submitted(member, corpus_files())
+    assert job_run("analysis", run.pk) == Outcome.PARKED
+    run.refresh_from_db()
+    # Parked while its parts run, the analysis shows as running.
+    assert run.status == JobStatus.QUEUED and run.is_running and not run.is_queued and run.parts_count > 5
+    assert list(due(run)) == [0, 1]
+    job_run("analysis_part", run.parts.get(number=0).pk)
+    assert list(due(run)) == [1, 2]  # the part that ended let the next one in
+    run.refresh_from_db()
+    assert 0 < run.percent < 100 and run.documents_done == run.parts.get(number=0).documents > 0
+
+
+def due(run: AnalysisRun):
+    queued = run.parts.filter(status=JobStatus.QUEUED, run_after__lte=timezone.now())
+    return queued.order_by("number").values_list("number", flat=True)
+
+
+def test_a_part_that_fails_fails_the_corpus_with_its_reason_and_stops_the_others(member, settings):
+    settings.ANALYSIS_PART_BYTES = 2_000
+    corpus, run = submitted(member, corpus_files())
+    job_run("analysis", run.pk)
+    part = run.parts.get(number=1)
+    default_storage.delete(part.file.file.name)  # the file is gone from storage
+    job_run("analysis_part", part.pk)
+    run.refresh_from_db()
+    corpus.refresh_from_db()
+    assert run.status == JobStatus.FAILED and corpus.status == CorpusStatus.FAILED
+    assert not run.parts.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
+    # Once the file is back, the analysis is tried again: planned afresh.
+    default_storage.save(part.file.file.name, ContentFile(corpus_files()[0][1]))
+    jobs.job_retry(run)
+    assert not run.parts.exists()
+    analysis_finished(run.pk)
+    run.refresh_from_db()
+    corpus.refresh_from_db()
+    assert run.status == JobStatus.DONE and run.parts.count() > 5
+    assert corpus.status == CorpusStatus.AWAITING_REVIEW
