@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contributions import emails, jobs, submissions
-from contributions.models import AnalysisRun, CorpusStatus, JobStatus, OutgoingEmail, User
+from contributions.models import AnalysisPart, AnalysisRun, CorpusStatus, JobStatus, OutgoingEmail, User
 
-from .conftest import ROOT, STALE_SECONDS, child_env
+from .conftest import ROOT, STALE_SECONDS, Worker, child_env
 from .corpora import FRENCH, add_file, jsonl, make_corpus, shard_rows
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -241,6 +241,59 @@ def test_a_killed_worker_loses_no_work(member, celery_worker, settings):
     _complete_and_correct(run, expected)
     corpus.refresh_from_db()
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
+
+
+def test_a_split_analysis_runs_on_many_workers_and_a_killed_one_costs_only_its_part(
+    member, celery_worker, tmp_path, settings
+):
+    settings.JOB_STALE_SECONDS = STALE_SECONDS
+    content = big_jsonl(12, seed=5)
+    expected = content.count(b"\n")
+    env = {**celery_worker.env, "ANALYSIS_PART_BYTES": str(1_500_000), "ANALYSIS_PARTS_IN_FLIGHT": "4"}
+    celery_worker.stop()
+    workers = [Worker(env, celery_worker.outbox, tmp_path / f"worker-{i}.log") for i in range(2)]
+    try:
+        for worker in workers:
+            worker.start()
+        corpus = make_corpus(member)
+        add_file(corpus, "big.jsonl", content)
+        run = submissions.corpus_submit(corpus=corpus, actor=member)
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline, "no part ran alongside a finished one"
+            parts = AnalysisPart.objects.filter(run=run)
+            # A part just started (its worker is killed well before it ends).
+            running = [part for part in parts.filter(status=JobStatus.RUNNING, worker__contains=":")
+                       if part.progress_done < part.progress_total * 0.3]
+            if parts.filter(status=JobStatus.DONE).exists() and running:
+                break
+            time.sleep(0.02)
+        finished = dict(parts.filter(status=JobStatus.DONE).values_list("pk", "attempt"))
+        pid = int(running[0].worker.rsplit(":", 1)[1])
+        [victim] = [worker for worker in workers if pid in worker.children()]
+        victim.kill()  # with its part, and the messages it had taken ahead
+        time.sleep(STALE_SECONDS + 1)
+        deadline = time.monotonic() + 180
+        while run.status not in {JobStatus.DONE, JobStatus.FAILED}:
+            assert time.monotonic() < deadline, f"{run.status}, parts {list(parts.values_list('status', flat=True))}"
+            # What the beat's sweeper does every minute, once the lost
+            # messages are old enough to count as lost.
+            jobs.jobs_requeue_stale(now=timezone.now() + jobs.REQUEUE_AFTER + timedelta(seconds=1))
+            time.sleep(1)
+            run.refresh_from_db()
+    finally:
+        for worker in workers:
+            worker.stop()
+        celery_worker.start()
+    parts = list(AnalysisPart.objects.filter(run=run).order_by("number"))
+    assert run.parts_count == len(parts) >= 8 and all(part.status == JobStatus.DONE for part in parts)
+    # The killed worker's part was taken over; what was done stayed done.
+    assert [part.attempt for part in parts if part.pk == running[0].pk] == [2]
+    assert {part.pk: part.attempt for part in parts if part.pk in finished} == finished
+    # Every document once, numbered in the corpus, fingerprinted once.
+    _complete_and_correct(run, expected)
+    assert [row["line"] for row in sorted(shard_rows(run), key=lambda r: r["doc_index"])] == list(
+        range(1, expected + 1))
 
 
 def test_the_operations_page_shows_what_each_worker_runs(member, celery_worker):
