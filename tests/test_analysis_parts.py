@@ -10,6 +10,7 @@ import orjson
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from django.utils import timezone
 
 from contributions import jobs
@@ -96,7 +97,7 @@ def test_a_split_analysis_gives_the_same_documents_duplicates_and_report(member,
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
 
 
-def test_parts_beyond_those_in_flight_wait_for_a_part_to_end(member, settings):
+def test_parts_beyond_those_in_flight_wait_for_a_part_to_end(client, member, settings):
     settings.ANALYSIS_PART_BYTES = 2_000
     settings.ANALYSIS_PARTS_IN_FLIGHT = 2
     _corpus, run = submitted(member, corpus_files())
@@ -109,6 +110,10 @@ def test_parts_beyond_those_in_flight_wait_for_a_part_to_end(member, settings):
     assert list(due(run)) == [1, 2]  # the part that ended let the next one in
     run.refresh_from_db()
     assert 0 < run.percent < 100 and run.documents_done == run.parts.get(number=0).documents > 0
+    # Who follows the corpus sees it running, with the progress of all parts.
+    client.force_login(member)
+    progress = client.get(reverse("contributions:corpus_progress", args=[run.corpus_id])).json()["analysis"]
+    assert progress["status"] == "running" and progress["percent"] == run.percent and progress["parts"] > 5
 
 
 def due(run: AnalysisRun):

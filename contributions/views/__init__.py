@@ -435,7 +435,9 @@ def corpus_progress(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     data: dict = {"corpus_status": corpus.status, "analysis": None}
     if analysis:
         data["analysis"] = {
-            "status": analysis.status,
+            # A split analysis waits queued while its parts run.
+            "status": JobStatus.RUNNING if analysis.is_running else analysis.status,
+            "parts": analysis.parts_count,
             "documents_done": analysis.documents_done,
             "bytes_done": analysis.progress_done,
             "bytes_total": analysis.progress_total,
