@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest.py --size-mb 100
     .venv/bin/python bench/ingest.py --input corpus.jsonl
+    .venv/bin/python bench/ingest.py --input corpus.jsonl --workers 2
     .venv/bin/python bench/ingest.py --tiny     # seconds: does it still run?
 
 Generates (or takes) a JSONL corpus, streams it through the real analysis
@@ -10,8 +11,13 @@ Parquet shards through Django's storage, in a throw-away site under a
 temporary folder) and prints one JSON line with docs_per_s, mb_per_s and
 peak_rss_mb. When datatrove is installed, its Gopher quality and
 repetition, C4 quality and PII filters run on the same input and the line
-gains datatrove_mb_per_s and ratio_vs_datatrove.
-Targets: peak_rss_mb under 500 whatever the size; mb_per_s at least 4.
+gains datatrove_mb_per_s and ratio_vs_datatrove. With ``--workers N``, the
+same corpus is also submitted as a member does and analysed by a real Celery
+worker, of N processes then of 1, split in parts (at least four a process):
+the line gains workers_mb_per_s, one_worker_mb_per_s and speedup_vs_1, and
+peak_rss_mb is the largest process's, workers included.
+Targets: peak_rss_mb under 500 whatever the size; mb_per_s at least 5 per
+process; speedup_vs_1 at least 1.8 with 2 processes on 2 cores.
 """
 
 from __future__ import annotations
@@ -78,6 +84,73 @@ def run_analysis(path: Path, workdir: Path) -> dict:
     }
 
 
+def _pool_peak_rss_mb(worker: subprocess.Popen) -> float:
+    """The largest peak resident memory among a Celery worker's processes."""
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if int(fields.get("PPid", "0").strip()) == worker.pid or int(status.parent.name) == worker.pid:
+            peaks.append(int(fields.get("VmHWM", "0 kB").split()[0]) / 1024)
+    return round(max(peaks, default=0.0), 1)
+
+
+def run_workers(path: Path, workdir: Path, concurrency: int, part_bytes: int) -> dict:
+    """The whole analysis of a corpus made of ``path``, submitted as a
+    member does and run by a Celery worker of ``concurrency`` processes:
+    split in parts of ``part_bytes``, analysed in parallel, merged. Seconds
+    from the submission to the report."""
+    import os
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from contributions import accounts, submissions
+    from contributions.models import AnalysisRun, JobStatus, Role, User
+
+    env = {**os.environ, "ANALYSIS_PART_BYTES": str(part_bytes), "ANALYSIS_PARTS_IN_FLIGHT": str(2 * concurrency)}
+    log = (workdir / f"worker-{concurrency}.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "openllm_site", "worker", "--pool", "prefork",
+         "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        from openllm_site.celery import app
+
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):  # timed from a worker ready to work
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the worker did not start: see {log.name}")
+        member = User.objects.create_user(f"member-{concurrency}@bench.invalid", None, role=Role.MEMBER)
+        accounts.agreement_accept(user=member)
+        corpus = submissions.corpus_create(
+            submitter=member, title=f"Bench {concurrency}", description="Bench.", languages=["fr"],
+            license="CC-BY-4.0", domain="web", source_url="https://example.org/bench", rights_attested=True,
+        )
+        with path.open("rb") as handle:
+            upload = UploadedFile(handle, name=path.name, size=path.stat().st_size)
+            submissions.corpus_file_add(corpus=corpus, actor=member, upload=upload)
+        start = time.perf_counter()
+        run = submissions.corpus_submit(corpus=corpus, actor=member)
+        while run.status not in (JobStatus.DONE, JobStatus.FAILED):
+            if worker.poll() is not None:
+                raise SystemExit(f"the worker stopped: see {log.name}")
+            time.sleep(0.1)
+            run = AnalysisRun.objects.get(pk=run.pk)
+        seconds = time.perf_counter() - start
+        if run.status != JobStatus.DONE:
+            raise SystemExit(f"the analysis failed: {run.error}")
+        return {"seconds": seconds, "parts": run.parts_count, "documents": run.report["documents"],
+                "peak_rss_mb": _pool_peak_rss_mb(worker)}
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        log.close()
+
+
 DATATROVE = """
 import sys, time
 from datatrove.executor import LocalPipelineExecutor
@@ -118,10 +191,12 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=50, help="size of the generated corpus")
     parser.add_argument("--input", type=Path, help="a JSONL file with a text field, instead of generating")
     parser.add_argument("--no-datatrove", action="store_true")
+    parser.add_argument("--workers", type=int, default=0, metavar="N",
+                        help="also run the whole analysis through a Celery worker of N processes, and of 1")
     parser.add_argument("--tiny", action="store_true", help="0.2 MB, without datatrove: a check that it runs")
     args = parser.parse_args()
     if args.tiny:
-        args.size_mb, args.no_datatrove = 0.2, True
+        args.size_mb, args.no_datatrove, args.workers = 0.2, True, 2
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         workdir = Path(tmp)
         path = args.input
@@ -131,6 +206,22 @@ def main() -> None:
             path = workdir / "corpus.jsonl"
             write_jsonl(str(path), int(args.size_mb * 1e6))
         figures = run_analysis(path, workdir)
+        if args.workers:
+            size = path.stat().st_size
+            # Four parts a process at least, so that they can spread.
+            part_bytes = max(50_000, min(64 * 1024**2, size // (4 * args.workers)))
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0)
+            one = run_workers(path, workdir, 1, part_bytes)
+            many = run_workers(path, workdir, args.workers, part_bytes) if args.workers > 1 else one
+            figures.update({
+                "workers": args.workers, "parts": many["parts"],
+                "workers_mb_per_s": round(size / 1e6 / many["seconds"], 2),
+                "one_worker_mb_per_s": round(size / 1e6 / one["seconds"], 2),
+                "speedup_vs_1": round(one["seconds"] / many["seconds"], 2),
+                "peak_rss_mb": max(figures["peak_rss_mb"], one["peak_rss_mb"], many["peak_rss_mb"]),
+            })
         if not args.no_datatrove:
             figures.update(run_datatrove(path, workdir))
             if "datatrove_mb_per_s" in figures:

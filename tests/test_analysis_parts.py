@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contributions import jobs
+from contributions.analysis import pipeline
 from contributions.jobs import Outcome, job_run
 from contributions.models import AnalysisRun, CorpusStatus, DocumentFingerprint, JobStatus
 
@@ -71,7 +72,10 @@ def by_index(run: AnalysisRun) -> list[dict]:
     return sorted(shard_rows(run), key=lambda row: row["doc_index"])
 
 
-def test_a_split_analysis_gives_the_same_documents_duplicates_and_report(member, settings):
+def test_a_split_analysis_gives_the_same_documents_duplicates_and_report(member, settings, monkeypatch):
+    # Batches and heartbeats inside every part, and batches across the merge.
+    monkeypatch.setattr(pipeline, "BATCH_ROWS", 7)
+    monkeypatch.setattr(jobs, "BEAT_EVERY", 0)
     settings.ANALYSIS_PART_BYTES = 10**9
     corpus, whole = analysed(member, corpus_files())
     assert whole.status == JobStatus.DONE and whole.parts_count == 0

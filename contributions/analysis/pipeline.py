@@ -727,7 +727,8 @@ def _analyse_file(
             if len(batch) >= BATCH_ROWS or batch_chars >= BATCH_MAX_CHARS:
                 _flush(corpus, analyzer, shards, batch, context, fingerprints)
                 batch, batch_chars = [], 0
-                context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
+                counted = {"documents": analyzer.documents} if part else {"documents_done": analyzer.documents}
+                context.beat(progress_done=done_before + progress.done, **counted)
         _flush(corpus, analyzer, shards, batch, context, fingerprints)
     return lines.lines if lines is not None else 0
 
