@@ -143,7 +143,9 @@ def run_workers(path: Path, workdir: Path, concurrency: int, part_bytes: int) ->
         seconds = time.perf_counter() - start
         if run.status != JobStatus.DONE:
             raise SystemExit(f"the analysis failed: {run.error}")
+        parts_end = max(part.finished_at for part in run.parts.all()) if run.parts_count else run.started_at
         return {"seconds": seconds, "parts": run.parts_count, "documents": run.report["documents"],
+                "merge_seconds": (run.finished_at - parts_end).total_seconds(),
                 "peak_rss_mb": _pool_peak_rss_mb(worker)}
     finally:
         worker.terminate()
@@ -220,6 +222,7 @@ def main() -> None:
                 "workers_mb_per_s": round(size / 1e6 / many["seconds"], 2),
                 "one_worker_mb_per_s": round(size / 1e6 / one["seconds"], 2),
                 "speedup_vs_1": round(one["seconds"] / many["seconds"], 2),
+                "merge_seconds": round(many["merge_seconds"], 2),
                 "peak_rss_mb": max(figures["peak_rss_mb"], one["peak_rss_mb"], many["peak_rss_mb"]),
             })
         if not args.no_datatrove:

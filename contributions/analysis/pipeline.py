@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -56,7 +57,7 @@ from ..models import (
     JobStatus,
 )
 from ..payloads import AnalysisReport, AnalysisSummary, FailureReport, ReportProblem, SampleDocument
-from .dedup import NearDuplicateIndex, signatures
+from .dedup import NUM_PERM, NearDuplicateIndex, signatures
 from .formats import (
     FileRejected,
     FormatOptions,
@@ -384,15 +385,17 @@ class ShardWriter:
         self._chars = 0
 
     def write(self, rows: list[dict]) -> None:
-        if not rows:
-            return
+        if rows:
+            # Column by column: much faster than pyarrow's row-wise conversion.
+            columns = {name: [row[name] for row in rows] for name in self.schema.names}
+            self.write_table(pa.table(columns, schema=self.schema))
+
+    def write_table(self, table: pa.Table) -> None:
         if self._writer is None:
             self._path = self.workdir / f"shard-{len(self.names):05d}.parquet"
             self._writer = pq.ParquetWriter(self._path, self.schema, compression="zstd")
-        # Column by column: much faster than pyarrow's row-wise conversion.
-        columns = {name: [row[name] for row in rows] for name in self.schema.names}
-        self._writer.write_table(pa.table(columns, schema=self.schema))
-        self._chars += sum(row["chars"] for row in rows)
+        self._writer.write_table(table)
+        self._chars += pc.sum(table.column("chars")).as_py() or 0
         if self._chars >= SHARD_MAX_CHARS:
             self.close_shard()
 
@@ -650,17 +653,13 @@ def _merge(
             for name in part.shards:
                 with default_storage.open(name, "rb") as handle:
                     for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
-                        rows = batch.to_pylist()
-                        for row in rows:
-                            _renumber(row, offset, line_offset, seen, analyzer)
-                        firsts = [row for row in rows if row["duplicate_of"] is None]
-                        analyzer.near.add([row["doc_index"] for row in firsts],
-                                          np.asarray([row["minhash"] for row in firsts], dtype=np.uint32))
-                        shards.write(rows)
+                        table = _renumbered(pa.Table.from_batches([batch]), offset, line_offset, seen, analyzer)
+                        shards.write_table(table)
                         with context.fenced():
                             DocumentFingerprint.objects.bulk_create(
-                                [DocumentFingerprint(corpus=corpus, run=run, hash=row["hash"],
-                                                     doc_index=row["doc_index"]) for row in rows],
+                                [DocumentFingerprint(corpus=corpus, run=run, hash=digest, doc_index=index)
+                                 for digest, index in zip(table.column("hash").to_pylist(),
+                                                          table.column("doc_index").to_pylist(), strict=True)],
                                 batch_size=BATCH_ROWS,
                             )
                         context.beat()
@@ -672,17 +671,35 @@ def _merge(
     return _finish(run, analyzer, shards, context, total)
 
 
-def _renumber(row: dict, offset: int, line_offset: int, seen: dict[int, int], analyzer: DocumentAnalyzer) -> None:
-    row["doc_index"] += offset
-    if row["line"] is not None:
-        row["line"] += line_offset
-    first = seen.setdefault(row["hash"], row["doc_index"])
-    row["duplicate_of"] = None if first == row["doc_index"] else first
-    analyzer.exact_within += row["duplicate_of"] is not None
-    analyzer.documents = row["doc_index"] + 1
-    entry = analyzer._sample_slot()
-    if entry is not None:
-        analyzer._sample_put(entry, row, find_personal_data(row["text"]))
+def _renumbered(
+    table: pa.Table, offset: int, line_offset: int, seen: dict[int, int], analyzer: DocumentAnalyzer
+) -> pa.Table:
+    """A batch of a part's rows numbered in the corpus and in their file,
+    with its exact duplicates across parts, its near-duplicate signatures
+    indexed and the sample drawn, column by column: the texts are never
+    turned into Python strings but for the sample."""
+    first_index = offset + table.column("doc_index")[0].as_py()
+    indexes = list(range(first_index, first_index + table.num_rows))
+    duplicates: list[int | None] = []
+    for index, digest in zip(indexes, table.column("hash").to_pylist(), strict=True):
+        first = seen.setdefault(digest, index)
+        duplicates.append(None if first == index else first)
+        analyzer.documents = index + 1
+        entry = analyzer._sample_slot()
+        if entry is not None:
+            row = table.slice(index - first_index, 1).to_pylist()[0]
+            row.update(doc_index=index, line=row["line"] + line_offset if row["line"] is not None else None)
+            analyzer._sample_put(entry, row, find_personal_data(row["text"]))
+    analyzer.exact_within += sum(duplicate is not None for duplicate in duplicates)
+    firsts = np.array([duplicate is None for duplicate in duplicates])
+    signatures = np.asarray(table.column("minhash").combine_chunks().values, dtype=np.uint32).reshape(-1, NUM_PERM)
+    analyzer.near.add(np.asarray(indexes)[firsts], signatures[firsts])  # type: ignore[union-attr]
+    schema = table.schema
+    table = table.set_column(schema.get_field_index("doc_index"), "doc_index", pa.array(indexes, pa.int64()))
+    table = table.set_column(
+        schema.get_field_index("line"), "line", pc.add(table.column("line"), pa.scalar(line_offset, pa.int64()))
+    )
+    return table.set_column(schema.get_field_index("duplicate_of"), "duplicate_of", pa.array(duplicates, pa.int64()))
 
 
 def _analysed(run: AnalysisRun) -> None:
@@ -727,8 +744,10 @@ def _analyse_file(
             if len(batch) >= BATCH_ROWS or batch_chars >= BATCH_MAX_CHARS:
                 _flush(corpus, analyzer, shards, batch, context, fingerprints)
                 batch, batch_chars = [], 0
-                counted = {"documents": analyzer.documents} if part else {"documents_done": analyzer.documents}
-                context.beat(progress_done=done_before + progress.done, **counted)
+                if part is not None:  # a part counts its documents on its own row
+                    context.beat(progress_done=progress.done, documents=analyzer.documents)
+                else:
+                    context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
         _flush(corpus, analyzer, shards, batch, context, fingerprints)
     return lines.lines if lines is not None else 0
 
