@@ -101,6 +101,18 @@ def test_a_split_analysis_gives_the_same_documents_duplicates_and_report(member,
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
 
 
+def test_the_parts_files_go_once_merged(member, settings, django_capture_on_commit_callbacks):
+    settings.ANALYSIS_PART_BYTES = 2_000
+    _corpus, run = submitted(member, corpus_files())
+    with django_capture_on_commit_callbacks(execute=True):
+        analysis_finished(run.pk)
+    run.refresh_from_db()
+    assert run.status == JobStatus.DONE and run.parts_count > 5
+    assert all(part.shards for part in run.parts.all())  # the parts did write shards...
+    assert not any(default_storage.exists(name) for part in run.parts.all() for name in part.shards)  # ...gone
+    assert all(default_storage.exists(name) for name in run.shards)
+
+
 def test_parts_beyond_those_in_flight_wait_for_a_part_to_end(client, member, settings):
     settings.ANALYSIS_PART_BYTES = 2_000
     settings.ANALYSIS_PARTS_IN_FLIGHT = 2

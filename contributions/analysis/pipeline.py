@@ -629,6 +629,7 @@ def analysis_part_failed(part: AnalysisPart, reason: str) -> None:
         analysis_failed(run, reason)
         for other in run.parts.filter(status__in=lifecycle.JOB_ACTIVE).exclude(pk=part.pk):
             job_cancel(other, reason=reason, settle=False)
+        _parts_files_delete(run)
 
 
 def _merge(
@@ -717,6 +718,14 @@ def _analysed(run: AnalysisRun) -> None:
     corpus_try_transition(
         corpus_id=run.corpus_id, to=CorpusStatus.AWAITING_REVIEW, expected_version=run.corpus_version, reason=""
     )
+    _parts_files_delete(run)
+
+
+def _parts_files_delete(run: AnalysisRun) -> None:
+    """Once the run has merged them or ended, its parts' shards (a copy of
+    the corpus's text) go, when the transaction commits."""
+    for part in AnalysisPart.objects.filter(run_id=run.pk):
+        transaction.on_commit(partial(delete_prefix, ANALYSIS_PART.storage_folder(part) or ""))
 
 
 def _analyse_file(
@@ -793,8 +802,7 @@ def analysis_retry(run: AnalysisRun) -> None:
         raise ValidationError(_("The corpus has changed since this analysis: it is analysed when submitted again."))
     corpus_transition(corpus_id=corpus.id, to=CorpusStatus.SUBMITTED, expected_version=run.corpus_version, reason="")
     # A split analysis starts over, planned afresh.
-    for part in run.parts.all():
-        transaction.on_commit(partial(delete_prefix, ANALYSIS_PART.storage_folder(part) or ""))
+    _parts_files_delete(run)
     run.parts.all().delete()
     AnalysisRun.objects.filter(pk=run.pk).update(parts_count=0)
 
@@ -807,6 +815,7 @@ def analysis_cleanup(run: AnalysisRun) -> None:
     DocumentFingerprint.objects.filter(run_id=run.id).delete()
     for part in AnalysisPart.objects.filter(run_id=run.id, status__in=lifecycle.JOB_ACTIVE):
         job_cancel(part, reason=run.error or "cancelled", settle=False)
+    _parts_files_delete(run)
 
 
 ANALYSIS = register(
