@@ -126,6 +126,13 @@ def test_parts_beyond_those_in_flight_wait_for_a_part_to_end(client, member, set
     assert list(due(run)) == [1, 2]  # the part that ended let the next one in
     run.refresh_from_db()
     assert 0 < run.percent < 100 and run.documents_done == run.parts.get(number=0).documents > 0
+    # Looked at again before its parts are done (the safety re-check), it
+    # parks again with the same progress.
+    AnalysisRun.objects.filter(pk=run.pk).update(run_after=timezone.now())
+    percent = run.percent
+    assert job_run("analysis", run.pk) == Outcome.PARKED
+    run.refresh_from_db()
+    assert run.percent == percent and run.run_after > timezone.now()
     # Who follows the corpus sees it running, with the progress of all parts.
     client.force_login(member)
     progress = client.get(reverse("contributions:corpus_progress", args=[run.corpus_id])).json()["analysis"]

@@ -454,7 +454,11 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
     if parts:
         if any(part.status in (JobStatus.FAILED, JobStatus.CANCELLED) for part in parts):
             raise JobFailed(_("a part of the analysis failed"))  # its failure failed the run first, normally
-        if any(part.status != JobStatus.DONE for part in parts):
+        done = [part for part in parts if part.status == JobStatus.DONE]
+        # A claim starts its progress at zero: the parts' is what counts.
+        context.beat(force=True, progress_done=sum(part.progress_total for part in done),
+                     documents_done=sum(part.documents for part in done))
+        if len(done) < len(parts):
             raise JobParked(PARK_RECHECK_SECONDS)
         return _merge(run, corpus, parts, context, total)
     plan = _plan(files)
@@ -638,7 +642,6 @@ def _merge(
     """The parts' shards as one analysis: documents numbered in the corpus,
     lines in their file, exact and near duplicates across parts, the sample
     and the report, all as a single process would have made them."""
-    context.beat(force=True, progress_total=total)
     DocumentFingerprint.objects.filter(corpus=corpus).delete()
     analyzer = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), declared_languages=corpus.languages)
     assert analyzer.near is not None
