@@ -210,8 +210,8 @@ def main() -> None:
         figures = run_analysis(path, workdir)
         if args.workers:
             size = path.stat().st_size
-            # Four parts a process at least, so that they can spread.
-            part_bytes = max(50_000, min(64 * 1024**2, size // (4 * args.workers)))
+            # Eight parts a process at least, so that they can spread.
+            part_bytes = max(50_000, min(64 * 1024**2, size // (8 * args.workers)))
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)

@@ -406,7 +406,9 @@ class AnalysisPart(Job):
 
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="parts")
     number = models.PositiveIntegerField()
-    file = models.ForeignKey(CorpusFile, on_delete=models.CASCADE, related_name="+")
+    # Kept when the file goes (the analysis is cancelled then), so that the
+    # part's shards are found and deleted.
+    file = models.ForeignKey(CorpusFile, on_delete=models.SET_NULL, null=True, related_name="+")
     # Bytes of the file whose lines the part owns; the whole file when end is None.
     start = models.BigIntegerField(default=0)
     end = models.BigIntegerField(null=True, blank=True)

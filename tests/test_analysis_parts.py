@@ -13,10 +13,10 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from contributions import jobs
+from contributions import jobs, submissions
 from contributions.analysis import pipeline
 from contributions.jobs import Outcome, job_run
-from contributions.models import AnalysisRun, CorpusStatus, DocumentFingerprint, JobStatus
+from contributions.models import AnalysisRun, CorpusFile, CorpusStatus, DocumentFingerprint, JobStatus
 
 from .corpora import FRENCH, analysed, analysis_finished, near_duplicates, shard_rows, submitted
 
@@ -164,3 +164,105 @@ def test_a_part_that_fails_fails_the_corpus_with_its_reason_and_stops_the_others
     corpus.refresh_from_db()
     assert run.status == JobStatus.DONE and run.parts.count() > 5
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
+
+
+# ---------------------------------------------------------------- edges (found by an attack on the first version)
+
+
+def line(text: str) -> bytes:
+    return orjson.dumps({"text": text})
+
+
+def split_and_whole(member, settings, files, part_bytes) -> tuple[AnalysisRun, AnalysisRun]:
+    settings.ANALYSIS_PART_BYTES = 10**9
+    _corpus, whole = analysed(member, files)
+    settings.ANALYSIS_PART_BYTES = part_bytes
+    split = reanalysed(whole)
+    assert whole.status == split.status == JobStatus.DONE, (whole.error, split.error)
+    return whole, split
+
+
+def test_a_byte_order_mark_inside_a_file_is_read_alike_split_or_not(member, settings):
+    # cat a.jsonl b.jsonl, each with its mark: the second is inside the file.
+    one = b"\xef\xbb\xbf" + b"".join(line(f"{FRENCH[i % 3]} {i}") + b"\n" for i in range(40))
+    whole, split = split_and_whole(member, settings, [("big.jsonl", one + one.replace(b" 1", b" 9"))], len(one))
+    assert split.parts_count > 1
+    assert by_index(split) == by_index(whole) and split.report == whole.report
+
+
+def test_a_lone_carriage_return_anywhere_keeps_the_line_numbers(member, settings):
+    head = b"".join(line(f"{FRENCH[i % 3]} {i}") + b"\n" for i in range(400))  # past the first 64 KiB
+    data = (head + line("stray") + b"\r" + line("cr") + b"\n"
+            + b"".join(line(f"après {i} " + FRENCH[0]) + b"\n" for i in range(300)) + b"{bad\n")
+    whole, split = split_and_whole(member, settings, [("big.jsonl", data), ("small.jsonl", line(FRENCH[1]))], 20_000)
+    # The reader counts a lone CR as a line end: such a file is not cut.
+    assert [part.end for part in split.parts.order_by("number")] == [len(data), None]
+    assert by_index(split) == by_index(whole) and split.report["problems"] == whole.report["problems"]
+
+
+def test_the_merge_holds_no_more_text_at_once_than_a_part_wrote(member, settings, monkeypatch):
+    monkeypatch.setattr(pipeline, "BATCH_MAX_CHARS", 5_000)
+    held = []
+    renumbered = pipeline._renumbered
+
+    def spy(table, *args):
+        held.append(sum(table.column("chars").to_pylist()))
+        return renumbered(table, *args)
+
+    monkeypatch.setattr(pipeline, "_renumbered", spy)
+    settings.ANALYSIS_PART_BYTES = 1000
+    texts = "\n\n".join(f"{FRENCH[i % 3]} {i} " * 10 for i in range(200))
+    _corpus, run = analysed(member, [("a.txt", texts, {"split": "blank_lines"}), ("b.txt", "x " * 600)])
+    assert run.status == JobStatus.DONE and held
+    assert max(held) < 2 * pipeline.BATCH_MAX_CHARS
+
+
+def test_a_part_that_ends_while_the_run_looks_at_its_parts_still_wakes_it(member, settings, monkeypatch):
+    settings.ANALYSIS_PART_BYTES = 2_000
+    _corpus, run = submitted(member, [("big.jsonl", b"".join(line(f"{FRENCH[i % 3]} {i}") + b"\n" for i in range(60)))])
+    assert job_run("analysis", run.pk) == Outcome.PARKED
+    parts = list(run.parts.order_by("number"))
+    for part in parts[:-1]:
+        assert job_run("analysis_part", part.pk) == Outcome.DONE
+    AnalysisRun.objects.filter(pk=run.pk).update(run_after=timezone.now())  # the safety re-check is due
+    beat, ended = jobs.JobContext.beat, []
+
+    def last_part_ends_meanwhile(self, *args, **kwargs):
+        if self.kind.name == "analysis" and not ended:
+            ended.append(job_run("analysis_part", parts[-1].pk))
+        return beat(self, *args, **kwargs)
+
+    monkeypatch.setattr(jobs.JobContext, "beat", last_part_ends_meanwhile)
+    assert job_run("analysis", run.pk) == Outcome.PARKED and ended == [Outcome.DONE]
+    run.refresh_from_db()
+    assert run.run_after <= timezone.now()  # due at once, not in ten minutes
+    monkeypatch.undo()
+    assert job_run("analysis", run.pk) == Outcome.DONE
+
+
+def test_removing_a_file_mid_analysis_leaves_no_part_shards(member, settings, django_capture_on_commit_callbacks):
+    settings.ANALYSIS_PART_BYTES = 2_000
+    big = b"".join(line(f"{FRENCH[i % 3]} {i}") + b"\n" for i in range(60))
+    corpus, run = submitted(member, [("big.jsonl", big), ("small.jsonl", line(FRENCH[0]) + b"\n")])
+    job_run("analysis", run.pk)
+    part = run.parts.order_by("number").first()
+    assert job_run("analysis_part", part.pk) == Outcome.DONE
+    part.refresh_from_db()
+    assert part.shards and all(default_storage.exists(name) for name in part.shards)
+    with django_capture_on_commit_callbacks(execute=True):
+        submissions.corpus_file_remove(corpus=corpus, actor=member, corpus_file=CorpusFile.objects.get(pk=part.file_id))
+    run.refresh_from_db()
+    assert run.status == JobStatus.CANCELLED
+    assert not any(default_storage.exists(name) for name in part.shards)
+
+
+def test_a_file_without_line_ends_is_one_part_read_once():
+    import io
+
+    from contributions.analysis.formats import jsonl_ranges
+
+    data = b'{"text": "' + b"a" * 100_000 + b'"}'
+    assert jsonl_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000) == [(0, len(data))]
+    data = b"\n".join([b'{"text": "' + b"a" * 3_000 + b'"}'] * 10) + b"\n"
+    ranges = jsonl_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000)
+    assert len(ranges) == 10 and all(data[start - 1 : start] == b"\n" for start, _end in ranges[1:])

@@ -24,7 +24,7 @@ import tarfile
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -296,7 +296,7 @@ class LineRange(io.RawIOBase):
                         start = stream.tell() - len(chunk) + newline + 1 if chunk else stream.tell()
                         break
                 stream.seek(start)
-        self.position = start
+        self.start = self.position = start
         self._done = start >= end
 
     def readable(self) -> bool:
@@ -336,18 +336,39 @@ class LineRange(io.RawIOBase):
         return n
 
 
-def jsonl_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
+def jsonl_ranges(
+    stream, *, size: int, part_bytes: int, beat: Callable[[], object] | None = None
+) -> list[tuple[int, int]]:
     """Byte ranges of a JSON Lines file that can be analysed apart, in
-    order; each owns the lines that start in it. One range for a small file,
-    or when its bytes cannot be cut at a newline byte (UTF-16, lone CR line
-    ends)."""
+    order, each of about ``part_bytes`` and starting at a line: one read of
+    the file. One range for a small file, or when its bytes cannot be cut at
+    newline bytes as its reader counts lines (UTF-16; a carriage return
+    alone, which the reader takes for a line end)."""
     if size <= part_bytes:
         return [(0, size)]
-    head = stream.read(HEAD_SIZE)
     stream.seek(0)
-    if detect_encoding(head).startswith("utf-16") or head.count(b"\r") > head.count(b"\r\n"):
+    if detect_encoding(stream.read(HEAD_SIZE)).startswith("utf-16"):
         return [(0, size)]
-    return [(start, min(start + part_bytes, size)) for start in range(0, size, part_bytes)]
+    stream.seek(0)
+    cuts = [0]
+    position, previous = 0, b""
+    while chunk := stream.read(1 << 20):
+        if beat is not None:
+            beat()
+        joined = previous + chunk  # a CR at the end of a chunk, LF at the start of the next
+        if joined.count(b"\r") - joined.count(b"\r\n") > (1 if joined.endswith(b"\r") else 0):
+            return [(0, size)]
+        wanted = cuts[-1] + part_bytes
+        while wanted < position + len(chunk):
+            newline = chunk.find(b"\n", max(0, wanted - position))
+            if newline == -1 or position + newline + 1 >= size:
+                break
+            cuts.append(position + newline + 1)
+            wanted = cuts[-1] + part_bytes
+        position += len(chunk)
+        previous = chunk[-1:]
+    stream.seek(0)
+    return list(zip(cuts, [*cuts[1:], size], strict=True))
 
 
 def _check_bomb(source: str, declared: int, compressed: int) -> None:
@@ -400,9 +421,14 @@ def read_documents(
     numbers counted from the range's first line."""
     source = safe_name(name)
     with _unreadable(source):
+        encoding = None
         if byte_range is not None:
-            # The encoding is the file's: read from its start.
+            # The encoding is the file's: read from its start. A byte order
+            # mark is only one at the start of the file.
             head = byte_range.head
+            encoding = detect_encoding(head)
+            if encoding == "utf-8-sig" and byte_range.start > 0:
+                encoding = "utf-8"
             stream, counter = buffered(byte_range)
         else:
             stream, counter = _counted(stream)
@@ -419,7 +445,7 @@ def read_documents(
         elif fmt == "parquet":
             items = _read_parquet(stream, source, options, size, progress)
         else:
-            text = _text(stream, head, fmt)
+            text = _text(stream, head, fmt, encoding)
             if fmt == "jsonl":
                 items = _read_jsonl(text, source)
             elif fmt in {"csv", "tsv"}:
@@ -468,9 +494,10 @@ def _delimiter(fmt: str) -> str:
     return "," if fmt == "csv" else "\t"
 
 
-def _text(stream: io.BufferedReader, head: bytes, fmt: str) -> io.TextIOWrapper:
+def _text(stream: io.BufferedReader, head: bytes, fmt: str, encoding: str | None = None) -> io.TextIOWrapper:
     return io.TextIOWrapper(
-        stream, encoding=detect_encoding(head), errors="replace", newline="" if fmt in {"csv", "tsv"} else None
+        stream, encoding=encoding or detect_encoding(head), errors="replace",
+        newline="" if fmt in {"csv", "tsv"} else None,
     )
 
 

@@ -459,9 +459,11 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
         context.beat(force=True, progress_done=sum(part.progress_total for part in done),
                      documents_done=sum(part.documents for part in done))
         if len(done) < len(parts):
-            raise JobParked(PARK_RECHECK_SECONDS)
+            # A part that ends while this looks missed the run (it was not
+            # queued): the parking transaction looks once more.
+            raise JobParked(PARK_RECHECK_SECONDS, then=partial(_wake_if_done, run))
         return _merge(run, corpus, parts, context, total)
-    plan = _plan(files)
+    plan = _plan(files, context.beat)
     if len(plan) > 1:
         raise JobParked(PARK_RECHECK_SECONDS, then=partial(_parts_create, run, plan, total))
     context.beat(force=True, progress_total=total, documents_done=0)
@@ -529,7 +531,7 @@ def _finish(
 # ---------------------------------------------------------------- parts
 
 
-def _plan(files: list[CorpusFile]) -> list[tuple[CorpusFile, int, int | None]]:
+def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[tuple[CorpusFile, int, int | None]]:
     """The parts of an analysis: (file, start, end) in the order of the
     documents; one part when the corpus is not larger than a part."""
     part_bytes = settings.ANALYSIS_PART_BYTES
@@ -539,8 +541,8 @@ def _plan(files: list[CorpusFile]) -> list[tuple[CorpusFile, int, int | None]]:
     for stored in files:
         if stored.format == "jsonl" and stored.size > part_bytes:
             with stored.file.open("rb") as handle:
-                plan += [(stored, start, end) for start, end in jsonl_ranges(handle, size=stored.size,
-                                                                              part_bytes=part_bytes)]
+                ranges = jsonl_ranges(handle, size=stored.size, part_bytes=part_bytes, beat=beat)
+            plan += [(stored, start, end) for start, end in ranges]
         else:
             plan.append((stored, 0, None))
     return plan
@@ -566,6 +568,13 @@ def _parts_create(run: AnalysisRun, plan: list[tuple[CorpusFile, int, int | None
         job_enqueue(part)
 
 
+def _wake_if_done(run: AnalysisRun) -> None:
+    # The parking update holds the run's row: a part ending now waits for
+    # this transaction, then finds the run queued and wakes it itself.
+    if not run.parts.exclude(status=JobStatus.DONE).exists():
+        job_wake(run)
+
+
 def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisPart]:
     """The work of one part: its documents, numbered from 0, to Parquet
     shards and counters; no fingerprint, no near-duplicate: the merge
@@ -576,6 +585,8 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
         raise JobFailed(_("the analysis this part belongs to has ended"))
     corpus = run.corpus
     stored = part.file
+    if stored is None:
+        raise JobFailed(_("the file of this part was removed"))
     analyzer = DocumentAnalyzer(
         workdir=context.workdir, seed=_seed(run), accepted_lookup=_accepted_lookup(corpus.id),
         declared_languages=corpus.languages, near_index=False,
@@ -656,8 +667,11 @@ def _merge(
             analyzer.absorb(part.summary, line_offset)
             for name in part.shards:
                 with default_storage.open(name, "rb") as handle:
-                    for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
-                        table = _renumbered(pa.Table.from_batches([batch]), offset, line_offset, seen, analyzer)
+                    parquet = pq.ParquetFile(handle)
+                    # Row group by row group: each is one batch of the part,
+                    # bounded in characters as it was written.
+                    for group in range(parquet.metadata.num_row_groups):
+                        table = _renumbered(parquet.read_row_group(group), offset, line_offset, seen, analyzer)
                         shards.write_table(table)
                         with context.fenced():
                             _fingerprints_insert(corpus, run, table.column("hash").to_pylist(),
@@ -666,7 +680,8 @@ def _merge(
             offset += part.documents
             line_offset += part.lines
     if not analyzer.documents:
-        raise JobFailed(_("no usable document in the files"), report=analyzer.problems_report())
+        nothing = FileRejected("corpus", _("no usable document in the files"))
+        raise JobFailed(str(nothing), report=analyzer.problems_report())
     shards.close_shard()
     return _finish(run, analyzer, shards, context, total)
 
