@@ -37,49 +37,48 @@ def get(mapping: dict, key: str):
     return mapping.get(key) if mapping else None
 
 
-@register.filter
-def highlight_pii(text: str):
-    """The text, escaped, with its personal data in <mark>: corpus text is
-    untrusted and never rendered as HTML."""
+def _marked(text: str, offset: int, findings: list[tuple[str, int, int, str]]):
+    """``text`` (which starts at ``offset`` of its document), escaped, with
+    each finding (kind, start, end, attributes) in a <mark>: corpus text is
+    untrusted and never rendered as HTML. A finding cut by the text's ends
+    is marked on the part that is there."""
     from django.utils.html import escape, format_html
     from django.utils.safestring import mark_safe
 
-    from ..analysis.text import find_personal_data
-
     parts, position = [], 0
-    for item in find_personal_data(text):
-        if item.start < position:
+    for kind, start, end, attributes in findings:
+        start, end = max(start - offset, position), end - offset
+        if end <= start or start >= len(text):
             continue
-        parts.append(escape(text[position : item.start]))
-        parts.append(format_html('<mark class="pii pii-{}" title="{}">{}</mark>', item.kind, item.kind, item.value))
-        position = item.end
+        parts.append(escape(text[position:start]))
+        parts.append(format_html('<mark class="pii pii-{}" {}>{}</mark>', kind, attributes, text[start:end]))
+        position = min(end, len(text))
     parts.append(escape(text[position:]))
     return mark_safe("".join(str(p) for p in parts))  # noqa: S308 - every part is escaped above
+
+
+@register.filter
+def highlight_pii(text: str):
+    """The text with its personal data marked."""
+    from django.utils.html import format_html
+
+    from ..analysis.text import find_personal_data
+
+    return _marked(text, 0, [(item.kind, item.start, item.end, format_html('title="{}"', item.kind))
+                             for item in find_personal_data(text)])
 
 
 @register.simple_tag
 def document_text(page: dict):
-    """A page of a document, escaped, each finding in a <mark> that a link
-    can jump to (#finding-N); a finding cut by the page's end is marked in
-    both pages."""
-    from django.utils.html import escape, format_html
-    from django.utils.safestring import mark_safe
+    """A page of a document with each finding in a <mark> that a link can
+    jump to (#finding-N)."""
+    from django.utils.html import format_html
 
-    text, offset = page["text"], page["start"]
-    parts, position = [], 0
-    for finding in page["findings"]:
-        start, end = finding["start"] - offset, finding["end"] - offset
-        if end <= position or start >= len(text):
-            continue
-        start = max(start, position)
-        parts.append(escape(text[position:start]))
-        parts.append(format_html(
-            '<mark class="pii pii-{}" id="finding-{}" tabindex="-1">{}</mark>', finding["kind"], finding["number"],
-            text[start:end],
-        ))
-        position = min(end, len(text))
-    parts.append(escape(text[position:]))
-    return mark_safe("".join(str(p) for p in parts))  # noqa: S308 - every part is escaped above
+    return _marked(page["text"], page["start"], [
+        (finding["kind"], finding["start"], finding["end"],
+         format_html('id="finding-{}" tabindex="-1"', finding["number"]))
+        for finding in page["findings"]
+    ])
 
 
 # The lifecycle's questions, for templates (which never compare raw statuses).
