@@ -158,6 +158,7 @@ def _shown(taken: list[dict]) -> list[dict]:
     for row in taken:
         findings = document_findings(row["text"])
         row["findings"], row["findings_more"] = findings[:FINDINGS_LISTED], len(findings) - FINDINGS_LISTED
+        row["marks"] = [finding for finding in findings if finding["start"] < DISPLAY_CHARS]
         row["measures"] = _measures(row)
         row["chars"] = len(row["text"])
         row["truncated"] = row["chars"] > DISPLAY_CHARS

@@ -155,13 +155,18 @@ def detect_language(text: str, declared: Iterable[str] = ()) -> Language:
         # cannot overturn, they are not read (most documents: a third less).
         if len(votes) == 1 and read > len(samples) / 2 and read >= 3:
             break
-    code, count = max(votes.items(), key=lambda vote: (vote[1], confidence[vote[0]]))
+
+    def leader(codes: Iterable[str]) -> tuple[str, int]:
+        # Most samples, then the surest.
+        return max(((code, votes[code]) for code in codes), key=lambda vote: (vote[1], confidence[vote[0]]))
+
+    code, count = leader(votes)
     score = confidence[code] / count
     if allowed and code not in allowed and score < UNDECLARED_MIN_SCORE:
-        declared_votes = [vote for vote in votes.items() if vote[0] in allowed]
-        if not declared_votes:
+        declared_codes = [voted for voted in votes if voted in allowed]
+        if not declared_codes:
             return Language("und", round(score, 4), round(count / read, 4))
-        code, count = max(declared_votes, key=lambda vote: (vote[1], confidence[vote[0]]))
+        code, count = leader(declared_codes)
         score = confidence[code] / count
     return Language(code, round(score, 4), round(count / read, 4))
 

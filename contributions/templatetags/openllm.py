@@ -58,14 +58,13 @@ def _marked(text: str, offset: int, findings: list[tuple[str, int, int, str]]):
 
 
 @register.filter
-def highlight_pii(text: str):
-    """The text with its personal data marked."""
+def highlight_pii(text: str, findings: list):
+    """The start of a document with its findings (``document_findings``,
+    computed once for the whole text) marked."""
     from django.utils.html import format_html
 
-    from ..analysis.text import find_personal_data
-
-    return _marked(text, 0, [(item.kind, item.start, item.end, format_html('title="{}"', item.kind))
-                             for item in find_personal_data(text)])
+    return _marked(text, 0, [(finding["kind"], finding["start"], finding["end"],
+                              format_html('title="{}"', finding["kind"])) for finding in findings])
 
 
 @register.simple_tag
