@@ -101,7 +101,7 @@ def _pool_peak_rss_mb(worker: subprocess.Popen) -> float:
     return round(max(peaks, default=0.0), 1)
 
 
-def run_workers(path: Path, workdir: Path, concurrency: int, part_bytes: int) -> dict:
+def run_workers(path: Path, workdir: Path, concurrency: int, part_bytes: int, attempt: int = 0) -> dict:
     """The whole analysis of a corpus made of ``path``, submitted as a
     member does and run by a Celery worker of ``concurrency`` processes:
     split in parts of ``part_bytes``, analysed in parallel, merged. Seconds
@@ -114,7 +114,7 @@ def run_workers(path: Path, workdir: Path, concurrency: int, part_bytes: int) ->
     from contributions.models import AnalysisRun, JobStatus, Role, User
 
     env = {**os.environ, "ANALYSIS_PART_BYTES": str(part_bytes), "ANALYSIS_PARTS_IN_FLIGHT": str(2 * concurrency)}
-    log = (workdir / f"worker-{concurrency}.log").open("w")
+    log = (workdir / f"worker-{concurrency}-{attempt}.log").open("w")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "openllm_site", "worker", "--pool", "prefork",
          "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
@@ -127,7 +127,7 @@ def run_workers(path: Path, workdir: Path, concurrency: int, part_bytes: int) ->
         while not app.control.ping(timeout=0.5):  # timed from a worker ready to work
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the worker did not start: see {log.name}")
-        member = User.objects.create_user(f"member-{concurrency}@bench.invalid", None, role=Role.MEMBER)
+        member = User.objects.create_user(f"member-{concurrency}-{attempt}@bench.invalid", None, role=Role.MEMBER)
         accounts.agreement_accept(user=member)
         corpus = submissions.corpus_create(
             submitter=member, title=f"Bench {concurrency}", description="Bench.", languages=["fr"],
@@ -198,6 +198,8 @@ def main() -> None:
     parser.add_argument("--no-datatrove", action="store_true")
     parser.add_argument("--workers", type=int, default=0, metavar="N",
                         help="also run the whole analysis through a Celery worker of N processes, and of 1")
+    parser.add_argument("--repeat", type=int, default=1, metavar="R",
+                        help="with --workers: R runs of each, their medians kept")
     parser.add_argument("--tiny", action="store_true", help="0.2 MB, without datatrove: a check that it runs")
     args = parser.parse_args()
     if args.tiny:
@@ -218,15 +220,22 @@ def main() -> None:
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)
-            one = run_workers(path, workdir, 1, part_bytes)
-            many = run_workers(path, workdir, args.workers, part_bytes) if args.workers > 1 else one
+            # One worker then N, in turns: a machine whose speed drifts
+            # (shared cores) slows both alike. The medians are kept.
+            ones, manys = [], []
+            for attempt in range(args.repeat):
+                ones.append(run_workers(path, workdir, 1, part_bytes, attempt))
+                manys.append(run_workers(path, workdir, args.workers, part_bytes, attempt) if args.workers > 1
+                             else ones[-1])
+            one, many = (sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2] for runs in (ones, manys))
             figures.update({
-                "workers": args.workers, "parts": many["parts"],
+                "workers": args.workers, "parts": many["parts"], "repeat": args.repeat,
                 "workers_mb_per_s": round(size / 1e6 / many["seconds"], 2),
                 "one_worker_mb_per_s": round(size / 1e6 / one["seconds"], 2),
                 "speedup_vs_1": round(one["seconds"] / many["seconds"], 2),
+                "speedups": sorted(round(a["seconds"] / b["seconds"], 2) for a, b in zip(ones, manys)),
                 "merge_seconds": round(many["merge_seconds"], 2),
-                "peak_rss_mb": max(figures["peak_rss_mb"], one["peak_rss_mb"], many["peak_rss_mb"]),
+                "peak_rss_mb": max(figures["peak_rss_mb"], *(run["peak_rss_mb"] for run in ones + manys)),
             })
         if not args.no_datatrove:
             figures.update(run_datatrove(path, workdir))

@@ -484,7 +484,9 @@ def _remove_earlier_attempts(kind: JobKind[Any], job: Job) -> None:
     except (FileNotFoundError, NotADirectoryError, OSError):
         return
     for name in attempts:
-        if name != f"attempt-{job.attempt}":
+        # Other folders of the job are kept by no attempt in particular (the
+        # merged shards of a split analysis, written by many workers).
+        if name.startswith("attempt-") and name != f"attempt-{job.attempt}":
             delete_prefix(f"{folder}/{name}")
 
 

@@ -379,6 +379,11 @@ class AnalysisRun(Job):
     # A large corpus is analysed in parts (AnalysisPart) by many workers; the
     # run then waits, queued, for its parts, and merges them.
     parts_count = models.PositiveIntegerField(default=0)
+    # Parts are merged in order as soon as they and those before them are
+    # done, by whichever worker is there: how many are, and where the merge
+    # stands (AnalysisMergeState).
+    merged_parts = models.PositiveIntegerField(default=0)
+    merge_state = models.JSONField(default=dict, blank=True)
 
     class Meta(Job.Meta):
         ordering = ["-created_at"]

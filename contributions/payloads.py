@@ -104,6 +104,19 @@ class AnalysisSummary(TypedDict):
     files: dict[str, dict[str, int]]
 
 
+class AnalysisMergeState(TypedDict):
+    """Where the merge of a split analysis stands, after its first
+    ``merged_parts`` parts: what the next part's merge starts from."""
+
+    documents: int  # documents merged: the next one's number in the corpus
+    file: int | None  # the file of the last part merged...
+    lines: int  # ...and its lines in the parts merged
+    exact_within: int
+    sample: list[SampleDocument]
+    rng: list  # the sample's random.Random state, as JSON
+    shards: list[str]
+
+
 class AnalysisReport(FailureReport):
     characters: int
     words: int

@@ -363,8 +363,9 @@ if urlsplit(CELERY_BROKER_URL).scheme == "filesystem":
         "control_folder": str(_broker_dir / "control"),
         # The folder is read one message a poll: at kombu's default second,
         # a burst of tasks (a release notifying its submitters) would wait
-        # a second each.
-        "polling_interval": 0.1,
+        # a second each, and a worker done with one part of an analysis
+        # would wait for the next.
+        "polling_interval": 0.05,
     }
     # kombu's own transport can hand a worker a message still being
     # written: see openllm_site/filesystem_transport.py.

@@ -101,6 +101,84 @@ def test_a_split_analysis_gives_the_same_documents_duplicates_and_report(member,
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
 
 
+def same_analysis(split: AnalysisRun, whole: AnalysisRun) -> None:
+    split.refresh_from_db()
+    assert split.status == JobStatus.DONE, split.error
+    rows = by_index(split)
+    assert rows == by_index(whole) and split.report == whole.report
+    assert near_duplicates(split) == near_duplicates(whole)
+    fingerprints = list(DocumentFingerprint.objects.filter(run=split).values_list("hash", "doc_index"))
+    assert sorted(fingerprints) == sorted((row["hash"], row["doc_index"]) for row in rows)  # each once
+
+
+def planned(whole: AnalysisRun, settings) -> AnalysisRun:
+    """The same version analysed again in parts, all due at once; planned,
+    no part run yet."""
+    settings.ANALYSIS_PART_BYTES = 2_000
+    settings.ANALYSIS_PARTS_IN_FLIGHT = 100
+    run = AnalysisRun.objects.create(corpus=whole.corpus, corpus_version=whole.corpus_version)
+    assert job_run("analysis", run.pk) == Outcome.PARKED
+    return run
+
+
+def test_parts_ending_in_any_order_are_merged_by_the_workers_as_they_can(member, settings):
+    settings.ANALYSIS_PART_BYTES = 10**9
+    _corpus, whole = analysed(member, corpus_files())
+    run = planned(whole, settings)
+    parts = list(run.parts.order_by("number").values_list("pk", flat=True))
+    for part_id in parts[:0:-1]:  # the last first; the first part last
+        assert job_run("analysis_part", part_id) == Outcome.DONE
+        run.refresh_from_db()
+        assert run.merged_parts == 0  # nothing can be merged before the first part
+    assert job_run("analysis_part", parts[0]) == Outcome.DONE
+    run.refresh_from_db()
+    # The first part's worker merged it, then every part after it, done already.
+    assert run.merged_parts == len(parts) and run.run_after <= timezone.now()
+    assert job_run("analysis", run.pk) == Outcome.DONE
+    same_analysis(run, whole)
+
+
+def test_a_part_left_unmerged_by_the_workers_is_merged_by_the_run(member, settings, monkeypatch):
+    settings.ANALYSIS_PART_BYTES = 10**9
+    _corpus, whole = analysed(member, corpus_files())
+    run = planned(whole, settings)
+    # The two workers looked at once: the first before the second's part was
+    # done, the second before the first's was merged; neither merged it.
+    monkeypatch.setattr(pipeline, "_merge_from", lambda run, part, context: None)
+    first = run.parts.get(number=0)
+    assert job_run("analysis_part", first.pk) == Outcome.DONE
+    run.refresh_from_db()
+    assert run.status == JobStatus.QUEUED and run.merged_parts == 0 and run.run_after <= timezone.now()  # woken
+    assert job_run("analysis", run.pk) == Outcome.PARKED
+    run.refresh_from_db()
+    assert run.merged_parts == 1  # merged, and back to waiting for the others
+    analysis_finished(run.pk)
+    same_analysis(run, whole)
+
+
+def test_a_part_merged_twice_at_once_counts_once(member, settings, monkeypatch):
+    settings.ANALYSIS_PART_BYTES = 10**9
+    _corpus, whole = analysed(member, corpus_files())
+    run = planned(whole, settings)
+    merge_part = pipeline._merge_part
+    second: list[bool] = []
+
+    def and_another_worker_too(run, part, context):
+        before = AnalysisRun.objects.get(pk=run.pk)  # what the other worker read
+        merged = merge_part(run, part, context)
+        second.append(merge_part(before, part, context))
+        return merged
+
+    monkeypatch.setattr(pipeline, "_merge_part", and_another_worker_too)
+    analysis_finished(run.pk)
+    assert second and not any(second)
+    same_analysis(run, whole)
+    run.refresh_from_db()
+    folder = pipeline._merged_folder(run)
+    kept = {f"{folder}/{name}" for name in default_storage.listdir(folder)[1]}
+    assert kept == set(run.shards)  # the second merge's shards went
+
+
 def test_the_parts_files_go_once_merged(member, settings, django_capture_on_commit_callbacks):
     settings.ANALYSIS_PART_BYTES = 2_000
     _corpus, run = submitted(member, corpus_files())
@@ -144,17 +222,28 @@ def due(run: AnalysisRun):
     return queued.order_by("number").values_list("number", flat=True)
 
 
-def test_a_part_that_fails_fails_the_corpus_with_its_reason_and_stops_the_others(member, settings):
+def test_a_part_that_fails_fails_the_corpus_with_its_reason_and_stops_the_others(
+    member, settings, django_capture_on_commit_callbacks
+):
     settings.ANALYSIS_PART_BYTES = 2_000
     corpus, run = submitted(member, corpus_files())
     job_run("analysis", run.pk)
+    job_run("analysis_part", run.parts.get(number=0).pk)  # analysed and merged
+    run.refresh_from_db()
+    merged = run.merge_state["shards"]
+    assert run.merged_parts == 1 and all(default_storage.exists(name) for name in merged)
+    assert DocumentFingerprint.objects.filter(run=run).exists()
     part = run.parts.get(number=1)
     default_storage.delete(part.file.file.name)  # the file is gone from storage
-    job_run("analysis_part", part.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_run("analysis_part", part.pk)
     run.refresh_from_db()
     corpus.refresh_from_db()
     assert run.status == JobStatus.FAILED and corpus.status == CorpusStatus.FAILED
     assert not run.parts.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
+    # What was merged goes with it.
+    assert not any(default_storage.exists(name) for name in merged)
+    assert not DocumentFingerprint.objects.filter(run=run).exists()
     # Once the file is back, the analysis is tried again: planned afresh.
     default_storage.save(part.file.file.name, ContentFile(corpus_files()[0][1]))
     jobs.job_retry(run)
@@ -162,8 +251,9 @@ def test_a_part_that_fails_fails_the_corpus_with_its_reason_and_stops_the_others
     analysis_finished(run.pk)
     run.refresh_from_db()
     corpus.refresh_from_db()
-    assert run.status == JobStatus.DONE and run.parts.count() > 5
+    assert run.status == JobStatus.DONE and run.merged_parts == run.parts.count() > 5
     assert corpus.status == CorpusStatus.AWAITING_REVIEW
+    assert DocumentFingerprint.objects.filter(run=run).count() == run.report["documents"]
 
 
 # ---------------------------------------------------------------- edges (found by an attack on the first version)

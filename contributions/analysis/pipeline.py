@@ -24,9 +24,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -56,7 +57,14 @@ from ..models import (
     DocumentFingerprint,
     JobStatus,
 )
-from ..payloads import AnalysisReport, AnalysisSummary, FailureReport, ReportProblem, SampleDocument
+from ..payloads import (
+    AnalysisMergeState,
+    AnalysisReport,
+    AnalysisSummary,
+    FailureReport,
+    ReportProblem,
+    SampleDocument,
+)
 from .dedup import NUM_PERM, NearDuplicateIndex, signatures
 from .formats import (
     FileRejected,
@@ -459,9 +467,11 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
         context.beat(force=True, progress_done=sum(part.progress_total for part in done),
                      documents_done=sum(part.documents for part in done))
         if len(done) < len(parts):
+            # Woken because the next part to merge was left done and unmerged.
+            _merge_done_parts(run, parts, context)
             # A part that ends while this looks missed the run (it was not
             # queued): the parking transaction looks once more.
-            raise JobParked(PARK_RECHECK_SECONDS, then=partial(_wake_if_done, run))
+            raise JobParked(PARK_RECHECK_SECONDS, then=partial(_wake_if_due, run))
         return _merge(run, corpus, parts, context, total)
     plan = _plan(files, context.beat)
     if len(plan) > 1:
@@ -552,6 +562,9 @@ def _parts_create(run: AnalysisRun, plan: list[tuple[CorpusFile, int, int | None
     """In the transaction that parks the run: its parts, the first few due
     now (their messages sent on commit), the others held back until a part
     ends, so that other corpora's analyses never wait behind them all."""
+    # Earlier versions' fingerprints, and whatever an earlier attempt wrote:
+    # the parts' merges write this run's from now on.
+    DocumentFingerprint.objects.filter(corpus_id=run.corpus_id).delete()
     now = timezone.now()
     in_flight = max(1, settings.ANALYSIS_PARTS_IN_FLIGHT)
     parts = AnalysisPart.objects.bulk_create(
@@ -568,11 +581,18 @@ def _parts_create(run: AnalysisRun, plan: list[tuple[CorpusFile, int, int | None
         job_enqueue(part)
 
 
-def _wake_if_done(run: AnalysisRun) -> None:
+def _wake_if_due(run: AnalysisRun) -> None:
     # The parking update holds the run's row: a part ending now waits for
     # this transaction, then finds the run queued and wakes it itself.
-    if not run.parts.exclude(status=JobStatus.DONE).exists():
+    if not run.parts.exclude(status=JobStatus.DONE).exists() or _next_to_merge_is_done(run.pk):
         job_wake(run)
+
+
+def _next_to_merge_is_done(run_id: int) -> bool:
+    merged = AnalysisRun.objects.filter(pk=run_id).values_list("merged_parts", flat=True).first()
+    if merged is None:
+        return False
+    return AnalysisPart.objects.filter(run_id=run_id, number=merged, status=JobStatus.DONE).exists()
 
 
 def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisPart]:
@@ -601,6 +621,8 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
         raise JobFailed(str(exc), summary=analyzer.summary()) from None
     except JobFailed as exc:
         raise JobFailed(exc.message, summary=analyzer.summary()) from None
+    part.documents, part.lines, part.shards = analyzer.documents, lines, shards.names
+    _merge_from(run, part, context)
     return Done(
         fields={"documents": analyzer.documents, "lines": lines, "shards": shards.names,
                 "summary": analyzer.summary()},
@@ -622,7 +644,10 @@ def _part_done(part: AnalysisPart) -> None:
     done = run.parts.filter(status=JobStatus.DONE).aggregate(bytes=Sum("progress_total"), documents=Sum("documents"))
     AnalysisRun.objects.filter(pk=run.pk).update(progress_done=done["bytes"] or 0,
                                                  documents_done=done["documents"] or 0)
-    if not run.parts.exclude(status=JobStatus.DONE).exists():
+    # The next part to merge, left unmerged: its merge by the worker before
+    # it looked before this part was done, and its own before that one's was
+    # merged. The run merges it, rather than wait for the last part.
+    if not run.parts.exclude(status=JobStatus.DONE).exists() or run.merged_parts == part.number:
         job_wake(run)
 
 
@@ -644,55 +669,172 @@ def analysis_part_failed(part: AnalysisPart, reason: str) -> None:
         analysis_failed(run, reason)
         for other in run.parts.filter(status__in=lifecycle.JOB_ACTIVE).exclude(pk=part.pk):
             job_cancel(other, reason=reason, settle=False)
+        _merged_delete(run)
         _parts_files_delete(run)
 
 
 def _merge(
     run: AnalysisRun, corpus: Corpus, parts: list[AnalysisPart], context: JobContext, total: int
 ) -> Done[AnalysisRun]:
-    """The parts' shards as one analysis: documents numbered in the corpus,
-    lines in their file, exact and near duplicates across parts, the sample
-    and the report, all as a single process would have made them."""
-    DocumentFingerprint.objects.filter(corpus=corpus).delete()
-    analyzer = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), declared_languages=corpus.languages)
-    assert analyzer.near is not None
-    shards = ShardWriter(context.workdir, context.save_path)
-    seen: dict[int, int] = {}
-    offset = line_offset = 0
-    previous_file = None
+    """The end of a split analysis, every part done: the parts not merged
+    yet (the workers merge each as soon as it can be, so normally none),
+    then what needs the whole corpus: near-duplicates and the report, as a
+    single process would have made them."""
     with context.budget(_budget(total), _("merging the parts of the analysis took too long")):
+        _merge_done_parts(run, parts, context)
+        run.refresh_from_db(fields=["merged_parts", "merge_state"])
+        if run.merged_parts < len(parts):  # another worker holds it: never, every part is done
+            raise JobFailed(_("the parts of the analysis could not be merged"))
+        state: AnalysisMergeState = run.merge_state
+        analyzer = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), declared_languages=corpus.languages)
+        assert analyzer.near is not None
+        line_offset, previous_file = 0, None
         for part in parts:
             if part.file_id != previous_file:
                 line_offset, previous_file = 0, part.file_id
             analyzer.absorb(part.summary, line_offset)
-            for name in part.shards:
-                with default_storage.open(name, "rb") as handle:
-                    parquet = pq.ParquetFile(handle)
-                    # Row group by row group: each is one batch of the part,
-                    # bounded in characters as it was written.
-                    for group in range(parquet.metadata.num_row_groups):
-                        table = _renumbered(parquet.read_row_group(group), offset, line_offset, seen, analyzer)
-                        shards.write_table(table)
-                        with context.fenced():
-                            _fingerprints_insert(corpus, run, table.column("hash").to_pylist(),
-                                                 table.column("doc_index").to_pylist())
-                        context.beat()
-            offset += part.documents
             line_offset += part.lines
+        analyzer.documents, analyzer.exact_within = state["documents"], state["exact_within"]
+        analyzer.sample = state["sample"]
+        for name in state["shards"]:
+            _near_index_add(analyzer.near, name)
+            context.beat()
     if not analyzer.documents:
         nothing = FileRejected("corpus", _("no usable document in the files"))
         raise JobFailed(str(nothing), report=analyzer.problems_report())
-    shards.close_shard()
+    shards = ShardWriter(context.workdir, context.save_path)
+    shards.names = list(state["shards"])
     return _finish(run, analyzer, shards, context, total)
+
+
+def _merge_done_parts(run: AnalysisRun, parts: list[AnalysisPart], context: JobContext) -> None:
+    """The parts that are done and next to merge, in order."""
+    run.refresh_from_db(fields=["merged_parts", "merge_state"])
+    for part in parts[run.merged_parts :]:
+        part.refresh_from_db()
+        if part.status != JobStatus.DONE or not _merge_part(run, part, context):
+            return
+        run.refresh_from_db(fields=["merged_parts", "merge_state"])
+
+
+def _merge_from(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> None:
+    """In a part's job, its work done: its part when the parts before it are
+    merged, then the parts after it that are done. The merge goes on while
+    the other parts are analysed, rather than all of it after the last."""
+    while True:
+        current = AnalysisRun.objects.filter(pk=run.pk, status__in=lifecycle.JOB_ACTIVE).first()
+        if current is None or current.merged_parts != part.number or not _merge_part(current, part, context):
+            return
+        following = current.parts.filter(number=part.number + 1, status=JobStatus.DONE).first()
+        if following is None:
+            return
+        part = following
+
+
+def _merge_start(run: AnalysisRun) -> AnalysisMergeState:
+    rng = random.Random(_seed(run)).getstate()
+    return {"documents": 0, "file": None, "lines": 0, "exact_within": 0, "sample": [], "rng": list(rng),
+            "shards": []}
+
+
+def _merged_folder(run: AnalysisRun) -> str:
+    # Beside the run's attempts, whose folders go when the run ends: many
+    # workers write here, on behalf of no attempt of the run in particular.
+    return f"{ANALYSIS.storage_folder(run)}/merged"
+
+
+def _merged_delete(run: AnalysisRun) -> None:
+    DocumentFingerprint.objects.filter(run_id=run.pk).delete()
+    transaction.on_commit(partial(delete_prefix, _merged_folder(run)))
+
+
+class _MergedElsewhere(Exception):
+    """Another worker merged the part first."""
+
+
+def _merge_part(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> bool:
+    """Part ``part``, the next to merge, into the run's merged shards: its
+    documents numbered in the corpus, lines in their file, exact duplicates
+    of the parts merged before (their fingerprints) and the sample drawn.
+    Committed with the run's merge cursor in one transaction, so that of two
+    workers merging the same part, one counts and the other's shards go.
+    Returns whether this worker merged it."""
+    state: AnalysisMergeState = run.merge_state or _merge_start(run)
+    sampler = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), near_index=False)
+    version, internal, gauss = state["rng"]
+    sampler.rng.setstate((version, tuple(internal), gauss))
+    sampler.sample, sampler.documents = list(state["sample"]), state["documents"]
+    line_offset = state["lines"] if part.file_id == state["file"] else 0
+    saved: list[str] = []
+
+    def save(name: str, path: Path) -> str:
+        with path.open("rb") as handle:
+            saved.append(default_storage.save(f"{_merged_folder(run)}/part-{part.number:05d}-{name}", File(handle)))
+        return saved[-1]
+
+    workdir = context.workdir / f"merge-{part.number}"
+    workdir.mkdir(exist_ok=True)
+    shards = ShardWriter(workdir, save)
+    seen: dict[int, int] = {}
+    hashes: list[int] = []
+    indexes: list[int] = []
+    exact = 0
+    try:
+        for name in part.shards:
+            with default_storage.open(name, "rb") as handle:
+                parquet = pq.ParquetFile(handle)
+                # Row group by row group: each is one batch of the part,
+                # bounded in characters as it was written.
+                for group in range(parquet.metadata.num_row_groups):
+                    table = parquet.read_row_group(group)
+                    _earlier_copies(run, table.column("hash").to_pylist(), seen)
+                    table = _renumbered(table, state["documents"], line_offset, seen, sampler)
+                    shards.write_table(table)
+                    hashes += table.column("hash").to_pylist()
+                    indexes += table.column("doc_index").to_pylist()
+                    exact += table.num_rows - pc.sum(pc.is_null(table.column("duplicate_of"))).as_py()
+                    context.beat()
+        shards.close_shard()
+        merged: AnalysisMergeState = {
+            "documents": state["documents"] + part.documents, "file": part.file_id,
+            "lines": line_offset + part.lines, "exact_within": state["exact_within"] + exact,
+            "sample": sampler.sample, "rng": list(sampler.rng.getstate()), "shards": state["shards"] + saved,
+        }
+        with context.fenced():
+            if not AnalysisRun.objects.filter(
+                pk=run.pk, merged_parts=part.number, status__in=lifecycle.JOB_ACTIVE
+            ).update(merged_parts=part.number + 1, merge_state=merged):
+                raise _MergedElsewhere
+            _fingerprints_insert(run.corpus_id, run, hashes, indexes)
+    except BaseException as exc:
+        for name in saved:
+            default_storage.delete(name)
+        if isinstance(exc, _MergedElsewhere):
+            return False
+        raise
+    return True
+
+
+def _earlier_copies(run: AnalysisRun, hashes: list[int], seen: dict[int, int]) -> None:
+    """Into ``seen``: the first document of the parts merged before with the
+    same text as one of ``hashes``, found by their fingerprints."""
+    unknown = {digest for digest in hashes if digest not in seen}
+    if unknown:
+        seen.update(
+            DocumentFingerprint.objects.filter(run_id=run.pk, hash__in=unknown)
+            .values("hash")
+            .annotate(first=Min("doc_index"))
+            .values_list("hash", "first")
+        )
 
 
 def _renumbered(
     table: pa.Table, offset: int, line_offset: int, seen: dict[int, int], analyzer: DocumentAnalyzer
 ) -> pa.Table:
     """A batch of a part's rows numbered in the corpus and in their file,
-    with its exact duplicates across parts, its near-duplicate signatures
-    indexed and the sample drawn, column by column: the texts are never
-    turned into Python strings but for the sample."""
+    with its exact duplicates across parts and the sample drawn, column by
+    column: the texts are never turned into Python strings but for the
+    sample."""
     first_index = offset + table.column("doc_index")[0].as_py()
     indexes = list(range(first_index, first_index + table.num_rows))
     duplicates: list[int | None] = []
@@ -705,16 +847,25 @@ def _renumbered(
             row = table.slice(index - first_index, 1).to_pylist()[0]
             row.update(doc_index=index, line=row["line"] + line_offset if row["line"] is not None else None)
             analyzer._sample_put(entry, row, find_personal_data(row["text"]))
-    analyzer.exact_within += sum(duplicate is not None for duplicate in duplicates)
-    firsts = np.array([duplicate is None for duplicate in duplicates])
-    signatures = np.asarray(table.column("minhash").combine_chunks().values, dtype=np.uint32).reshape(-1, NUM_PERM)
-    analyzer.near.add(np.asarray(indexes)[firsts], signatures[firsts])  # type: ignore[union-attr]
     schema = table.schema
     table = table.set_column(schema.get_field_index("doc_index"), "doc_index", pa.array(indexes, pa.int64()))
     table = table.set_column(
         schema.get_field_index("line"), "line", pc.add(table.column("line"), pa.scalar(line_offset, pa.int64()))
     )
     return table.set_column(schema.get_field_index("duplicate_of"), "duplicate_of", pa.array(duplicates, pa.int64()))
+
+
+def _near_index_add(near: NearDuplicateIndex, name: str) -> None:
+    """A merged shard's signatures into the near-duplicate index, but for
+    exact duplicates (their first copy stands for them), as the documents
+    streamed by."""
+    with default_storage.open(name, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        for group in range(parquet.metadata.num_row_groups):
+            table = parquet.read_row_group(group, columns=["doc_index", "duplicate_of", "minhash"])
+            firsts = pc.is_null(table.column("duplicate_of")).to_numpy(zero_copy_only=False)
+            signatures = np.asarray(table.column("minhash").combine_chunks().values, dtype=np.uint32)
+            near.add(table.column("doc_index").to_numpy()[firsts], signatures.reshape(-1, NUM_PERM)[firsts])
 
 
 def _analysed(run: AnalysisRun) -> None:
@@ -797,18 +948,18 @@ def _flush(
     shards.write(batch)
     if fingerprints is not None:
         with context.fenced():
-            _fingerprints_insert(corpus, fingerprints, [row["hash"] for row in batch],
+            _fingerprints_insert(corpus.pk, fingerprints, [row["hash"] for row in batch],
                                  [row["doc_index"] for row in batch])
 
 
-def _fingerprints_insert(corpus: Corpus, run: AnalysisRun, hashes: list[int], indexes: list[int]) -> None:
+def _fingerprints_insert(corpus_id: int, run: AnalysisRun, hashes: list[int], indexes: list[int]) -> None:
     """One row a document, in one statement a batch: model instances cost
     more than the insert itself at millions of documents."""
     table = connection.ops.quote_name(DocumentFingerprint._meta.db_table)
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} (corpus_id, run_id, hash, doc_index) VALUES (%s, %s, %s, %s)",  # noqa: S608
-            [(corpus.pk, run.pk, digest, index) for digest, index in zip(hashes, indexes, strict=True)],
+            [(corpus_id, run.pk, digest, index) for digest, index in zip(hashes, indexes, strict=True)],
         )
 
 
@@ -825,8 +976,9 @@ def analysis_retry(run: AnalysisRun) -> None:
     corpus_transition(corpus_id=corpus.id, to=CorpusStatus.SUBMITTED, expected_version=run.corpus_version, reason="")
     # A split analysis starts over, planned afresh.
     _parts_files_delete(run)
+    _merged_delete(run)
     run.parts.all().delete()
-    AnalysisRun.objects.filter(pk=run.pk).update(parts_count=0)
+    AnalysisRun.objects.filter(pk=run.pk).update(parts_count=0, merged_parts=0, merge_state={})
 
 
 def analysis_part_retry(part: AnalysisPart) -> None:
