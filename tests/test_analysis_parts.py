@@ -134,8 +134,11 @@ def test_parts_ending_in_any_order_are_merged_by_the_workers_as_they_can(member,
     run.refresh_from_db()
     # The first part's worker merged it, then every part after it, done already.
     assert run.merged_parts == len(parts) and run.run_after <= timezone.now()
+    # What a worker killed in the middle of a merge left.
+    orphan = default_storage.save(f"{pipeline._merged_folder(run)}/part-00002-shard-00000.parquet", ContentFile(b"x"))
     assert job_run("analysis", run.pk) == Outcome.DONE
     same_analysis(run, whole)
+    assert orphan not in run.shards and not default_storage.exists(orphan)
 
 
 def test_a_part_left_unmerged_by_the_workers_is_merged_by_the_run(member, settings, monkeypatch):

@@ -686,6 +686,7 @@ def _merge(
         if run.merged_parts < len(parts):  # another worker holds it: never, every part is done
             raise JobFailed(_("the parts of the analysis could not be merged"))
         state: AnalysisMergeState = run.merge_state
+        _merged_orphans_delete(run, state["shards"])
         analyzer = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), declared_languages=corpus.languages)
         assert analyzer.near is not None
         line_offset, previous_file = 0, None
@@ -746,6 +747,18 @@ def _merged_folder(run: AnalysisRun) -> str:
 def _merged_delete(run: AnalysisRun) -> None:
     DocumentFingerprint.objects.filter(run_id=run.pk).delete()
     transaction.on_commit(partial(delete_prefix, _merged_folder(run)))
+
+
+def _merged_orphans_delete(run: AnalysisRun, kept: list[str]) -> None:
+    """Shards of merges that never counted: their worker was killed before
+    it could delete them (one that lost a race deletes its own)."""
+    folder = _merged_folder(run)
+    try:
+        names = default_storage.listdir(folder)[1]
+    except (FileNotFoundError, NotADirectoryError, OSError):
+        return
+    for name in set(names) - {shard.rsplit("/", 1)[-1] for shard in kept}:
+        default_storage.delete(f"{folder}/{name}")
 
 
 class _MergedElsewhere(Exception):
