@@ -405,16 +405,17 @@ class AnalysisRun(Job):
 
 class AnalysisPart(Job):
     """A part of a split analysis: one file, or a range of the lines of a
-    large JSON Lines file, analysed by any worker. Its documents are
-    numbered from 0 and its lines from the range's first; the run's merge
-    numbers them in the corpus."""
+    large JSON Lines file or of the row groups of a large Parquet file,
+    analysed by any worker. Its documents are numbered from 0 and its lines
+    from the range's first; the run's merge numbers them in the corpus."""
 
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="parts")
     number = models.PositiveIntegerField()
     # Kept when the file goes (the analysis is cancelled then), so that the
     # part's shards are found and deleted.
     file = models.ForeignKey(CorpusFile, on_delete=models.SET_NULL, null=True, related_name="+")
-    # Bytes of the file whose lines the part owns; the whole file when end is None.
+    # Bytes of the file whose lines (Parquet: row groups) start in the part;
+    # the whole file when end is None.
     start = models.BigIntegerField(default=0)
     end = models.BigIntegerField(null=True, blank=True)
     documents = models.BigIntegerField(default=0)

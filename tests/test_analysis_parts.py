@@ -4,6 +4,7 @@ counted twice when a worker dies."""
 
 from __future__ import annotations
 
+import io
 import random
 
 import orjson
@@ -273,6 +274,39 @@ def split_and_whole(member, settings, files, part_bytes) -> tuple[AnalysisRun, A
     split = reanalysed(whole)
     assert whole.status == split.status == JobStatus.DONE, (whole.error, split.error)
     return whole, split
+
+
+def parquet_file(rows: list[dict], rows_per_group: int) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buffer, row_group_size=rows_per_group)
+    return buffer.getvalue()
+
+
+def test_a_large_parquet_file_is_cut_between_row_groups_with_the_same_result(member, settings):
+    rng = random.Random(3)
+    rows = [{"text": f"{rng.choice(FRENCH)} {i}", "source_id": i} for i in range(300)]
+    rows[7]["text"] = None  # a problem, reported on its row
+    rows[290]["text"] = rows[3]["text"]  # an exact duplicate far from its first copy
+    rows[150]["text"] += " Écrire à jeanne.martin@exemple.fr."
+    data = parquet_file(rows, rows_per_group=20)
+    whole, split = split_and_whole(member, settings, [("big.parquet", data)], len(data) // 10)
+    parts = list(split.parts.order_by("number"))
+    assert len(parts) >= 4 and all(part.end is not None for part in parts)
+    assert sum(part.lines for part in parts) == 300  # every row in one part
+    assert by_index(split) == by_index(whole) and split.report == whole.report
+    assert [row["line"] for row in by_index(split)] == [i + 1 for i in range(300) if i != 7]
+    assert split.report["duplicates"]["exact_within"] == 1 and split.report["problems"][0]["line"] == 8
+
+
+def test_parquet_ranges_are_whole_row_groups_and_a_broken_file_is_one_part():
+    from contributions.analysis.formats import parquet_ranges
+
+    data = parquet_file([{"text": f"{FRENCH[0]} {i}"} for i in range(100)], rows_per_group=10)
+    assert len(parquet_ranges(io.BytesIO(data), size=len(data), part_bytes=len(data) // 10)) > 3
+    assert parquet_ranges(io.BytesIO(data[:-50]), size=len(data) - 50, part_bytes=100) == [(0, len(data) - 50)]
 
 
 def test_a_byte_order_mark_inside_a_file_is_read_alike_split_or_not(member, settings):

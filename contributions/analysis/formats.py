@@ -371,6 +371,49 @@ def jsonl_ranges(
     return list(zip(cuts, [*cuts[1:], size], strict=True))
 
 
+class RowGroupRange:
+    """The row groups of a Parquet file that start in bytes [start, end).
+    Counts the rows it gives (``lines``, as LineRange counts lines)."""
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end, self.lines = start, end, 0
+
+
+def _row_group_offset(metadata, group: int) -> int:
+    """Where a row group starts in the file: its first column chunk's
+    first page (a dictionary page when there is one)."""
+    chunk = metadata.row_group(group).column(0)
+    offset = chunk.data_page_offset
+    if chunk.has_dictionary_page and 0 < chunk.dictionary_page_offset < offset:
+        offset = chunk.dictionary_page_offset
+    return offset
+
+
+def parquet_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of a Parquet file that can be analysed apart, in order:
+    runs of whole row groups of about ``part_bytes``, from its footer only.
+    One range for a small file, an unreadable one (its reader says why),
+    or one whose row groups are not laid out in their order."""
+    if size <= part_bytes:
+        return [(0, size)]
+    try:
+        _parquet_footer(stream, "", size)
+        metadata = _parquet_open(stream, "").metadata
+        offsets = [_row_group_offset(metadata, group) for group in range(metadata.num_row_groups)]
+    except (FileRejected, ValueError, IndexError, OSError):
+        return [(0, size)]
+    finally:
+        stream.seek(0)
+    bounds = [0, *offsets, size]
+    if any(a >= b for a, b in zip(bounds, bounds[1:])):
+        return [(0, size)]
+    cuts = [0]
+    for offset in offsets[1:]:
+        if offset - cuts[-1] >= part_bytes:
+            cuts.append(offset)
+    return list(zip(cuts, [*cuts[1:], size], strict=True))
+
+
 def _check_bomb(source: str, declared: int, compressed: int) -> None:
     if declared > _expansion_limit(max(compressed, 1)):
         raise FileRejected(
@@ -413,16 +456,17 @@ def read_documents(
     options: FormatOptions,
     size: int | None = None,
     progress: ReadProgress | None = None,
-    byte_range: LineRange | None = None,
+    byte_range: LineRange | RowGroupRange | None = None,
 ) -> Iterator[RawDoc | Problem]:
     """Documents of one stored file (or archive member) of ``size`` bytes.
     ``progress``, when given, follows the reading in bytes of the file.
-    ``byte_range`` reads only some lines of a JSON Lines file, with line
-    numbers counted from the range's first line."""
+    ``byte_range`` reads only some lines of a JSON Lines file, or some row
+    groups of a Parquet file (of ``size`` bytes still), with line numbers
+    counted from the range's first line or row."""
     source = safe_name(name)
     with _unreadable(source):
         encoding = None
-        if byte_range is not None:
+        if isinstance(byte_range, LineRange):
             # The encoding is the file's: read from its start. A byte order
             # mark is only one at the start of the file.
             head = byte_range.head
@@ -443,7 +487,8 @@ def read_documents(
         elif fmt == "tar.gz":
             items = _read_tar(stream, source, options, size)
         elif fmt == "parquet":
-            items = _read_parquet(stream, source, options, size, progress)
+            groups = byte_range if isinstance(byte_range, RowGroupRange) else None
+            items = _read_parquet(stream, source, options, size, progress, groups)
         else:
             text = _text(stream, head, fmt, encoding)
             if fmt == "jsonl":
@@ -974,7 +1019,8 @@ def _parquet_batch_rows(stream, metadata, group: int, columns: set[str]) -> int:
 
 
 def _read_parquet(
-    stream, source: str, options: FormatOptions, size: int | None, progress: ReadProgress
+    stream, source: str, options: FormatOptions, size: int | None, progress: ReadProgress,
+    groups: RowGroupRange | None = None,
 ) -> Iterator[RawDoc | Problem]:
     import pyarrow as pa
 
@@ -1002,9 +1048,16 @@ def _read_parquet(
         if chunk.path_in_schema in wanted
     )
     _check_bomb(source, declared, size)
+    selected = list(range(metadata.num_row_groups))
+    span, span_rows = size, rows
+    if groups is not None:
+        selected = [g for g in range(metadata.num_row_groups)
+                    if groups.start <= _row_group_offset(metadata, g) < groups.end]
+        span, span_rows = groups.end - groups.start, sum(metadata.row_group(g).num_rows for g in selected)
+        progress.total = span
     row = 0
     try:
-        for group in range(metadata.num_row_groups):
+        for group in selected:
             batch_rows = _parquet_batch_rows(stream, metadata, group, wanted)
             stream.seek(0)
             for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=[column, *scalar]):
@@ -1012,9 +1065,11 @@ def _read_parquet(
                 metas = batch.select(scalar).to_pylist() if scalar else [{}] * len(texts)
                 for value, meta in zip(texts, metas, strict=True):
                     row += 1
+                    if groups is not None:
+                        groups.lines = row
                     if row > max_rows:
                         raise too_many_rows(row)
-                    progress.done = min(row * size // max(rows, 1), size)
+                    progress.done = min(row * span // max(span_rows, 1), span)
                     if value is None:
                         yield Problem(source, row, _("empty text"))
                     elif len(value) > MAX_DOCUMENT_CHARS:

@@ -73,7 +73,9 @@ from .formats import (
     Problem,
     RawDoc,
     ReadProgress,
+    RowGroupRange,
     jsonl_ranges,
+    parquet_ranges,
     read_documents,
 )
 from .text import (
@@ -549,9 +551,12 @@ def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[tuple[Cor
         return [(files[0], 0, None)]
     plan: list[tuple[CorpusFile, int, int | None]] = []
     for stored in files:
-        if stored.format == "jsonl" and stored.size > part_bytes:
+        if stored.format in {"jsonl", "parquet"} and stored.size > part_bytes:
             with stored.file.open("rb") as handle:
-                ranges = jsonl_ranges(handle, size=stored.size, part_bytes=part_bytes, beat=beat)
+                if stored.format == "jsonl":
+                    ranges = jsonl_ranges(handle, size=stored.size, part_bytes=part_bytes, beat=beat)
+                else:
+                    ranges = parquet_ranges(handle, size=stored.size, part_bytes=part_bytes)
             plan += [(stored, start, end) for start, end in ranges]
         else:
             plan.append((stored, 0, None))
@@ -918,7 +923,14 @@ def _analyse_file(
     size = part.progress_total if part is not None else stored.size
     progress = ReadProgress(total=size)
     with stored.file.open("rb") as handle:
-        lines = LineRange(handle, part.start, part.end) if part is not None and part.end is not None else None
+        lines: LineRange | RowGroupRange | None = None
+        if part is not None and part.end is not None:
+            if stored.format == "parquet":
+                # The reader needs the whole file (its footer); its progress
+                # is in the range's bytes.
+                lines, size = RowGroupRange(part.start, part.end), stored.size
+            else:
+                lines = LineRange(handle, part.start, part.end)
         items = read_documents(
             handle, name=stored.original_name, fmt=stored.format, options=options, size=size, progress=progress,
             byte_range=lines,
