@@ -309,6 +309,35 @@ def test_parquet_ranges_are_whole_row_groups_and_a_broken_file_is_one_part():
     assert parquet_ranges(io.BytesIO(data[:-50]), size=len(data) - 50, part_bytes=100) == [(0, len(data) - 50)]
 
 
+def paragraphs(count: int, separator: str, newline: str = "\n") -> bytes:
+    rng = random.Random(11)
+    docs = [newline.join(f"{rng.choice(FRENCH)} {i}.{j}" for j in range(rng.randint(1, 6))) for i in range(count)]
+    return separator.join(docs).encode()
+
+
+@pytest.mark.parametrize(
+    ("options", "separator", "newline"),
+    [
+        ({"split": "blank_lines"}, "\n\n", "\n"),
+        ({"split": "blank_lines"}, "\r\n \t\r\n\r\n", "\r\n"),  # blank lines of spaces, Windows ends
+        ({"split": "separator", "separator": "---"}, "\n  --- \n", "\n"),
+    ],
+)
+def test_a_large_text_file_is_cut_between_documents_only(member, settings, options, separator, newline):
+    data = paragraphs(120, separator, newline)
+    whole, split = split_and_whole(member, settings, [("notes.txt", data, options)], len(data) // 8)
+    assert split.parts_count >= 5
+    assert by_index(split) == by_index(whole) and split.report == whole.report
+    assert whole.report["documents"] == 120  # no document cut in two
+
+
+def test_a_text_file_of_one_document_or_an_unusual_separator_is_one_part(member, settings):
+    data = paragraphs(60, "\n§§\n")
+    for options in ({"split": "file"}, {"split": "separator", "separator": "§§"}):
+        whole, split = split_and_whole(member, settings, [("notes.txt", data, options)], len(data) // 8)
+        assert split.parts_count == 0 and by_index(split) == by_index(whole)
+
+
 def test_a_byte_order_mark_inside_a_file_is_read_alike_split_or_not(member, settings):
     # cat a.jsonl b.jsonl, each with its mark: the second is inside the file.
     one = b"\xef\xbb\xbf" + b"".join(line(f"{FRENCH[i % 3]} {i}") + b"\n" for i in range(40))
@@ -386,10 +415,10 @@ def test_removing_a_file_mid_analysis_leaves_no_part_shards(member, settings, dj
 def test_a_file_without_line_ends_is_one_part_read_once():
     import io
 
-    from contributions.analysis.formats import jsonl_ranges
+    from contributions.analysis.formats import line_ranges
 
     data = b'{"text": "' + b"a" * 100_000 + b'"}'
-    assert jsonl_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000) == [(0, len(data))]
+    assert line_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000) == [(0, len(data))]
     data = b"\n".join([b'{"text": "' + b"a" * 3_000 + b'"}'] * 10) + b"\n"
-    ranges = jsonl_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000)
+    ranges = line_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000)
     assert len(ranges) == 10 and all(data[start - 1 : start] == b"\n" for start, _end in ranges[1:])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import stat
 import struct
 import tarfile
@@ -336,14 +337,17 @@ class LineRange(io.RawIOBase):
         return n
 
 
-def jsonl_ranges(
-    stream, *, size: int, part_bytes: int, beat: Callable[[], object] | None = None
+def line_ranges(
+    stream, *, size: int, part_bytes: int, beat: Callable[[], object] | None = None,
+    boundary: re.Pattern[bytes] | None = None,
 ) -> list[tuple[int, int]]:
-    """Byte ranges of a JSON Lines file that can be analysed apart, in
-    order, each of about ``part_bytes`` and starting at a line: one read of
-    the file. One range for a small file, or when its bytes cannot be cut at
-    newline bytes as its reader counts lines (UTF-16; a carriage return
-    alone, which the reader takes for a line end)."""
+    """Byte ranges of a text file that can be analysed apart, in order, each
+    of about ``part_bytes`` and starting at a line: one read of the file.
+    Any line may start a range of JSON Lines; with ``boundary`` (a line
+    that ends a document, and its newlines), only the line after one. One
+    range for a small file, or when its bytes cannot be cut at newline
+    bytes as its reader counts lines (UTF-16; a carriage return alone,
+    which the reader takes for a line end)."""
     if size <= part_bytes:
         return [(0, size)]
     stream.seek(0)
@@ -360,15 +364,35 @@ def jsonl_ranges(
             return [(0, size)]
         wanted = cuts[-1] + part_bytes
         while wanted < position + len(chunk):
-            newline = chunk.find(b"\n", max(0, wanted - position))
-            if newline == -1 or position + newline + 1 >= size:
+            # A boundary across two chunks is missed: the cut comes later.
+            if boundary is None:
+                newline = chunk.find(b"\n", max(0, wanted - position))
+                cut = position + newline + 1 if newline != -1 else size
+            else:
+                found = boundary.search(chunk, max(0, wanted - position - 1))
+                cut = position + found.end() if found else size
+            if cut >= size:
                 break
-            cuts.append(position + newline + 1)
-            wanted = cuts[-1] + part_bytes
+            cuts.append(cut)
+            wanted = cut + part_bytes
         position += len(chunk)
         previous = chunk[-1:]
     stream.seek(0)
     return list(zip(cuts, [*cuts[1:], size], strict=True))
+
+
+def document_boundary(options: FormatOptions) -> re.Pattern[bytes] | None:
+    """The bytes of a line that ends a document of a plain text file split
+    as ``options`` say, with the newlines around it; None when its
+    documents cannot be told apart in bytes (one a file, a separator that
+    is not ASCII)."""
+    space = rb"[ \t\r\f\v]*"
+    if options.split == "blank_lines":
+        return re.compile(rb"\n" + space + rb"\n")
+    separator = options.separator.strip()
+    if options.split == "separator" and separator and separator.isascii():
+        return re.compile(rb"\n" + space + re.escape(separator.encode()) + space + rb"\n")
+    return None
 
 
 class RowGroupRange:

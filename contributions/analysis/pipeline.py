@@ -74,7 +74,8 @@ from .formats import (
     RawDoc,
     ReadProgress,
     RowGroupRange,
-    jsonl_ranges,
+    document_boundary,
+    line_ranges,
     parquet_ranges,
     read_documents,
 )
@@ -551,12 +552,14 @@ def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[tuple[Cor
         return [(files[0], 0, None)]
     plan: list[tuple[CorpusFile, int, int | None]] = []
     for stored in files:
-        if stored.format in {"jsonl", "parquet"} and stored.size > part_bytes:
+        boundary = document_boundary(_options(stored)) if stored.format in {"txt", "md"} else None
+        if stored.size > part_bytes and (stored.format in {"jsonl", "parquet"} or boundary is not None):
             with stored.file.open("rb") as handle:
-                if stored.format == "jsonl":
-                    ranges = jsonl_ranges(handle, size=stored.size, part_bytes=part_bytes, beat=beat)
-                else:
+                if stored.format == "parquet":
                     ranges = parquet_ranges(handle, size=stored.size, part_bytes=part_bytes)
+                else:
+                    ranges = line_ranges(handle, size=stored.size, part_bytes=part_bytes, beat=beat,
+                                         boundary=boundary)
             plan += [(stored, start, end) for start, end in ranges]
         else:
             plan.append((stored, 0, None))
@@ -918,7 +921,7 @@ def _analyse_file(
     """A file, or the range of it a part owns, through the analyzer; the
     fingerprints of its documents are written for ``fingerprints``'s run.
     Returns the number of lines a part's range holds."""
-    options = FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
+    options = _options(stored)
     # Progress in what is really read of the file, whatever it claims.
     size = part.progress_total if part is not None else stored.size
     progress = ReadProgress(total=size)
@@ -949,6 +952,10 @@ def _analyse_file(
                     context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
         _flush(corpus, analyzer, shards, batch, context, fingerprints)
     return lines.lines if lines is not None else 0
+
+
+def _options(stored: CorpusFile) -> FormatOptions:
+    return FormatOptions(split=stored.split, separator=stored.separator, text_column=stored.text_column)
 
 
 def _docs_only(
