@@ -385,9 +385,10 @@ QUALITY_FLAGS = [
 ]
 
 
-def _any_case(words: str) -> frozenset[str]:
-    # "Les", "LES" and "les" alike, without lowercasing every word of the text.
-    return frozenset(form for word in words.split() for form in (word, word.capitalize(), word.upper()))
+def _any_case(words: str) -> dict[str, str]:
+    # "Les", "LES" and "les" alike (each form to its word), without
+    # lowercasing every word of the text.
+    return {form: word for word in words.split() for form in (word, word.capitalize(), word.upper())}
 
 
 STOP_WORDS = {
@@ -479,7 +480,7 @@ def quality_signals(text: str, language: str, words: list[str] | None = None) ->
     stop_words = STOP_WORDS.get(language)
     if stop_words is not None:
         # Distinct stop words: Gopher asks for at least two.
-        quality.stop_words = len({word.lower() for word in stop_words.intersection(counts)})
+        quality.stop_words = len(set(map(stop_words.__getitem__, stop_words.keys() & counts.keys())))
         if quality.stop_words < 2:
             flags.append("no_stop_words")
     lower = text.lower()
