@@ -2,20 +2,24 @@
 
     .venv/bin/python bench/ingest.py --size-mb 100
     .venv/bin/python bench/ingest.py --input corpus.jsonl
-    .venv/bin/python bench/ingest.py --input corpus.jsonl --workers 2
+    .venv/bin/python bench/ingest.py --input corpus.jsonl --workers 2 --repeat 3
     .venv/bin/python bench/ingest.py --tiny     # seconds: does it still run?
 
 Generates (or takes) a JSONL corpus, streams it through the real analysis
 code (reader, normalisation, language, personal data, quality, duplicates,
 Parquet shards through Django's storage, in a throw-away site under a
 temporary folder) and prints one JSON line with docs_per_s, mb_per_s and
-peak_rss_mb. When datatrove is installed, its Gopher quality and
+peak_rss_mb; the input's first lines are analysed once before the clock
+starts, as a worker pays once for what a first document costs (the
+language model, libraries loaded on first use). When datatrove is installed, its Gopher quality and
 repetition, C4 quality and PII filters run on the same input and the line
 gains datatrove_mb_per_s and ratio_vs_datatrove. With ``--workers N``, the
 same corpus is also submitted as a member does and analysed by a real Celery
 worker, of N processes then of 1, split in parts (at least four a process):
 the line gains workers_mb_per_s, one_worker_mb_per_s and speedup_vs_1, and
-peak_rss_mb is the largest process's, workers included.
+peak_rss_mb is the largest process's, workers included. ``--repeat R`` runs
+the two workers R times each, in turns, and keeps the medians (the speed-up
+of each pair in ``speedups``).
 Targets: peak_rss_mb under 500 whatever the size; mb_per_s at least 5 per
 process; speedup_vs_1 at least 1.8 with 2 processes on 2 cores.
 """
