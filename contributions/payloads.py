@@ -115,6 +115,7 @@ class AnalysisMergeState(TypedDict):
     sample: list[SampleDocument]
     rng: list  # the sample's random.Random state, as JSON
     shards: list[str]
+    bytes: int  # their size in storage
 
 
 class AnalysisReport(FailureReport):

@@ -122,6 +122,9 @@ def corpus_file_add(
                               % {"name": name, "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"})
     if split == "separator" and not separator.strip():
         raise ValidationError(_("%(name)s: give the separator line.") % {"name": name})
+    if split == "separator" and ("\n" in separator.strip() or "\r" in separator.strip()):
+        # Documents are cut at a line that is the separator: one line.
+        raise ValidationError(_("%(name)s: the separator is a single line.") % {"name": name})
     options = FormatOptions(split=split, separator=separator, text_column=text_column or "text")
     upload.seek(0)
     try:

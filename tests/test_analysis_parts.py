@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -17,9 +18,9 @@ from django.utils import timezone
 from contributions import jobs, submissions
 from contributions.analysis import pipeline
 from contributions.jobs import Outcome, job_run
-from contributions.models import AnalysisRun, CorpusFile, CorpusStatus, DocumentFingerprint, JobStatus
+from contributions.models import AnalysisPart, AnalysisRun, CorpusFile, CorpusStatus, DocumentFingerprint, JobStatus
 
-from .corpora import FRENCH, analysed, analysis_finished, near_duplicates, shard_rows, submitted
+from .corpora import FRENCH, add_file, analysed, analysis_finished, make_corpus, near_duplicates, shard_rows, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -422,3 +423,85 @@ def test_a_file_without_line_ends_is_one_part_read_once():
     data = b"\n".join([b'{"text": "' + b"a" * 3_000 + b'"}'] * 10) + b"\n"
     ranges = line_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000)
     assert len(ranges) == 10 and all(data[start - 1 : start] == b"\n" for start, _end in ranges[1:])
+
+
+# ---------------------------------------------------------------- edges (found by an attack on the merge as parts end)
+
+
+def garbled(data: bytes, group: int) -> bytes:
+    """A Parquet file whose row group ``group`` cannot be decoded."""
+    import pyarrow.parquet as pq
+
+    chunk = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(group).column(0)
+    broken = bytearray(data)
+    for i in range(chunk.data_page_offset + 30, chunk.data_page_offset + chunk.total_compressed_size - 2):
+        broken[i] = (broken[i] * 7 + 13) % 256
+    return bytes(broken)
+
+
+def test_a_part_that_fails_reports_lines_in_its_file_and_the_problems_before_it(member, settings):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = [line(f"{FRENCH[i % 3]} {i}") for i in range(200)]
+    lines[5], lines[150] = b"{bad", b"{bad too"
+    big = b"\n".join(lines) + b"\n"
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"text": [f"{FRENCH[0]} {i}" for i in range(200)]}), buffer, row_group_size=20,
+                   compression="none", use_dictionary=False)
+    bad = garbled(buffer.getvalue(), 8)  # rows 161 to 180
+    settings.ANALYSIS_PART_BYTES = 10**9
+    _corpus, whole = analysed(member, [("big.jsonl", big), ("bad.parquet", bad)])
+    settings.ANALYSIS_PART_BYTES = len(big) // 5
+    settings.ANALYSIS_PARTS_IN_FLIGHT = 100
+    split = reanalysed(whole)
+    assert split.parts_count > 5
+    assert whole.status == split.status == JobStatus.FAILED
+    assert "bad.parquet" in whole.error and "161" in whole.error
+    assert split.error == whole.error and split.report == whole.report
+    assert [problem["line"] for problem in split.report["problems"]] == [6, 151]  # in the parts before it
+
+
+def test_a_separator_of_more_than_one_line_is_refused(member):
+    from django.core.exceptions import ValidationError
+
+    from contributions.analysis.formats import FormatOptions, document_boundary
+
+    assert document_boundary(FormatOptions(split="separator", separator="---\n---")) is None
+    with pytest.raises(ValidationError, match="single line"):
+        add_file(make_corpus(member), "a.txt", "Un.\n---\n---\nDeux.", split="separator", separator="---\n---")
+
+
+def test_a_worker_that_dies_between_two_merges_leaves_the_next_to_the_part_taken_over(member, settings, monkeypatch):
+    settings.ANALYSIS_PART_BYTES = 10**9
+    _corpus, whole = analysed(member, corpus_files())
+    run = planned(whole, settings)
+    parts = list(run.parts.order_by("number"))
+    assert job_run("analysis_part", parts[1].pk) == Outcome.DONE  # waits for part 0 to be merged
+    merge_part = pipeline._merge_part
+
+    class Killed(BaseException):
+        pass
+
+    def killed_before_the_second(run, part, context):
+        if part.number == 1:
+            raise Killed
+        return merge_part(run, part, context)
+
+    monkeypatch.setattr(pipeline, "_merge_part", killed_before_the_second)
+    with pytest.raises(Killed):
+        job_run("analysis_part", parts[0].pk)  # merged its part, then died
+    monkeypatch.undo()
+    AnalysisPart.objects.filter(pk=parts[0].pk).update(heartbeat_at=timezone.now() - timedelta(days=1))
+    assert job_run("analysis_part", parts[0].pk) == Outcome.DONE  # taken over
+    run.refresh_from_db()
+    assert run.merged_parts == 2  # the part after it too, not left for the end
+    analysis_finished(run.pk)
+    same_analysis(run, whole)
+
+
+def test_a_split_analysis_counts_its_merged_shards_in_storage(member, settings):
+    settings.ANALYSIS_PART_BYTES = 2_000
+    _corpus, run = analysed(member, corpus_files())
+    assert run.parts_count > 5
+    assert run.storage_bytes >= sum(default_storage.size(name) for name in run.shards) > 0

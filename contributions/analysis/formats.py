@@ -390,7 +390,7 @@ def document_boundary(options: FormatOptions) -> re.Pattern[bytes] | None:
     if options.split == "blank_lines":
         return re.compile(rb"\n" + space + rb"\n")
     separator = options.separator.strip()
-    if options.split == "separator" and separator and separator.isascii():
+    if options.split == "separator" and separator and separator.isascii() and separator.isprintable():
         return re.compile(rb"\n" + space + re.escape(separator.encode()) + space + rb"\n")
     return None
 
@@ -436,6 +436,27 @@ def parquet_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int
         if offset - cuts[-1] >= part_bytes:
             cuts.append(offset)
     return list(zip(cuts, [*cuts[1:], size], strict=True))
+
+
+def lines_before(stream, end: int) -> int:
+    """The lines of a text file before byte ``end``, a range's start."""
+    stream.seek(0)
+    lines = position = 0
+    while position < end and (chunk := stream.read(min(1 << 20, end - position))):
+        lines += chunk.count(b"\n")
+        position += len(chunk)
+    return lines
+
+
+def rows_before(stream, *, size: int, offset: int) -> int:
+    """The rows of a Parquet file in the row groups before byte ``offset``."""
+    _parquet_footer(stream, "", size)
+    metadata = _parquet_open(stream, "").metadata
+    return sum(
+        metadata.row_group(group).num_rows
+        for group in range(metadata.num_row_groups)
+        if _row_group_offset(metadata, group) < offset
+    )
 
 
 def _check_bomb(source: str, declared: int, compressed: int) -> None:

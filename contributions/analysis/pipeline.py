@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
@@ -76,8 +77,10 @@ from .formats import (
     RowGroupRange,
     document_boundary,
     line_ranges,
+    lines_before,
     parquet_ranges,
     read_documents,
+    rows_before,
 )
 from .text import (
     MIXED_LANGUAGE_SHARE,
@@ -625,10 +628,19 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
         with context.budget(_budget(part.progress_total), _too_slow(stored)):
             lines = _analyse_file(corpus, stored, analyzer, shards, context, 0, part=part)
         shards.close_shard()
-    except FileRejected as exc:
-        raise JobFailed(str(exc), summary=analyzer.summary()) from None
-    except JobFailed as exc:
-        raise JobFailed(exc.message, summary=analyzer.summary()) from None
+    except (FileRejected, JobFailed) as exc:
+        # What a failed part reports counts its lines in the file, as an
+        # analysis in one part would.
+        offset = _lines_before(part, stored)
+        summary = analyzer.summary()
+        summary["problems"] = [
+            {**problem, "line": problem["line"] + offset if problem["line"] is not None else None}
+            for problem in summary["problems"]
+        ]
+        if isinstance(exc, JobFailed):
+            raise JobFailed(exc.message, summary=summary) from None
+        line = exc.problem.line + offset if exc.problem.line is not None else None
+        raise JobFailed(str(Problem(exc.problem.source, line, exc.problem.message)), summary=summary) from None
     part.documents, part.lines, part.shards = analyzer.documents, lines, shards.names
     _merge_from(run, part, context)
     return Done(
@@ -652,27 +664,52 @@ def _part_done(part: AnalysisPart) -> None:
     done = run.parts.filter(status=JobStatus.DONE).aggregate(bytes=Sum("progress_total"), documents=Sum("documents"))
     AnalysisRun.objects.filter(pk=run.pk).update(progress_done=done["bytes"] or 0,
                                                  documents_done=done["documents"] or 0)
-    # The next part to merge, left unmerged: its merge by the worker before
-    # it looked before this part was done, and its own before that one's was
-    # merged. The run merges it, rather than wait for the last part.
-    if not run.parts.exclude(status=JobStatus.DONE).exists() or run.merged_parts == part.number:
+    # The next part to merge, done and left unmerged (the worker that merged
+    # the part before looked before it was done, and its own worker before
+    # that one was merged; or a worker died between two merges): the run
+    # merges it, rather than wait for the last part.
+    if not run.parts.exclude(status=JobStatus.DONE).exists() or _next_to_merge_is_done(run.pk):
         job_wake(run)
+
+
+def _lines_before(part: AnalysisPart, stored: CorpusFile) -> int:
+    """The lines (Parquet: rows) of the file before the part's range, which
+    the part counts from 1."""
+    if part.end is None or not part.start:
+        return 0
+    try:
+        with stored.file.open("rb") as handle:
+            if stored.format == "parquet":
+                return rows_before(handle, size=stored.size, offset=part.start)
+            return lines_before(handle, part.start)
+    except (OSError, FileRejected):
+        return 0  # the file is gone or broken: the part's own count is all there is
 
 
 def analysis_part_failed(part: AnalysisPart, reason: str) -> None:
     """A part that cannot be analysed fails its run (the corpus, with the
-    part's reason and problems) and stops the other parts."""
-    failed = AnalysisPart.objects.filter(pk=part.pk).values_list("summary", flat=True).first() or {}
+    part's reason, and the problems met up to it as in one part) and stops
+    the other parts."""
+    failed = AnalysisPart.objects.filter(pk=part.pk).values_list("summary", flat=True).first()
     run = AnalysisRun.objects.filter(pk=part.run_id).first()
     if run is None:
         return
-    problems: FailureReport = {
-        "processing_version": PROCESSING_VERSION, "documents": failed.get("documents", 0),
-        "problems": failed.get("problems", []), "problems_total": failed.get("problems_total", 0),
-        "files": failed.get("files", {}),
-    }
+    # The parts before it that are done, then its own (lines in its file).
+    report = DocumentAnalyzer(workdir=Path(settings.JOB_WORK_DIR), seed="", near_index=False)
+    line_offset, previous_file = 0, None
+    for earlier in run.parts.filter(number__lt=part.number).order_by("number"):
+        if earlier.status != JobStatus.DONE:
+            break
+        if earlier.file_id != previous_file:
+            line_offset, previous_file = 0, earlier.file_id
+        report.absorb(earlier.summary, line_offset)
+        report.documents += earlier.documents
+        line_offset += earlier.lines
+    if failed:
+        report.absorb(failed, 0)
+        report.documents += failed["documents"]
     if AnalysisRun.objects.filter(pk=run.pk, status__in=lifecycle.JOB_ACTIVE).update(
-        status=JobStatus.FAILED, error=reason[:5000], finished_at=timezone.now(), report=problems
+        status=JobStatus.FAILED, error=reason[:5000], finished_at=timezone.now(), report=report.problems_report()
     ):
         analysis_failed(run, reason)
         for other in run.parts.filter(status__in=lifecycle.JOB_ACTIVE).exclude(pk=part.pk):
@@ -713,6 +750,7 @@ def _merge(
         raise JobFailed(str(nothing), report=analyzer.problems_report())
     shards = ShardWriter(context.workdir, context.save_path)
     shards.names = list(state["shards"])
+    context.saved_bytes += state.get("bytes", 0)  # the merged shards, saved by many workers
     return _finish(run, analyzer, shards, context, total)
 
 
@@ -728,22 +766,29 @@ def _merge_done_parts(run: AnalysisRun, parts: list[AnalysisPart], context: JobC
 
 def _merge_from(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> None:
     """In a part's job, its work done: its part when the parts before it are
-    merged, then the parts after it that are done. The merge goes on while
-    the other parts are analysed, rather than all of it after the last."""
+    merged, then the parts after the merged ones that are done. The merge
+    goes on while the other parts are analysed, rather than all of it after
+    the last."""
+    current = AnalysisRun.objects.filter(pk=run.pk, status__in=lifecycle.JOB_ACTIVE).first()
+    if current is None or current.merged_parts < part.number:
+        return  # whoever merges the parts before this one goes on to it
+    if current.merged_parts == part.number and not _merge_part(current, part, context):
+        return
+    # Merged, by this job or by an earlier attempt of it (whose worker may
+    # have died before going on).
     while True:
         current = AnalysisRun.objects.filter(pk=run.pk, status__in=lifecycle.JOB_ACTIVE).first()
-        if current is None or current.merged_parts != part.number or not _merge_part(current, part, context):
+        if current is None:
             return
-        following = current.parts.filter(number=part.number + 1, status=JobStatus.DONE).first()
-        if following is None:
+        following = current.parts.filter(number=current.merged_parts, status=JobStatus.DONE).first()
+        if following is None or not _merge_part(current, following, context):
             return
-        part = following
 
 
 def _merge_start(run: AnalysisRun) -> AnalysisMergeState:
     rng = random.Random(_seed(run)).getstate()
     return {"documents": 0, "file": None, "lines": 0, "exact_within": 0, "sample": [], "rng": list(rng),
-            "shards": []}
+            "shards": [], "bytes": 0}
 
 
 def _merged_folder(run: AnalysisRun) -> str:
@@ -787,18 +832,26 @@ def _merge_part(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> bo
     sampler.sample, sampler.documents = list(state["sample"]), state["documents"]
     line_offset = state["lines"] if part.file_id == state["file"] else 0
     saved: list[str] = []
+    saved_bytes = 0
+    # Each merge its own names: two merging the same part at once must not
+    # write to, nor delete, one file (storages such as S3 overwrite).
+    prefix = f"{_merged_folder(run)}/part-{part.number:05d}-{uuid.uuid4().hex[:16]}"
 
     def save(name: str, path: Path) -> str:
+        nonlocal saved_bytes
         with path.open("rb") as handle:
-            saved.append(default_storage.save(f"{_merged_folder(run)}/part-{part.number:05d}-{name}", File(handle)))
+            file = File(handle)
+            saved_bytes += file.size
+            saved.append(default_storage.save(f"{prefix}-{name}", file))
         return saved[-1]
 
     workdir = context.workdir / f"merge-{part.number}"
     workdir.mkdir(exist_ok=True)
     shards = ShardWriter(workdir, save)
     seen: dict[int, int] = {}
-    hashes: list[int] = []
-    indexes: list[int] = []
+    # The part's fingerprints wait on disk for the commit: a part of many
+    # small documents would weigh far more as Python lists.
+    fingerprints = (workdir / "fingerprints.bin").open("w+b")
     exact = 0
     try:
         for name in part.shards:
@@ -811,8 +864,8 @@ def _merge_part(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> bo
                     _earlier_copies(run, table.column("hash").to_pylist(), seen)
                     table = _renumbered(table, state["documents"], line_offset, seen, sampler)
                     shards.write_table(table)
-                    hashes += table.column("hash").to_pylist()
-                    indexes += table.column("doc_index").to_pylist()
+                    pairs = np.column_stack([table.column("hash").to_numpy(), table.column("doc_index").to_numpy()])
+                    fingerprints.write(pairs.astype(np.int64).tobytes())
                     exact += table.num_rows - pc.sum(pc.is_null(table.column("duplicate_of"))).as_py()
                     context.beat()
         shards.close_shard()
@@ -820,19 +873,25 @@ def _merge_part(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> bo
             "documents": state["documents"] + part.documents, "file": part.file_id,
             "lines": line_offset + part.lines, "exact_within": state["exact_within"] + exact,
             "sample": sampler.sample, "rng": list(sampler.rng.getstate()), "shards": state["shards"] + saved,
+            "bytes": state.get("bytes", 0) + saved_bytes,
         }
         with context.fenced():
             if not AnalysisRun.objects.filter(
                 pk=run.pk, merged_parts=part.number, status__in=lifecycle.JOB_ACTIVE
             ).update(merged_parts=part.number + 1, merge_state=merged):
                 raise _MergedElsewhere
-            _fingerprints_insert(run.corpus_id, run, hashes, indexes)
+            fingerprints.seek(0)
+            while chunk := fingerprints.read(16 * BATCH_ROWS):
+                pairs = np.frombuffer(chunk, dtype=np.int64).reshape(-1, 2)
+                _fingerprints_insert(run.corpus_id, run, pairs[:, 0].tolist(), pairs[:, 1].tolist())
     except BaseException as exc:
         for name in saved:
             default_storage.delete(name)
         if isinstance(exc, _MergedElsewhere):
             return False
         raise
+    finally:
+        fingerprints.close()
     return True
 
 
