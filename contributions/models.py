@@ -404,8 +404,8 @@ class AnalysisRun(Job):
 
 
 class AnalysisPart(Job):
-    """A part of a split analysis: one file, or a range of the lines of a
-    large JSON Lines file or of the row groups of a large Parquet file,
+    """A part of a split analysis: a few whole files, or a range of the
+    lines of a large text file or of the row groups of a large Parquet file,
     analysed by any worker. Its documents are numbered from 0 and its lines
     from the range's first; the run's merge numbers them in the corpus."""
 
@@ -414,6 +414,9 @@ class AnalysisPart(Job):
     # Kept when the file goes (the analysis is cancelled then), so that the
     # part's shards are found and deleted.
     file = models.ForeignKey(CorpusFile, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Small files go together: this many files of the corpus, ``file`` the
+    # first of them in the corpus's order, each whole.
+    file_count = models.PositiveIntegerField(default=1)
     # Bytes of the file whose lines (Parquet: row groups) start in the part;
     # the whole file when end is None.
     start = models.BigIntegerField(default=0)

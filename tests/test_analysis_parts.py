@@ -87,8 +87,9 @@ def test_a_split_analysis_gives_the_same_documents_duplicates_and_report(member,
     assert split.status == JobStatus.DONE
     parts = list(split.parts.order_by("number"))
     assert len(parts) > 5 and all(part.status == JobStatus.DONE for part in parts)
-    assert [part.file.original_name for part in parts[-2:]] == ["notes.txt", "small.jsonl"]
-    assert sum(part.end is not None for part in parts) == len(parts) - 2  # the big file in ranges of lines
+    # The big file in ranges of lines, then the two small files together.
+    assert (parts[-1].file.original_name, parts[-1].file_count) == ("notes.txt", 2)
+    assert sum(part.end is not None for part in parts) == len(parts) - 1
 
     rows, expected = by_index(split), by_index(whole)
     assert len(rows) == len(expected) == whole.report["documents"]
@@ -468,7 +469,7 @@ def test_a_separator_of_more_than_one_line_is_refused(member):
     from contributions.analysis.formats import FormatOptions, document_boundary
 
     assert document_boundary(FormatOptions(split="separator", separator="---\n---")) is None
-    with pytest.raises(ValidationError, match="single line"):
+    with pytest.raises(ValidationError, match="une seule ligne"):
         add_file(make_corpus(member), "a.txt", "Un.\n---\n---\nDeux.", split="separator", separator="---\n---")
 
 
@@ -505,3 +506,13 @@ def test_a_split_analysis_counts_its_merged_shards_in_storage(member, settings):
     _corpus, run = analysed(member, corpus_files())
     assert run.parts_count > 5
     assert run.storage_bytes >= sum(default_storage.size(name) for name in run.shards) > 0
+
+
+def test_small_files_go_together_in_a_part(member, settings):
+    files = [(f"f{i}.jsonl", line(f"{FRENCH[i % 3]} {i}") + b"\n" + line(FRENCH[0] + " 0") + b"\n") for i in range(40)]
+    size = sum(len(content) for _name, content in files)
+    whole, split = split_and_whole(member, settings, files, size // 4)
+    parts = list(split.parts.order_by("number"))
+    assert 4 <= len(parts) <= 5 and sum(part.file_count for part in parts) == 40
+    assert by_index(split) == by_index(whole) and split.report == whole.report
+    assert split.report["duplicates"]["exact_within"] == 40  # the first line of f0 in every file

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -547,29 +548,50 @@ def _finish(
 # ---------------------------------------------------------------- parts
 
 
-def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[tuple[CorpusFile, int, int | None]]:
-    """The parts of an analysis: (file, start, end) in the order of the
-    documents; one part when the corpus is not larger than a part."""
+class PlannedPart(NamedTuple):
+    file: CorpusFile  # the first of its files
+    files: int
+    start: int
+    end: int | None  # a range of ``file`` when not None
+    size: int
+
+
+def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[PlannedPart]:
+    """The parts of an analysis, in the order of the documents; one part
+    when the corpus is not larger than a part. Files under a part's size go
+    together, whole; larger ones are cut between records where their format
+    allows."""
     part_bytes = settings.ANALYSIS_PART_BYTES
     if sum(f.size for f in files) <= part_bytes:
-        return [(files[0], 0, None)]
-    plan: list[tuple[CorpusFile, int, int | None]] = []
+        return [PlannedPart(files[0], len(files), 0, None, sum(f.size for f in files))]
+    plan: list[PlannedPart] = []
+    together: list[CorpusFile] = []
+
+    def close() -> None:
+        if together:
+            plan.append(PlannedPart(together[0], len(together), 0, None, sum(f.size for f in together)))
+            together.clear()
+
     for stored in files:
         boundary = document_boundary(_options(stored)) if stored.format in {"txt", "md"} else None
         if stored.size > part_bytes and (stored.format in {"jsonl", "parquet"} or boundary is not None):
+            close()
             with stored.file.open("rb") as handle:
                 if stored.format == "parquet":
                     ranges = parquet_ranges(handle, size=stored.size, part_bytes=part_bytes)
                 else:
                     ranges = line_ranges(handle, size=stored.size, part_bytes=part_bytes, beat=beat,
                                          boundary=boundary)
-            plan += [(stored, start, end) for start, end in ranges]
-        else:
-            plan.append((stored, 0, None))
+            plan += [PlannedPart(stored, 1, start, end, end - start) for start, end in ranges]
+            continue
+        if together and sum(f.size for f in together) + stored.size > part_bytes:
+            close()
+        together.append(stored)
+    close()
     return plan
 
 
-def _parts_create(run: AnalysisRun, plan: list[tuple[CorpusFile, int, int | None]], total: int) -> None:
+def _parts_create(run: AnalysisRun, plan: list[PlannedPart], total: int) -> None:
     """In the transaction that parks the run: its parts, the first few due
     now (their messages sent on commit), the others held back until a part
     ends, so that other corpora's analyses never wait behind them all."""
@@ -580,11 +602,11 @@ def _parts_create(run: AnalysisRun, plan: list[tuple[CorpusFile, int, int | None
     in_flight = max(1, settings.ANALYSIS_PARTS_IN_FLIGHT)
     parts = AnalysisPart.objects.bulk_create(
         AnalysisPart(
-            run=run, number=number, file=stored, start=start, end=end,
-            progress_total=(end - start) if end is not None else stored.size,
+            run=run, number=number, file=planned.file, file_count=planned.files, start=planned.start,
+            end=planned.end, progress_total=planned.size,
             run_after=now if number < in_flight else now + timedelta(days=365),
         )
-        for number, (stored, start, end) in enumerate(plan)
+        for number, planned in enumerate(plan)
     )
     AnalysisRun.objects.filter(pk=run.pk).update(parts_count=len(parts), progress_total=total, progress_done=0,
                                                  documents_done=0)
@@ -615,18 +637,22 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
     if run.status not in lifecycle.JOB_ACTIVE:
         raise JobFailed(_("the analysis this part belongs to has ended"))
     corpus = run.corpus
-    stored = part.file
-    if stored is None:
+    files = list(CorpusFile.objects.filter(corpus=corpus, id__gte=part.file_id or 0).order_by("id")[: part.file_count])
+    if part.file_id is None or len(files) < part.file_count or files[0].pk != part.file_id:
         raise JobFailed(_("the file of this part was removed"))
     analyzer = DocumentAnalyzer(
         workdir=context.workdir, seed=_seed(run), accepted_lookup=_accepted_lookup(corpus.id),
         declared_languages=corpus.languages, near_index=False,
     )
     shards = ShardWriter(context.workdir, context.save_path)
-    lines = 0
+    lines = done_before = 0
+    stored = files[0]
     try:
-        with context.budget(_budget(part.progress_total), _too_slow(stored)):
-            lines = _analyse_file(corpus, stored, analyzer, shards, context, 0, part=part)
+        for stored in files:
+            size = part.progress_total if part.end is not None else stored.size
+            with context.budget(_budget(size), _too_slow(stored)):
+                lines = _analyse_file(corpus, stored, analyzer, shards, context, done_before, part=part)
+            done_before += size
         shards.close_shard()
     except (FileRejected, JobFailed) as exc:
         # What a failed part reports counts its lines in the file, as an
@@ -982,7 +1008,7 @@ def _analyse_file(
     Returns the number of lines a part's range holds."""
     options = _options(stored)
     # Progress in what is really read of the file, whatever it claims.
-    size = part.progress_total if part is not None else stored.size
+    size = part.progress_total if part is not None and part.end is not None else stored.size
     progress = ReadProgress(total=size)
     with stored.file.open("rb") as handle:
         lines: LineRange | RowGroupRange | None = None
@@ -1006,7 +1032,7 @@ def _analyse_file(
                 _flush(corpus, analyzer, shards, batch, context, fingerprints)
                 batch, batch_chars = [], 0
                 if part is not None:  # a part counts its documents on its own row
-                    context.beat(progress_done=progress.done, documents=analyzer.documents)
+                    context.beat(progress_done=done_before + progress.done, documents=analyzer.documents)
                 else:
                     context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
         _flush(corpus, analyzer, shards, batch, context, fingerprints)
