@@ -475,7 +475,7 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
                      documents_done=sum(part.documents for part in done))
         if len(done) < len(parts):
             # Woken because the next part to merge was left done and unmerged.
-            _merge_done_parts(run, parts, context)
+            _merge_ready(run, context)
             # A part that ends while this looks missed the run (it was not
             # queued): the parking transaction looks once more.
             raise JobParked(PARK_RECHECK_SECONDS, then=partial(_wake_if_due, run))
@@ -752,7 +752,7 @@ def _merge(
     then what needs the whole corpus: near-duplicates and the report, as a
     single process would have made them."""
     with context.budget(_budget(total), _("merging the parts of the analysis took too long")):
-        _merge_done_parts(run, parts, context)
+        _merge_ready(run, context)
         run.refresh_from_db(fields=["merged_parts", "merge_state"])
         if run.merged_parts < len(parts):  # another worker holds it: never, every part is done
             raise JobFailed(_("the parts of the analysis could not be merged"))
@@ -780,14 +780,15 @@ def _merge(
     return _finish(run, analyzer, shards, context, total)
 
 
-def _merge_done_parts(run: AnalysisRun, parts: list[AnalysisPart], context: JobContext) -> None:
+def _merge_ready(run: AnalysisRun, context: JobContext) -> None:
     """The parts that are done and next to merge, in order."""
-    run.refresh_from_db(fields=["merged_parts", "merge_state"])
-    for part in parts[run.merged_parts :]:
-        part.refresh_from_db()
-        if part.status != JobStatus.DONE or not _merge_part(run, part, context):
+    while True:
+        current = AnalysisRun.objects.filter(pk=run.pk, status__in=lifecycle.JOB_ACTIVE).first()
+        if current is None:
             return
-        run.refresh_from_db(fields=["merged_parts", "merge_state"])
+        following = current.parts.filter(number=current.merged_parts, status=JobStatus.DONE).first()
+        if following is None or not _merge_part(current, following, context):
+            return
 
 
 def _merge_from(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> None:
@@ -802,13 +803,7 @@ def _merge_from(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> No
         return
     # Merged, by this job or by an earlier attempt of it (whose worker may
     # have died before going on).
-    while True:
-        current = AnalysisRun.objects.filter(pk=run.pk, status__in=lifecycle.JOB_ACTIVE).first()
-        if current is None:
-            return
-        following = current.parts.filter(number=current.merged_parts, status=JobStatus.DONE).first()
-        if following is None or not _merge_part(current, following, context):
-            return
+    _merge_ready(run, context)
 
 
 def _merge_start(run: AnalysisRun) -> AnalysisMergeState:
