@@ -120,6 +120,8 @@ def corpus_file_add(
     if size > settings.UPLOAD_MAX_FILE_SIZE:
         raise ValidationError(_("%(name)s: larger than the limit of %(limit)s bytes.")
                               % {"name": name, "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"})
+    if split not in CorpusFile.Split.values:
+        raise ValidationError(_("%(name)s: unknown way to split the file into documents.") % {"name": name})
     if split == "separator" and not separator.strip():
         raise ValidationError(_("%(name)s: give the separator line.") % {"name": name})
     if split == "separator" and ("\n" in separator.strip() or "\r" in separator.strip()):

@@ -56,7 +56,7 @@ def corpus_files() -> list[tuple]:
     big = b"\n".join(lines) + b"\n"
     return [
         ("big.jsonl", big),
-        ("notes.txt", FRENCH[1] + "\n\n" + FRENCH[2], {"split": "blank"}),
+        ("notes.txt", FRENCH[1] + "\n\n" + FRENCH[2], {"split": "blank_lines"}),
         ("small.jsonl", orjson.dumps({"text": FRENCH[0] + " 0"}) + b"\n"),
     ]
 
@@ -461,6 +461,13 @@ def test_a_part_that_fails_reports_lines_in_its_file_and_the_problems_before_it(
     assert "bad.parquet" in whole.error and "161" in whole.error
     assert split.error == whole.error and split.report == whole.report
     assert [problem["line"] for problem in split.report["problems"]] == [6, 151]  # in the parts before it
+
+
+def test_an_unknown_split_is_refused(member):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="découper"):
+        add_file(make_corpus(member), "a.txt", "Un.\n\nDeux.", split="blank")
 
 
 def test_a_separator_of_more_than_one_line_is_refused(member):
