@@ -403,14 +403,24 @@ class RowGroupRange:
         self.start, self.end, self.lines = start, end, 0
 
 
-def _row_group_offset(metadata, group: int) -> int:
-    """Where a row group starts in the file: its first column chunk's
-    first page (a dictionary page when there is one)."""
-    chunk = metadata.row_group(group).column(0)
+def _chunk_offset(chunk) -> int:
+    """Where pyarrow starts reading a column chunk. Some writers leave the
+    dictionary page's offset out: the dictionary is then the first page."""
     offset = chunk.data_page_offset
     if chunk.has_dictionary_page and 0 < chunk.dictionary_page_offset < offset:
         offset = chunk.dictionary_page_offset
     return offset
+
+
+def _row_group_offset(metadata, group: int) -> int:
+    """Where a row group starts in the file: its first column chunk."""
+    return _chunk_offset(metadata.row_group(group).column(0))
+
+
+def _parquet_metadata(stream, size: int):
+    """A Parquet file's metadata, its footer measured first (FileRejected)."""
+    _parquet_footer(stream, "", size)
+    return _parquet_open(stream, "").metadata
 
 
 def parquet_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
@@ -421,8 +431,7 @@ def parquet_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int
     if size <= part_bytes:
         return [(0, size)]
     try:
-        _parquet_footer(stream, "", size)
-        metadata = _parquet_open(stream, "").metadata
+        metadata = _parquet_metadata(stream, size)
         offsets = [_row_group_offset(metadata, group) for group in range(metadata.num_row_groups)]
     except (FileRejected, ValueError, IndexError, OSError):
         return [(0, size)]
@@ -450,8 +459,7 @@ def lines_before(stream, end: int) -> int:
 
 def rows_before(stream, *, size: int, offset: int) -> int:
     """The rows of a Parquet file in the row groups before byte ``offset``."""
-    _parquet_footer(stream, "", size)
-    metadata = _parquet_open(stream, "").metadata
+    metadata = _parquet_metadata(stream, size)
     return sum(
         metadata.row_group(group).num_rows
         for group in range(metadata.num_row_groups)
@@ -1049,12 +1057,7 @@ def _parquet_batch_rows(stream, metadata, group: int, columns: set[str]) -> int:
     chunks = [chunk for chunk in chunks if chunk.path_in_schema in columns]
     longest = max(1, sum(chunk.total_uncompressed_size for chunk in chunks) // rows)
     for chunk in chunks:
-        # Where pyarrow starts reading the chunk. Some writers leave the
-        # dictionary page's offset out: the dictionary is then the first page.
-        offset = chunk.data_page_offset
-        if chunk.has_dictionary_page and 0 < chunk.dictionary_page_offset < offset:
-            offset = chunk.dictionary_page_offset
-        stream.seek(offset)
+        stream.seek(_chunk_offset(chunk))
         header = _page_header_sizes(stream.read(64))
         if header is None:
             return 1
@@ -1110,8 +1113,6 @@ def _read_parquet(
                 metas = batch.select(scalar).to_pylist() if scalar else [{}] * len(texts)
                 for value, meta in zip(texts, metas, strict=True):
                     row += 1
-                    if groups is not None:
-                        groups.lines = row
                     if row > max_rows:
                         raise too_many_rows(row)
                     progress.done = min(row * span // max(span_rows, 1), span)
@@ -1123,6 +1124,8 @@ def _read_parquet(
                         yield RawDoc(value, source, row, meta)
     except (pa.ArrowException, OSError) as exc:
         raise FileRejected(source, _("unreadable Parquet data (%(error)s)") % {"error": exc}, row + 1) from None
+    if groups is not None:
+        groups.lines = row
 
 
 # ---------------------------------------------------------------- archives

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import partial
+from itertools import takewhile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -566,11 +567,14 @@ def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[PlannedPa
         return [PlannedPart(files[0], len(files), 0, None, sum(f.size for f in files))]
     plan: list[PlannedPart] = []
     together: list[CorpusFile] = []
+    together_bytes = 0
 
     def close() -> None:
+        nonlocal together_bytes
         if together:
-            plan.append(PlannedPart(together[0], len(together), 0, None, sum(f.size for f in together)))
+            plan.append(PlannedPart(together[0], len(together), 0, None, together_bytes))
             together.clear()
+            together_bytes = 0
 
     for stored in files:
         boundary = document_boundary(_options(stored)) if stored.format in {"txt", "md"} else None
@@ -584,9 +588,10 @@ def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[PlannedPa
                                          boundary=boundary)
             plan += [PlannedPart(stored, 1, start, end, end - start) for start, end in ranges]
             continue
-        if together and sum(f.size for f in together) + stored.size > part_bytes:
+        if together and together_bytes + stored.size > part_bytes:
             close()
         together.append(stored)
+        together_bytes += stored.size
     close()
     return plan
 
@@ -722,15 +727,10 @@ def analysis_part_failed(part: AnalysisPart, reason: str) -> None:
         return
     # The parts before it that are done, then its own (lines in its file).
     report = DocumentAnalyzer(workdir=Path(settings.JOB_WORK_DIR), seed="", near_index=False)
-    line_offset, previous_file = 0, None
-    for earlier in run.parts.filter(number__lt=part.number).order_by("number"):
-        if earlier.status != JobStatus.DONE:
-            break
-        if earlier.file_id != previous_file:
-            line_offset, previous_file = 0, earlier.file_id
-        report.absorb(earlier.summary, line_offset)
-        report.documents += earlier.documents
-        line_offset += earlier.lines
+    earlier = run.parts.filter(number__lt=part.number).order_by("number")
+    done = list(takewhile(lambda earlier: earlier.status == JobStatus.DONE, earlier))
+    _absorb(report, done)
+    report.documents = sum(earlier.documents for earlier in done)
     if failed:
         report.absorb(failed, 0)
         report.documents += failed["documents"]
@@ -760,12 +760,7 @@ def _merge(
         _merged_orphans_delete(run, state["shards"])
         analyzer = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), declared_languages=corpus.languages)
         assert analyzer.near is not None
-        line_offset, previous_file = 0, None
-        for part in parts:
-            if part.file_id != previous_file:
-                line_offset, previous_file = 0, part.file_id
-            analyzer.absorb(part.summary, line_offset)
-            line_offset += part.lines
+        _absorb(analyzer, parts)
         analyzer.documents, analyzer.exact_within = state["documents"], state["exact_within"]
         analyzer.sample = state["sample"]
         for name in state["shards"]:
@@ -778,6 +773,16 @@ def _merge(
     shards.names = list(state["shards"])
     context.saved_bytes += state.get("bytes", 0)  # the merged shards, saved by many workers
     return _finish(run, analyzer, shards, context, total)
+
+
+def _absorb(analyzer: DocumentAnalyzer, parts: list[AnalysisPart]) -> None:
+    """Done parts' counters, in order, their problems' lines in their file."""
+    line_offset, previous_file = 0, None
+    for part in parts:
+        if part.file_id != previous_file:
+            line_offset, previous_file = 0, part.file_id
+        analyzer.absorb(part.summary, line_offset)
+        line_offset += part.lines
 
 
 def _merge_ready(run: AnalysisRun, context: JobContext) -> None:
