@@ -523,3 +523,101 @@ def test_small_files_go_together_in_a_part(member, settings):
     assert 4 <= len(parts) <= 5 and sum(part.file_count for part in parts) == 40
     assert by_index(split) == by_index(whole) and split.report == whole.report
     assert split.report["duplicates"]["exact_within"] == 40  # the first line of f0 in every file
+
+
+# ---------------------------------------------------------------- CSV and TSV
+
+
+def table_file(delimiter: str, rows: int = 160) -> bytes:
+    """A table as spreadsheets and pandas write it: Windows line ends, a
+    byte order mark, and text fields with quotes, delimiters and line
+    breaks, some lines of which look like records of their own."""
+    import csv
+
+    rng = random.Random(5)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter)
+    writer.writerow(["id", "text", "source"])
+    for i in range(rows):
+        if i == 30:
+            out.write("\r\n")  # an empty line: no row
+            continue
+        if i == 70:
+            out.write(f"{i}{delimiter}un seul champ de trop{delimiter}a{delimiter}b\r\n")  # a problem
+            continue
+        lines = [f"{rng.choice(FRENCH)} {i}.{j}" for j in range(rng.randint(1, 4))]
+        if i % 3 == 0:
+            lines.append(f'Il a dit « "oui" »{delimiter} puis :')
+            lines.append(f"{i + 1}{delimiter}pas une ligne{delimiter}source {i}")  # inside the field
+        text = "\n".join(lines)
+        writer.writerow([i, FRENCH[0] + " 0" if i in (10, 150) else text, f"source {i}"])
+    return b"\xef\xbb\xbf" + out.getvalue().encode()
+
+
+@pytest.mark.parametrize(("name", "delimiter"), [("big.csv", ","), ("big.tsv", "\t")])
+def test_a_large_csv_or_tsv_file_is_cut_between_records_with_the_same_result(member, settings, name, delimiter):
+    data = table_file(delimiter)
+    whole, split = split_and_whole(member, settings, [(name, data, {"text_column": "text"})], len(data) // 9)
+    parts = list(split.parts.order_by("number"))
+    assert len(parts) >= 6 and all(part.end is not None for part in parts)
+    assert by_index(split) == by_index(whole) and split.report == whole.report
+    assert whole.report["documents"] == 158  # no record cut in two, none read twice
+    assert split.report["duplicates"]["exact_within"] == 1  # across parts
+    assert [problem["line"] for problem in split.report["problems"]] == [
+        problem["line"] for problem in whole.report["problems"]
+    ] and split.report["problems"]
+    assert all(data[part.start - 2 : part.start] == b"\r\n" for part in parts[1:])
+
+
+def csv_parts(data: bytes, part_bytes: int = 1_000, fmt: str = "csv") -> list[tuple[int, int]]:
+    from contributions.analysis.formats import FormatOptions, csv_ranges
+
+    options = FormatOptions(split="", separator="", text_column="text")
+    return csv_ranges(io.BytesIO(data), size=len(data), part_bytes=part_bytes, fmt=fmt, options=options)
+
+
+def records(count: int, row: str = 'x,"Une ligne, puis ""une"" autre.\nEt la fin."\n') -> str:
+    return "id,text\n" + row * count
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        records(100) + 'y,un écran de 5" et plus\n' + records(100)[8:],  # a quote inside an unquoted field
+        records(100) + 'y,"cité" puis la suite\n' + records(100)[8:],  # text after a closing quote
+        records(100) + "y,un\x00nul\n" + records(100)[8:],  # the reader refuses a NUL
+        records(100).replace("\n", "\r", 1),  # a lone carriage return
+        "source," * 20_000 + "text\n" + records(100)[8:],  # a header past the first 64 KiB
+        records(100).replace("text", "texte", 1),  # no text column: the one part says so
+        records(100) + 'y,"' + "long " * 2_100_000 + '"\n' + records(100)[8:],  # longer than a field may be
+        records(100) + 'y,"le champ ne finit jamais\n' + records(100)[8:],
+    ],
+    ids=["quote-in-field", "after-closing-quote", "nul", "lone-cr", "long-header", "no-column", "long-record",
+         "unclosed"],
+)
+def test_a_csv_file_the_reader_might_read_otherwise_cut_is_one_part(data):
+    encoded = data.encode()
+    assert csv_parts(encoded) == [(0, len(encoded))]
+
+
+def test_csv_ranges_start_where_the_reader_starts_a_record():
+    import csv
+
+    data = table_file(",", rows=400)
+    text = data.decode("utf-8-sig")
+    starts, position = set(), 0  # the byte where the reader starts each record
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(iter(lines))
+    offsets = [3]
+    for line_text in lines:
+        offsets.append(offsets[-1] + len(line_text.encode()))
+    for _row in reader:
+        starts.add(offsets[position])
+        position = reader.line_num
+    for part_bytes in (500, 1_000, 3_333, 10_000):
+        ranges = csv_parts(data, part_bytes)
+        assert len(ranges) > len(data) // part_bytes // 2
+        assert {start for start, _end in ranges[1:]} <= starts
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert csv_parts(data, len(data)) == [(0, len(data))]

@@ -359,8 +359,7 @@ def line_ranges(
     while chunk := stream.read(1 << 20):
         if beat is not None:
             beat()
-        joined = previous + chunk  # a CR at the end of a chunk, LF at the start of the next
-        if joined.count(b"\r") - joined.count(b"\r\n") > (1 if joined.endswith(b"\r") else 0):
+        if _lone_carriage_return(previous, chunk):
             return [(0, size)]
         wanted = cuts[-1] + part_bytes
         while wanted < position + len(chunk):
@@ -377,6 +376,124 @@ def line_ranges(
             wanted = cut + part_bytes
         position += len(chunk)
         previous = chunk[-1:]
+    stream.seek(0)
+    return list(zip(cuts, [*cuts[1:], size], strict=True))
+
+
+def _lone_carriage_return(previous: bytes, chunk: bytes) -> bool:
+    """Whether ``chunk`` holds a carriage return that is not before a line
+    feed (``previous``: the last byte before it); one at its very end waits
+    for the next chunk."""
+    if b"\r" not in chunk:  # the common case, at memory speed
+        return previous == b"\r" and chunk[:1] not in (b"\n", b"")
+    joined = previous + chunk
+    return joined.count(b"\r") - joined.count(b"\r\n") > (1 if joined.endswith(b"\r") else 0)
+
+
+def _csv_grammar(delimiter: str) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Records of a CSV file whose quotes are all where RFC 4180 puts them:
+    as many whole records as follow each other, and a last record without
+    its newline. In such a file, and only there, a record ends at each line
+    feed after an even number of quotes, as ``csv.reader`` reads it: a quote
+    inside an unquoted field, text after a closing quote or a lone carriage
+    return end the match (a NUL, which the reader refuses, is looked for
+    apart: the quoted fields' class stays one byte, which ``re`` scans at
+    memory speed). Possessive: a long file never backtracks."""
+    d = re.escape(delimiter.encode())
+    field = rb'(?:"[^"]*+(?:""[^"]*+)*+"|[^"\r\n' + d + rb"]*+)"
+    fields = field + rb"(?:" + d + field + rb")*+"
+    return re.compile(rb"(?:" + fields + rb"\r?\n)*+"), re.compile(fields)
+
+
+def _record_end(buffer: bytes, start: int, at: int) -> int:
+    """The end of the first record of ``buffer`` that ends at or after
+    ``at``, ``start`` being a record's start: the first line feed from
+    ``at`` after an even number of quotes since ``start``. -1 if none."""
+    quoted = buffer.count(b'"', start, at) % 2
+    while True:
+        quote = buffer.find(b'"', at)
+        if not quoted:
+            newline = buffer.find(b"\n", at)
+            if newline != -1 and (quote == -1 or newline < quote):
+                return newline + 1
+        if quote == -1:
+            return -1
+        # A doubled quote inside a quoted field turns twice: no matter.
+        quoted, at = 1 - quoted, quote + 1
+
+
+def csv_ranges(
+    stream, *, size: int, part_bytes: int, fmt: str, options: FormatOptions,
+    beat: Callable[[], object] | None = None,
+) -> list[tuple[int, int]]:
+    """Byte ranges of a CSV or TSV file that can be analysed apart, in order,
+    each of about ``part_bytes`` and starting at a record: one read of the
+    file, at the speed of a regular expression, not of ``csv.reader``. A
+    range after the first reads the header from the file's first bytes
+    (``LineRange.head``). One range when the file cannot be cut where
+    ``csv.reader`` reading it from the start would find a record: its
+    quotes not as RFC 4180 says, a record longer than a field may be (the
+    reader would stop inside it), a header not whole in the first bytes or
+    without the text column, UTF-16, a lone carriage return."""
+    whole = [(0, size)]
+    if size <= part_bytes:
+        return whole
+    stream.seek(0)
+    head = stream.read(HEAD_SIZE)
+    encoding = detect_encoding(head)
+    if encoding.startswith("utf-16"):
+        return whole
+    records, last = _csv_grammar(_delimiter(fmt))
+
+    def records_end(buffer: bytes, start: int) -> int:
+        match = records.match(buffer, start)  # a repetition: always a match
+        return match.end() if match else start
+
+    skip = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
+    whole_in_head = records_end(head, skip)
+    if whole_in_head == skip:
+        return whole  # the header is not whole in the first bytes
+    try:
+        text = io.TextIOWrapper(io.BytesIO(head[:whole_in_head]), encoding=encoding, newline="")
+        lines = _RecordLines(text, MAX_HEADER_CHARS)
+        _csv_header(lines, csv.reader(lines, delimiter=_delimiter(fmt)), "", options)
+    except FileRejected:
+        return whole  # the one part says what is wrong
+    stream.seek(0)
+    cuts = [0]
+    buffer, base, previous = b"", 0, b""
+    while True:
+        # Reads grow with what is carried over: a long record is matched
+        # again a few times, not once a chunk.
+        chunk = stream.read(max(1 << 20, len(buffer)))
+        if beat is not None:
+            beat()
+        if _lone_carriage_return(previous, chunk) or b"\x00" in chunk:
+            return whole
+        previous = chunk[-1:] or previous
+        carried = len(buffer)
+        buffer += chunk
+        start = skip if base == 0 else 0
+        end = records_end(buffer, start)
+        if carried and end and _record_end(buffer, 0, carried) > MAX_DOCUMENT_CHARS:
+            # A record longer than a field may be: the reader would stop
+            # inside it. Others are no longer than the chunk they came in.
+            return whole
+        at = start
+        while (wanted := max(cuts[-1] + part_bytes - base, at)) < end:
+            cut = _record_end(buffer, at, wanted)  # at most ``end``: whole records up to there
+            if base + cut >= size:
+                break
+            cuts.append(base + cut)
+            at = cut
+        if not chunk:
+            if last.fullmatch(buffer, end):
+                break
+            return whole  # a record that breaks the grammar
+        buffer, base = buffer[end:], base + end
+        if len(buffer) > MAX_DOCUMENT_CHARS:
+            # A record this long, or a place where the grammar breaks.
+            return whole
     stream.seek(0)
     return list(zip(cuts, [*cuts[1:], size], strict=True))
 
@@ -547,7 +664,12 @@ def read_documents(
             if fmt == "jsonl":
                 items = _read_jsonl(text, source)
             elif fmt in {"csv", "tsv"}:
-                items = _read_csv(text, source, options, _delimiter(fmt))
+                header = None
+                if isinstance(byte_range, LineRange) and byte_range.start > 0:
+                    # A later range of the file: its header is whole in the
+                    # file's first bytes (``csv_ranges`` cut it only then).
+                    header = _text(io.BufferedReader(io.BytesIO(head)), head, fmt)
+                items = _read_csv(text, source, options, _delimiter(fmt), header)
             else:
                 items = _read_plain(text, source, options)
         # Text formats and tar.gz are read straight through: their progress is
@@ -788,12 +910,18 @@ def _csv_header(lines: _RecordLines, reader, source: str, options: FormatOptions
 
 
 def _read_csv(
-    text: io.TextIOWrapper, source: str, options: FormatOptions, delimiter: str
+    text: io.TextIOWrapper, source: str, options: FormatOptions, delimiter: str,
+    header_text: io.TextIOWrapper | None = None,
 ) -> Iterator[RawDoc | Problem]:
+    """Rows of ``text``, after its header or, for a range of a file after its
+    first, after the file's header in ``header_text``."""
     csv.field_size_limit(MAX_DOCUMENT_CHARS)
-    lines = _RecordLines(text, MAX_HEADER_CHARS)
+    lines = _RecordLines(header_text or text, MAX_HEADER_CHARS)
     reader = csv.reader(lines, delimiter=delimiter)
     header, index = _csv_header(lines, reader, source, options)
+    if header_text is not None:
+        lines = _RecordLines(text, MAX_RECORD_CHARS)
+        reader = csv.reader(lines, delimiter=delimiter)
     lines.limit = MAX_RECORD_CHARS
     errors_in_a_row = 0
     while True:

@@ -77,6 +77,7 @@ from .formats import (
     RawDoc,
     ReadProgress,
     RowGroupRange,
+    csv_ranges,
     document_boundary,
     line_ranges,
     lines_before,
@@ -578,11 +579,14 @@ def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[PlannedPa
 
     for stored in files:
         boundary = document_boundary(_options(stored)) if stored.format in {"txt", "md"} else None
-        if stored.size > part_bytes and (stored.format in {"jsonl", "parquet"} or boundary is not None):
+        if stored.size > part_bytes and (stored.format in {"jsonl", "parquet", "csv", "tsv"} or boundary is not None):
             close()
             with stored.file.open("rb") as handle:
                 if stored.format == "parquet":
                     ranges = parquet_ranges(handle, size=stored.size, part_bytes=part_bytes)
+                elif stored.format in {"csv", "tsv"}:
+                    ranges = csv_ranges(handle, size=stored.size, part_bytes=part_bytes, fmt=stored.format,
+                                        options=_options(stored), beat=beat)
                 else:
                     ranges = line_ranges(handle, size=stored.size, part_bytes=part_bytes, beat=beat,
                                          boundary=boundary)
