@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+import zipfile
 from datetime import timedelta
 
 import orjson
@@ -621,3 +622,54 @@ def test_csv_ranges_start_where_the_reader_starts_a_record():
         assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
         assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     assert csv_parts(data, len(data)) == [(0, len(data))]
+
+
+# ---------------------------------------------------------------- ZIP archives
+
+
+def archive(members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    import stat
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as zf:
+        for name, data in members:
+            if name.startswith("link"):
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                zf.writestr(info, b"../../etc/passwd")
+            else:
+                zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_large_zip_archive_is_cut_between_members_with_the_same_result(member, settings):
+    rng = random.Random(9)
+    members = []
+    for i in range(30):
+        docs = [f"{rng.choice(FRENCH)} {i}.{j}" for j in range(rng.randint(5, 15))]
+        if i in (0, 25):
+            docs[2] = FRENCH[0] + " 0.0"  # the same document in the first member and far after
+        members.append((f"part-{i:02}.jsonl", b"".join(line(doc) + b"\n" for doc in docs) + b"{bad\n"))
+    members[10] = ("notes.txt", "\n\n".join(FRENCH).encode())
+    members[12] = ("link-somewhere", b"")
+    members[20] = ("table.csv", b"id,text\n1," + FRENCH[1].encode() + b"\n2,deux,colonnes\n")
+    data = archive(members, compression=zipfile.ZIP_STORED)
+    whole, split = split_and_whole(member, settings, [("corpus.zip", data, {"split": "blank_lines"})],
+                                   len(data) // 8)
+    parts = list(split.parts.order_by("number"))
+    assert len(parts) >= 6 and all(part.end is not None for part in parts)
+    assert by_index(split) == by_index(whole) and split.report == whole.report
+    assert split.report["duplicates"]["exact_within"] == 1
+    problems = split.report["problems"]
+    assert {problem["source"] for problem in problems} >= {"corpus.zip/part-29.jsonl", "corpus.zip/link-somewhere"}
+    assert max(problem["line"] or 0 for problem in problems) <= 16  # lines in each member
+
+
+def test_zip_ranges_are_whole_members_and_a_broken_archive_is_one_part():
+    from contributions.analysis.formats import zip_ranges
+
+    data = archive([(f"m{i}.txt", FRENCH[i % 3].encode() * 20) for i in range(20)])
+    ranges = zip_ranges(io.BytesIO(data), size=len(data), part_bytes=len(data) // 6)
+    assert len(ranges) >= 4 and ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    assert all(data[start : start + 4] == b"PK\x03\x04" for start, _end in ranges[1:])  # a member's header
+    assert zip_ranges(io.BytesIO(data[:-30]), size=len(data) - 30, part_bytes=100) == [(0, len(data) - 30)]

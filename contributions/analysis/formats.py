@@ -512,9 +512,11 @@ def document_boundary(options: FormatOptions) -> re.Pattern[bytes] | None:
     return None
 
 
-class RowGroupRange:
-    """The row groups of a Parquet file that start in bytes [start, end).
-    Counts the rows it gives (``lines``, as LineRange counts lines)."""
+class EntryRange:
+    """The entries of a file read out of order, a Parquet file's row groups
+    or a ZIP archive's members, that start in bytes [start, end). Counts the
+    rows it gives (``lines``, as LineRange counts lines); an archive's
+    members count their own lines, from 1 each."""
 
     def __init__(self, start: int, end: int) -> None:
         self.start, self.end, self.lines = start, end, 0
@@ -556,6 +558,29 @@ def parquet_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int
         stream.seek(0)
     bounds = [0, *offsets, size]
     if any(a >= b for a, b in zip(bounds, bounds[1:])):
+        return [(0, size)]
+    cuts = [0]
+    for offset in offsets[1:]:
+        if offset - cuts[-1] >= part_bytes:
+            cuts.append(offset)
+    return list(zip(cuts, [*cuts[1:], size], strict=True))
+
+
+def zip_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of a ZIP archive that can be analysed apart, in order:
+    runs of whole members of about ``part_bytes``, from its directory only.
+    One range for a small archive, an unreadable one (its reader says why),
+    or one whose members are not laid out in the directory's order."""
+    if size <= part_bytes:
+        return [(0, size)]
+    try:
+        _archive, members = _open_zip(stream, "", size)
+    except FileRejected:
+        return [(0, size)]
+    finally:
+        stream.seek(0)
+    offsets = [member.header_offset for member in members]
+    if not offsets or offsets[0] < 0 or any(a >= b for a, b in zip(offsets, [*offsets[1:], size])):
         return [(0, size)]
     cuts = [0]
     for offset in offsets[1:]:
@@ -626,7 +651,7 @@ def read_documents(
     options: FormatOptions,
     size: int | None = None,
     progress: ReadProgress | None = None,
-    byte_range: LineRange | RowGroupRange | None = None,
+    byte_range: LineRange | EntryRange | None = None,
 ) -> Iterator[RawDoc | Problem]:
     """Documents of one stored file (or archive member) of ``size`` bytes.
     ``progress``, when given, follows the reading in bytes of the file.
@@ -653,11 +678,12 @@ def read_documents(
         if problem:
             raise FileRejected(source, problem)
         if fmt == "zip":
-            items = _read_zip(stream, source, options, size, progress)
+            entries = byte_range if isinstance(byte_range, EntryRange) else None
+            items = _read_zip(stream, source, options, size, progress, entries)
         elif fmt == "tar.gz":
             items = _read_tar(stream, source, options, size)
         elif fmt == "parquet":
-            groups = byte_range if isinstance(byte_range, RowGroupRange) else None
+            groups = byte_range if isinstance(byte_range, EntryRange) else None
             items = _read_parquet(stream, source, options, size, progress, groups)
         else:
             text = _text(stream, head, fmt, encoding)
@@ -1196,7 +1222,7 @@ def _parquet_batch_rows(stream, metadata, group: int, columns: set[str]) -> int:
 
 def _read_parquet(
     stream, source: str, options: FormatOptions, size: int | None, progress: ReadProgress,
-    groups: RowGroupRange | None = None,
+    groups: EntryRange | None = None,
 ) -> Iterator[RawDoc | Problem]:
     import pyarrow as pa
 
@@ -1332,10 +1358,16 @@ def _open_zip(stream, source: str, size: int | None) -> tuple[zipfile.ZipFile, l
 
 
 def _read_zip(
-    stream, source: str, options: FormatOptions, size: int | None, progress: ReadProgress
+    stream, source: str, options: FormatOptions, size: int | None, progress: ReadProgress,
+    entries: EntryRange | None = None,
 ) -> Iterator[RawDoc | Problem]:
     archive, members = _open_zip(stream, source, size)
     counter = stream.raw
+    first = 0  # where progress counts from: a range's start
+    if entries is not None:
+        members = [info for info in members if entries.start <= info.header_offset < entries.end]
+        first, size = entries.start, entries.end - entries.start
+        progress.total = size
     for info in members:
         if info.is_dir():
             continue
@@ -1368,7 +1400,7 @@ def _read_zip(
                 reader, _counter = buffered(member)
                 for item in _member_documents(reader, name, info.filename, options, info.file_size):
                     if size:
-                        progress.done = min(size, info.header_offset + counter.count - start)
+                        progress.done = min(size, info.header_offset - first + counter.count - start)
                     yield item
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
             # Encrypted or corrupt members, unsupported compression.

@@ -70,13 +70,13 @@ from ..payloads import (
 )
 from .dedup import NUM_PERM, NearDuplicateIndex, signatures
 from .formats import (
+    EntryRange,
     FileRejected,
     FormatOptions,
     LineRange,
     Problem,
     RawDoc,
     ReadProgress,
-    RowGroupRange,
     csv_ranges,
     document_boundary,
     line_ranges,
@@ -84,6 +84,7 @@ from .formats import (
     parquet_ranges,
     read_documents,
     rows_before,
+    zip_ranges,
 )
 from .text import (
     MIXED_LANGUAGE_SHARE,
@@ -453,6 +454,9 @@ def _budget(size: int) -> float:
 # A parked split analysis looks at its parts again after this long, should
 # the wake of its last part be lost.
 PARK_RECHECK_SECONDS = 600
+# Formats a large file of which is cut in ranges of records (plain text too,
+# when its documents end at a line the bytes show).
+SPLIT_FORMATS = {"jsonl", "parquet", "csv", "tsv", "zip"}
 
 
 def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
@@ -579,11 +583,13 @@ def _plan(files: list[CorpusFile], beat: Callable[[], object]) -> list[PlannedPa
 
     for stored in files:
         boundary = document_boundary(_options(stored)) if stored.format in {"txt", "md"} else None
-        if stored.size > part_bytes and (stored.format in {"jsonl", "parquet", "csv", "tsv"} or boundary is not None):
+        if stored.size > part_bytes and (stored.format in SPLIT_FORMATS or boundary is not None):
             close()
             with stored.file.open("rb") as handle:
                 if stored.format == "parquet":
                     ranges = parquet_ranges(handle, size=stored.size, part_bytes=part_bytes)
+                elif stored.format == "zip":
+                    ranges = zip_ranges(handle, size=stored.size, part_bytes=part_bytes)
                 elif stored.format in {"csv", "tsv"}:
                     ranges = csv_ranges(handle, size=stored.size, part_bytes=part_bytes, fmt=stored.format,
                                         options=_options(stored), beat=beat)
@@ -709,8 +715,9 @@ def _part_done(part: AnalysisPart) -> None:
 
 def _lines_before(part: AnalysisPart, stored: CorpusFile) -> int:
     """The lines (Parquet: rows) of the file before the part's range, which
-    the part counts from 1."""
-    if part.end is None or not part.start:
+    the part counts from 1; none for an archive's members, which count
+    their own."""
+    if part.end is None or not part.start or stored.format == "zip":
         return 0
     try:
         with stored.file.open("rb") as handle:
@@ -1015,12 +1022,12 @@ def _analyse_file(
     size = part.progress_total if part is not None and part.end is not None else stored.size
     progress = ReadProgress(total=size)
     with stored.file.open("rb") as handle:
-        lines: LineRange | RowGroupRange | None = None
+        lines: LineRange | EntryRange | None = None
         if part is not None and part.end is not None:
-            if stored.format == "parquet":
-                # The reader needs the whole file (its footer); its progress
-                # is in the range's bytes.
-                lines, size = RowGroupRange(part.start, part.end), stored.size
+            if stored.format in {"parquet", "zip"}:
+                # The reader needs the whole file (its footer, its directory);
+                # its progress is in the range's bytes.
+                lines, size = EntryRange(part.start, part.end), stored.size
             else:
                 lines = LineRange(handle, part.start, part.end)
         items = read_documents(
