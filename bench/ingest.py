@@ -10,14 +10,16 @@ code (reader, normalisation, language, personal data, quality, duplicates,
 Parquet shards through Django's storage, in a throw-away site under a
 temporary folder) and prints one JSON line with docs_per_s, mb_per_s and
 peak_rss_mb; the input's first lines are analysed once before the clock
-starts, as a worker pays once for what a first document costs (the
-language model, libraries loaded on first use). When datatrove is installed, its Gopher quality and
-repetition, C4 quality and PII filters run on the same input and the line
+starts, as a worker loads once what a first document needs (the language
+model, libraries loaded on first use). When datatrove is installed, its
+Gopher quality and repetition, C4 quality and PII filters run on the same input and the line
 gains datatrove_mb_per_s and ratio_vs_datatrove. With ``--workers N``, the
 same corpus is also submitted as a member does and analysed by a real Celery
 worker, of N processes then of 1, split in parts (at least four a process):
-the line gains workers_mb_per_s, one_worker_mb_per_s and speedup_vs_1, and
-peak_rss_mb is the largest process's, workers included. ``--repeat R`` runs
+the line gains workers_mb_per_s, one_worker_mb_per_s, speedup_vs_1 and
+busy_share (the share of the N processes' time spent in parts, between the
+first part's start and the last one's end), and peak_rss_mb is the largest
+process's, workers included. ``--repeat R`` runs
 the two workers R times each, in turns, and keeps the medians (the speed-up
 of each pair in ``speedups``).
 Targets: peak_rss_mb under 500 whatever the size; mb_per_s at least 5 per
@@ -157,9 +159,16 @@ def run_workers(path: Path, workdir: Path, concurrency: int, part_bytes: int, at
         seconds = time.perf_counter() - start
         if run.status != JobStatus.DONE:
             raise SystemExit(f"the analysis failed: {run.error}")
-        parts_end = max(part.finished_at for part in run.parts.all()) if run.parts_count else run.started_at
+        parts = list(run.parts.all())
+        parts_end = max(part.finished_at for part in parts) if parts else run.started_at
+        # The share of the processes' time spent in parts, from the first
+        # part's start to the last one's end: what the gaps between parts,
+        # and the last parts ending apart, cost.
+        busy = sum((part.finished_at - part.started_at).total_seconds() for part in parts)
+        span = (parts_end - min(part.started_at for part in parts)).total_seconds() if parts else 0
         return {"seconds": seconds, "parts": run.parts_count, "documents": run.report["documents"],
                 "merge_seconds": (run.finished_at - parts_end).total_seconds(),
+                "busy_share": busy / (concurrency * span) if span else 1.0,
                 "peak_rss_mb": _pool_peak_rss_mb(worker)}
     finally:
         worker.terminate()
@@ -246,6 +255,7 @@ def main() -> None:
                 "speedup_vs_1": round(one["seconds"] / many["seconds"], 2),
                 "speedups": sorted(round(a["seconds"] / b["seconds"], 2) for a, b in zip(ones, manys)),
                 "merge_seconds": round(many["merge_seconds"], 2),
+                "busy_share": round(many["busy_share"], 2),
                 "peak_rss_mb": max(figures["peak_rss_mb"], *(run["peak_rss_mb"] for run in ones + manys)),
             })
         if not args.no_datatrove:

@@ -673,3 +673,16 @@ def test_zip_ranges_are_whole_members_and_a_broken_archive_is_one_part():
     assert len(ranges) >= 4 and ranges[0][0] == 0 and ranges[-1][1] == len(data)
     assert all(data[start : start + 4] == b"PK\x03\x04" for start, _end in ranges[1:])  # a member's header
     assert zip_ranges(io.BytesIO(data[:-30]), size=len(data) - 30, part_bytes=100) == [(0, len(data) - 30)]
+
+
+def test_a_worker_loads_the_language_model_before_it_forks_its_pool():
+    from celery.signals import worker_init
+
+    from contributions.analysis import text
+    from openllm_site.celery import _warm_up
+
+    # Sent in the worker's main process, before the pool starts.
+    assert any(receiver() is _warm_up for _key, receiver in worker_init.receivers)
+    text._language_model.cache_clear()
+    _warm_up(sender=None)
+    assert text._language_model.cache_info().currsize == 1
