@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 import orjson
 from django.utils.translation import gettext as _
@@ -390,36 +391,44 @@ def _lone_carriage_return(previous: bytes, chunk: bytes) -> bool:
     return joined.count(b"\r") - joined.count(b"\r\n") > (1 if joined.endswith(b"\r") else 0)
 
 
-def _csv_grammar(delimiter: str) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """Records of a CSV file whose quotes are all where RFC 4180 puts them:
-    as many whole records as follow each other, and a last record without
-    its newline. In such a file, and only there, a record ends at each line
-    feed after an even number of quotes, as ``csv.reader`` reads it: a quote
-    inside an unquoted field, text after a closing quote or a lone carriage
-    return end the match (a NUL, which the reader refuses, is looked for
-    apart: the quoted fields' class stays one byte, which ``re`` scans at
-    memory speed). Possessive: a long file never backtracks."""
+class _CsvGrammar(NamedTuple):
+    records: re.Pattern[bytes]  # as many whole records as follow each other
+    last: re.Pattern[bytes]  # a last record without its newline
+    quoted_rest: re.Pattern[bytes]  # from inside a quoted field to the end of its record
+
+
+def _csv_grammar(delimiter: str) -> _CsvGrammar:
+    """Records of a CSV file whose quotes are all where RFC 4180 puts them.
+    In such a file, and only there, a record ends at each line feed after
+    an even number of quotes, as ``csv.reader`` reads it: a quote inside an
+    unquoted field, text after a closing quote or a lone carriage return
+    end the match (a NUL, which the reader refuses, is looked for apart:
+    the quoted fields' class stays one byte, which ``re`` scans at memory
+    speed). Possessive: a long file never backtracks."""
     d = re.escape(delimiter.encode())
-    field = rb'(?:"[^"]*+(?:""[^"]*+)*+"|[^"\r\n' + d + rb"]*+)"
-    fields = field + rb"(?:" + d + field + rb")*+"
-    return re.compile(rb"(?:" + fields + rb"\r?\n)*+"), re.compile(fields)
+    content = rb'[^"]*+(?:""[^"]*+)*+"'
+    field = rb'(?:"' + content + rb'|[^"\r\n' + d + rb"]*+)"
+    more = rb"(?:" + d + field + rb")*+"
+    return _CsvGrammar(
+        re.compile(rb"(?:" + field + more + rb"\r?\n)*+"), re.compile(field + more),
+        re.compile(content + more + rb"\r?\n"),
+    )
 
 
-def _record_end(buffer: bytes, start: int, at: int) -> int:
-    """The end of the first record of ``buffer`` that ends at or after
-    ``at``, ``start`` being a record's start: the first line feed from
-    ``at`` after an even number of quotes since ``start``. -1 if none."""
-    quoted = buffer.count(b'"', start, at) % 2
-    while True:
-        quote = buffer.find(b'"', at)
-        if not quoted:
-            newline = buffer.find(b"\n", at)
-            if newline != -1 and (quote == -1 or newline < quote):
-                return newline + 1
-        if quote == -1:
-            return -1
-        # A doubled quote inside a quoted field turns twice: no matter.
-        quoted, at = 1 - quoted, quote + 1
+def _record_end(grammar: _CsvGrammar, buffer: bytes, start: int, at: int) -> int:
+    """The end of the record of ``buffer`` that holds byte ``at``, ``start``
+    being a record's start and the records from there whole: at the first
+    line feed from ``at`` if the quotes before it are even, else past the
+    quoted field it is in and the rest of its record. -1 if none. Every
+    scan in C: a record of millions of quotes or lines costs no Python step
+    each."""
+    newline = buffer.find(b"\n", at)
+    if newline == -1:
+        return -1
+    if not buffer.count(b'"', start, newline) % 2:
+        return newline + 1
+    match = grammar.quoted_rest.match(buffer, newline)
+    return match.end() if match else -1
 
 
 def csv_ranges(
@@ -443,10 +452,10 @@ def csv_ranges(
     encoding = detect_encoding(head)
     if encoding.startswith("utf-16"):
         return whole
-    records, last = _csv_grammar(_delimiter(fmt))
+    grammar = _csv_grammar(_delimiter(fmt))
 
     def records_end(buffer: bytes, start: int) -> int:
-        match = records.match(buffer, start)  # a repetition: always a match
+        match = grammar.records.match(buffer, start)  # a repetition: always a match
         return match.end() if match else start
 
     skip = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
@@ -475,19 +484,19 @@ def csv_ranges(
         buffer += chunk
         start = skip if base == 0 else 0
         end = records_end(buffer, start)
-        if carried and end and _record_end(buffer, 0, carried) > MAX_DOCUMENT_CHARS:
+        if carried and end and _record_end(grammar, buffer, 0, carried) > MAX_DOCUMENT_CHARS:
             # A record longer than a field may be: the reader would stop
             # inside it. Others are no longer than the chunk they came in.
             return whole
         at = start
         while (wanted := max(cuts[-1] + part_bytes - base, at)) < end:
-            cut = _record_end(buffer, at, wanted)  # at most ``end``: whole records up to there
+            cut = _record_end(grammar, buffer, at, wanted)  # at most ``end``: whole records up to there
             if base + cut >= size:
                 break
             cuts.append(base + cut)
             at = cut
         if not chunk:
-            if last.fullmatch(buffer, end):
+            if grammar.last.fullmatch(buffer, end):
                 break
             return whole  # a record that breaks the grammar
         buffer, base = buffer[end:], base + end
