@@ -696,3 +696,29 @@ def test_a_cut_inside_a_record_of_many_quotes_or_lines_is_found_in_one_scan():
         data = b"text,n\n" + b"x,1\n" * 1_000 + record + b"y,2\n" * 1_000
         end = len(b"text,n\n") + 4_000 + len(record)
         assert csv_parts(data, part_bytes=8_000) == [(0, end), (end, len(data))]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"text,n\n" + "Привет ђ,1\n".encode("cp1251") * 2_000,  # read as cp1252, where 0x90 means nothing
+        b"\xef\xbb\xbftext,n\ncaf\xe9,1\n" + b"doc,1\n" * 2_000,  # a stray byte after a UTF-8 mark
+    ],
+    ids=["cp1251", "stray-byte"],
+)
+def test_a_csv_file_with_bytes_foreign_to_its_encoding_is_cut_as_it_is_read(member, settings, data):
+    assert len(csv_parts(data, part_bytes=len(data) // 4)) >= 4
+    whole, split = split_and_whole(member, settings, [("big.csv", data, {"text_column": "text"})], len(data) // 4)
+    assert split.parts_count >= 4 and by_index(split) == by_index(whole) and split.report == whole.report
+
+
+def test_zip_ranges_of_an_archive_the_reader_refuses_is_one_part():
+    from contributions.analysis.formats import zip_ranges
+
+    data = archive([(f"m{i}.txt", FRENCH[0].encode() * 20) for i in range(20)], zipfile.ZIP_STORED)
+    end = data.rfind(b"PK\x05\x06")
+    # A ZIP64 locator before the end of the directory, which says the
+    # archive spans two disks: zipfile raises BadZipFile.
+    locator = b"PK\x06\x07" + (0).to_bytes(4, "little") + (0).to_bytes(8, "little") + (2).to_bytes(4, "little")
+    data = data[:end] + locator + data[end:]
+    assert zip_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000) == [(0, len(data))]

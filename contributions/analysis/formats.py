@@ -463,8 +463,9 @@ def csv_ranges(
     if whole_in_head == skip:
         return whole  # the header is not whole in the first bytes
     try:
-        text = io.TextIOWrapper(io.BytesIO(head[:whole_in_head]), encoding=encoding, newline="")
-        lines = _RecordLines(text, MAX_HEADER_CHARS)
+        # Decoded as the reader decodes it: a byte foreign to the encoding
+        # is a replacement character, not an error.
+        lines = _RecordLines(_text(io.BufferedReader(io.BytesIO(head[:whole_in_head])), head, fmt), MAX_HEADER_CHARS)
         _csv_header(lines, csv.reader(lines, delimiter=_delimiter(fmt)), "", options)
     except FileRejected:
         return whole  # the one part says what is wrong
@@ -583,7 +584,8 @@ def zip_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
     if size <= part_bytes:
         return [(0, size)]
     try:
-        _archive, members = _open_zip(stream, "", size)
+        with _unreadable(""):
+            _archive, members = _open_zip(stream, "", size)
     except FileRejected:
         return [(0, size)]
     finally:
