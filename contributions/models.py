@@ -423,6 +423,9 @@ class AnalysisPart(Job):
     end = models.BigIntegerField(null=True, blank=True)
     documents = models.BigIntegerField(default=0)
     lines = models.BigIntegerField(default=0)
+    # Characters of text its range gave: a file's parts together may expand
+    # no more than the file read whole.
+    chars = models.BigIntegerField(default=0)
     shards = models.JSONField(default=list, blank=True)
     # The part's counters for the report (AnalysisSummary).
     summary = models.JSONField(default=dict, blank=True)

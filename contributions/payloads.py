@@ -4,7 +4,7 @@ them, for mypy and for the reader."""
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class ReportProblem(TypedDict):
@@ -111,6 +111,7 @@ class AnalysisMergeState(TypedDict):
     documents: int  # documents merged: the next one's number in the corpus
     file: int | None  # the file of the last part merged...
     lines: int  # ...and its lines in the parts merged
+    chars: NotRequired[int]  # ...and the characters they gave (states from before it: 0)
     exact_within: int
     sample: list[SampleDocument]
     rng: list  # the sample's random.Random state, as JSON

@@ -722,3 +722,25 @@ def test_zip_ranges_of_an_archive_the_reader_refuses_is_one_part():
     locator = b"PK\x06\x07" + (0).to_bytes(4, "little") + (0).to_bytes(8, "little") + (2).to_bytes(4, "little")
     data = data[:end] + locator + data[end:]
     assert zip_ranges(io.BytesIO(data), size=len(data), part_bytes=1_000) == [(0, len(data))]
+
+
+def test_the_parts_of_a_file_together_may_expand_no_more_than_the_file_read_whole(member, settings, monkeypatch):
+    from contributions.analysis import formats
+
+    # Each part gives less than the file may expand to, all of them more:
+    # a bomb (a Parquet member's dictionary, say) spread over the parts.
+    members = [(f"m{i}.jsonl", b"".join(line(f"{FRENCH[0]} {i}.{j}") + b"\n" for j in range(25))) for i in range(3)]
+    data = archive(members, zipfile.ZIP_STORED)
+    settings.ANALYSIS_PART_BYTES = 10**9
+    _corpus, whole = submitted(member, [("corpus.zip", data)])
+    # The text given counts, not the sizes the archive declares (as a
+    # Parquet member's dictionary would hide them).
+    monkeypatch.setattr(formats, "_expansion_limit", lambda size: 5_000)
+    monkeypatch.setattr(formats, "_check_bomb", lambda *args: None)
+    analysis_finished(whole.pk)
+    whole.refresh_from_db()
+    settings.ANALYSIS_PART_BYTES = len(data) // 3 - 100
+    split = reanalysed(whole)
+    assert split.parts_count == 3 and all(part.chars < 5_000 for part in split.parts.all())
+    assert whole.status == split.status == JobStatus.FAILED
+    assert "bombe de décompression" in whole.error and split.error == whole.error

@@ -143,6 +143,9 @@ class ReadProgress:
 
     done: int = 0
     total: int = 0
+    # Characters of text and metadata given so far, counted against what
+    # the file may expand to (``check_expansion``).
+    chars: int = 0
 
 
 class FileRejected(Exception):
@@ -715,20 +718,28 @@ def read_documents(
         # Counted on what comes out, whatever the format: a file whose text
         # expands far beyond its size is a bomb, however it was packed.
         limit = _expansion_limit(size) if size else None
-        chars = 0
         for item in items:
             if limit is not None and isinstance(item, RawDoc):
-                chars += len(item.text) + sum(len(v) for v in item.meta.values() if isinstance(v, str))
-                if chars > limit:
-                    raise FileRejected(
-                        source,
-                        _("decompression bomb: %(size)s bytes give more than %(limit)s characters of text")
-                        % {"size": f"{size:,}", "limit": f"{limit:,}"},
-                    )
+                progress.chars += len(item.text) + sum(len(v) for v in item.meta.values() if isinstance(v, str))
+                if progress.chars > limit:
+                    check_expansion(source, size or 0, progress.chars)
             if sequential:
                 progress.done = min(counter.count, progress.total) if progress.total else counter.count
             yield item
         progress.done = progress.total
+
+
+def check_expansion(source: str, size: int, chars: int) -> None:
+    """FileRejected when a file of ``size`` stored bytes gave ``chars``
+    characters, more than it may reasonably expand to: a bomb. Also checked
+    across the parts of a file read apart."""
+    limit = _expansion_limit(size)
+    if chars > limit:
+        raise FileRejected(
+            source,
+            _("decompression bomb: %(size)s bytes give more than %(limit)s characters of text")
+            % {"size": f"{size:,}", "limit": f"{limit:,}"},
+        )
 
 
 @contextmanager

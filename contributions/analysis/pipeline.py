@@ -77,6 +77,7 @@ from .formats import (
     Problem,
     RawDoc,
     ReadProgress,
+    check_expansion,
     csv_ranges,
     document_boundary,
     line_ranges,
@@ -84,6 +85,7 @@ from .formats import (
     parquet_ranges,
     read_documents,
     rows_before,
+    safe_name,
     zip_ranges,
 )
 from .text import (
@@ -660,13 +662,13 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
         declared_languages=corpus.languages, near_index=False,
     )
     shards = ShardWriter(context.workdir, context.save_path)
-    lines = done_before = 0
+    lines = chars = done_before = 0
     stored = files[0]
     try:
         for stored in files:
             size = part.progress_total if part.end is not None else stored.size
             with context.budget(_budget(size), _too_slow(stored)):
-                lines = _analyse_file(corpus, stored, analyzer, shards, context, done_before, part=part)
+                lines, chars = _analyse_file(corpus, stored, analyzer, shards, context, done_before, part=part)
             done_before += size
         shards.close_shard()
     except (FileRejected, JobFailed) as exc:
@@ -682,10 +684,10 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
             raise JobFailed(exc.message, summary=summary) from None
         line = exc.problem.line + offset if exc.problem.line is not None else None
         raise JobFailed(str(Problem(exc.problem.source, line, exc.problem.message)), summary=summary) from None
-    part.documents, part.lines, part.shards = analyzer.documents, lines, shards.names
+    part.documents, part.lines, part.chars, part.shards = analyzer.documents, lines, chars, shards.names
     _merge_from(run, part, context)
     return Done(
-        fields={"documents": analyzer.documents, "lines": lines, "shards": shards.names,
+        fields={"documents": analyzer.documents, "lines": lines, "chars": chars, "shards": shards.names,
                 "summary": analyzer.summary()},
         then=_part_done,
     )
@@ -824,7 +826,7 @@ def _merge_from(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> No
 
 def _merge_start(run: AnalysisRun) -> AnalysisMergeState:
     rng = random.Random(_seed(run)).getstate()
-    return {"documents": 0, "file": None, "lines": 0, "exact_within": 0, "sample": [], "rng": list(rng),
+    return {"documents": 0, "file": None, "lines": 0, "chars": 0, "exact_within": 0, "sample": [], "rng": list(rng),
             "shards": [], "bytes": 0}
 
 
@@ -867,7 +869,16 @@ def _merge_part(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> bo
     version, internal, gauss = state["rng"]
     sampler.rng.setstate((version, tuple(internal), gauss))
     sampler.sample, sampler.documents = list(state["sample"]), state["documents"]
-    line_offset = state["lines"] if part.file_id == state["file"] else 0
+    same_file = part.file_id == state["file"]
+    line_offset = state["lines"] if same_file else 0
+    chars = (state.get("chars", 0) if same_file else 0) + part.chars
+    if part.end is not None and part.file is not None:
+        # The file's parts so far gave more than the file may expand to: a
+        # bomb, as its reading in one part would have found.
+        try:
+            check_expansion(safe_name(part.file.original_name), part.file.size, chars)
+        except FileRejected as exc:
+            raise JobFailed(str(exc)) from None
     saved: list[str] = []
     saved_bytes = 0
     # Each merge its own names: two merging the same part at once must not
@@ -908,7 +919,7 @@ def _merge_part(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> bo
         shards.close_shard()
         merged: AnalysisMergeState = {
             "documents": state["documents"] + part.documents, "file": part.file_id,
-            "lines": line_offset + part.lines, "exact_within": state["exact_within"] + exact,
+            "lines": line_offset + part.lines, "chars": chars, "exact_within": state["exact_within"] + exact,
             "sample": sampler.sample, "rng": list(sampler.rng.getstate()), "shards": state["shards"] + saved,
             "bytes": state.get("bytes", 0) + saved_bytes,
         }
@@ -1013,10 +1024,11 @@ def _parts_files_delete(run: AnalysisRun) -> None:
 def _analyse_file(
     corpus: Corpus, stored: CorpusFile, analyzer: DocumentAnalyzer, shards: ShardWriter, context: JobContext,
     done_before: int, *, fingerprints: AnalysisRun | None = None, part: AnalysisPart | None = None,
-) -> int:
+) -> tuple[int, int]:
     """A file, or the range of it a part owns, through the analyzer; the
     fingerprints of its documents are written for ``fingerprints``'s run.
-    Returns the number of lines a part's range holds."""
+    Returns the number of lines a part's range holds, and the characters
+    it gave."""
     options = _options(stored)
     # Progress in what is really read of the file, whatever it claims.
     size = part.progress_total if part is not None and part.end is not None else stored.size
@@ -1047,7 +1059,7 @@ def _analyse_file(
                 else:
                     context.beat(progress_done=done_before + progress.done, documents_done=analyzer.documents)
         _flush(corpus, analyzer, shards, batch, context, fingerprints)
-    return lines.lines if lines is not None else 0
+    return (lines.lines if lines is not None else 0), progress.chars
 
 
 def _options(stored: CorpusFile) -> FormatOptions:
