@@ -569,14 +569,7 @@ def parquet_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int
         return [(0, size)]
     finally:
         stream.seek(0)
-    bounds = [0, *offsets, size]
-    if any(a >= b for a, b in zip(bounds, bounds[1:])):
-        return [(0, size)]
-    cuts = [0]
-    for offset in offsets[1:]:
-        if offset - cuts[-1] >= part_bytes:
-            cuts.append(offset)
-    return list(zip(cuts, [*cuts[1:], size], strict=True))
+    return _entry_ranges(offsets, size=size, part_bytes=part_bytes)
 
 
 def zip_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
@@ -593,7 +586,13 @@ def zip_ranges(stream, *, size: int, part_bytes: int) -> list[tuple[int, int]]:
         return [(0, size)]
     finally:
         stream.seek(0)
-    offsets = [member.header_offset for member in members]
+    return _entry_ranges([member.header_offset for member in members], size=size, part_bytes=part_bytes)
+
+
+def _entry_ranges(offsets: list[int], *, size: int, part_bytes: int) -> list[tuple[int, int]]:
+    """Runs of whole entries (row groups, members) starting at ``offsets``,
+    of about ``part_bytes``; one range if the entries are not laid out in
+    their order, as the reader gives them."""
     if not offsets or offsets[0] < 0 or any(a >= b for a, b in zip(offsets, [*offsets[1:], size])):
         return [(0, size)]
     cuts = [0]
