@@ -468,7 +468,7 @@ def csv_ranges(
     try:
         # Decoded as the reader decodes it: a byte foreign to the encoding
         # is a replacement character, not an error.
-        lines = _RecordLines(_text(io.BufferedReader(io.BytesIO(head[:whole_in_head])), head, fmt), MAX_HEADER_CHARS)
+        lines = _RecordLines(_head_text(head, fmt), MAX_HEADER_CHARS)
         _csv_header(lines, csv.reader(lines, delimiter=_delimiter(fmt)), "", options)
     except FileRejected:
         return whole  # the one part says what is wrong
@@ -707,7 +707,7 @@ def read_documents(
                 if isinstance(byte_range, LineRange) and byte_range.start > 0:
                     # A later range of the file: its header is whole in the
                     # file's first bytes (``csv_ranges`` cut it only then).
-                    header = _text(io.BufferedReader(io.BytesIO(head)), head, fmt)
+                    header = _head_text(head, fmt)
                 items = _read_csv(text, source, options, _delimiter(fmt), header)
             else:
                 items = _read_plain(text, source, options)
@@ -755,6 +755,12 @@ def _unreadable(source: str) -> Iterator[None]:
     except (zlib.error, struct.error, EOFError, OSError, ValueError, KeyError, IndexError, UnicodeError,
             zipfile.BadZipFile, tarfile.TarError, pa.ArrowException) as exc:
         raise FileRejected(source, _("unreadable file (%(error)s)") % {"error": type(exc).__name__}) from None
+
+
+def _head_text(head: bytes, fmt: str) -> io.TextIOWrapper:
+    """The first bytes of a file, decoded as its reader decodes the file:
+    where a later range of a CSV file finds the header."""
+    return _text(io.BufferedReader(io.BytesIO(head)), head, fmt)
 
 
 def _delimiter(fmt: str) -> str:
