@@ -22,6 +22,7 @@ from .models import (
     Role,
     User,
 )
+from .submissions import metadata_problems
 
 
 def _agreement_label() -> str:
@@ -112,13 +113,8 @@ class CorpusForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean() or {}
-        start, end = data.get("period_start"), data.get("period_end")
-        if start and end and start > end:
-            self.add_error("period_end", _("The end of the period comes before its start."))
-        if not data.get("source_url") and not (data.get("collection_method") or "").strip():
-            self.add_error("source_url", _("Give the source URL, or say how the text was collected, or both."))
-        if data.get("web_collected") and not data.get("tdm_respected"):
-            self.add_error("tdm_respected", _("Text gathered from the web needs this attestation."))
+        for field, message in metadata_problems(data):
+            self.add_error(field, message)
         return data
 
 

@@ -9,8 +9,9 @@ from django.urls import reverse
 from .accounts import agreement_current_version, agreement_is_current
 
 # Pages a member may reach before accepting a new agreement: the agreement
-# itself, signing out, and their rights over their own data.
-AGREEMENT_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/healthz", "/static/", "/media/")
+# itself, signing out, and their rights over their own data. The API answers
+# such a member itself, in JSON (contributions.api.permissions).
+AGREEMENT_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/healthz", "/static/", "/media/", "/api/")
 AGREEMENT_EXEMPT_URLS = ("contributions:agreement", "contributions:profile_export", "contributions:profile_delete")
 # The version this session's member has accepted: an acceptance is never taken
 # back, so each session asks the database once per agreement version.

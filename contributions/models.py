@@ -773,3 +773,62 @@ class RemovedDocument(models.Model):
 
     def __str__(self) -> str:
         return self.doc_id
+
+
+class ApiToken(models.Model):
+    """A member's personal key for scripts. Only the SHA-256 of the key is
+    kept (the key is random, so a fast hash is enough); ``prefix`` lets the
+    member tell their keys apart."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ResumableUpload(models.Model):
+    """A tus upload under way: its bytes so far lie in a file of
+    RESUMABLE_UPLOAD_DIR named after ``key``; once whole, the file is
+    checked and becomes a CorpusFile of ``corpus``. A finished upload's row
+    stays until the clean-up, so that a client that lost the answer to its
+    last chunk still learns that the upload is whole."""
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", _("Receiving")
+        DONE = "done", _("Done")
+
+    key = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255)
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    split = models.CharField(max_length=16, default="file")
+    separator = models.CharField(max_length=100, blank=True)
+    text_column = models.CharField(max_length=100, default="text")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVING)
+    # The file it became. A refused file leaves no row: the response of
+    # its last chunk said why.
+    corpus_file = models.ForeignKey(CorpusFile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"upload {self.key} of {self.name}"

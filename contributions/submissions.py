@@ -31,6 +31,20 @@ METADATA_FIELDS = [
 ]
 
 
+def metadata_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """What is wrong with a corpus's metadata taken together (the form and
+    the API check each field alone first), as (field, message) pairs."""
+    problems = []
+    start, end = data.get("period_start"), data.get("period_end")
+    if start and end and start > end:
+        problems.append(("period_end", _("The end of the period comes before its start.")))
+    if not data.get("source_url") and not (data.get("collection_method") or "").strip():
+        problems.append(("source_url", _("Give the source URL, or say how the text was collected, or both.")))
+    if data.get("web_collected") and not data.get("tdm_respected"):
+        problems.append(("tdm_respected", _("Text gathered from the web needs this attestation.")))
+    return problems
+
+
 def corpora_visible_to(user: User) -> QuerySet[Corpus]:
     """Members see their own corpora; reviewers and maintainers see all."""
     if not user.is_authenticated:
@@ -102,6 +116,32 @@ def _back_to_draft(corpus: Corpus, actor: User) -> None:
         Corpus.objects.filter(pk=corpus.pk).update(updated_at=timezone.now())
 
 
+class FileTooLarge(ValidationError):
+    pass
+
+
+def file_check(*, name: str, size: int, split: str, separator: str) -> tuple[str, str]:
+    """What can be said of a file before reading it, from its name, size and
+    options: its name fit for messages and its format, or ValidationError."""
+    name = safe_name(short_name(name))
+    fmt = format_of(name)
+    if fmt is None:
+        accepted = ", ".join(f".{f}" for f in sorted(FORMATS))
+        raise ValidationError(_("%(name)s: unsupported file type (accepted: %(accepted)s).")
+                              % {"name": name, "accepted": accepted})
+    if size > settings.UPLOAD_MAX_FILE_SIZE:
+        raise FileTooLarge(_("%(name)s: larger than the limit of %(limit)s bytes.")
+                           % {"name": name, "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"})
+    if split not in CorpusFile.Split.values:
+        raise ValidationError(_("%(name)s: unknown way to split the file into documents.") % {"name": name})
+    if split == "separator" and not separator.strip():
+        raise ValidationError(_("%(name)s: give the separator line.") % {"name": name})
+    if split == "separator" and ("\n" in separator.strip() or "\r" in separator.strip()):
+        # Documents are cut at a line that is the separator: one line.
+        raise ValidationError(_("%(name)s: the separator is a single line.") % {"name": name})
+    return name, fmt
+
+
 def corpus_file_add(
     *, corpus: Corpus, actor: User, upload: UploadedFile, split: str = "file", separator: str = "",
     text_column: str = "text",
@@ -110,23 +150,8 @@ def corpus_file_add(
     ValidationError with a message that names the file. Only bounded checks
     run here, in the web request: the worker reads the documents."""
     corpus = _fresh(corpus, actor)
-    name = safe_name(short_name(upload.name or "file"))
-    fmt = format_of(name)
-    if fmt is None:
-        accepted = ", ".join(f".{f}" for f in sorted(FORMATS))
-        raise ValidationError(_("%(name)s: unsupported file type (accepted: %(accepted)s).")
-                              % {"name": name, "accepted": accepted})
     size = upload.size or 0
-    if size > settings.UPLOAD_MAX_FILE_SIZE:
-        raise ValidationError(_("%(name)s: larger than the limit of %(limit)s bytes.")
-                              % {"name": name, "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"})
-    if split not in CorpusFile.Split.values:
-        raise ValidationError(_("%(name)s: unknown way to split the file into documents.") % {"name": name})
-    if split == "separator" and not separator.strip():
-        raise ValidationError(_("%(name)s: give the separator line.") % {"name": name})
-    if split == "separator" and ("\n" in separator.strip() or "\r" in separator.strip()):
-        # Documents are cut at a line that is the separator: one line.
-        raise ValidationError(_("%(name)s: the separator is a single line.") % {"name": name})
+    name, fmt = file_check(name=upload.name or "file", size=size, split=split, separator=separator)
     options = FormatOptions(split=split, separator=separator, text_column=text_column or "text")
     upload.seek(0)
     try:

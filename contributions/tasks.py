@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import jobs, notifications
+from . import jobs, notifications, resumable
 
 
 @shared_task(name="contributions.tasks.analyse_corpus")
@@ -51,3 +51,8 @@ def requeue_stale() -> None:
 @shared_task(name="contributions.tasks.send_review_digest")
 def send_review_digest() -> None:
     notifications.review_digest_send()
+
+
+@shared_task(name="contributions.tasks.cleanup_resumable_uploads")
+def cleanup_resumable_uploads() -> None:
+    resumable.uploads_cleanup()

@@ -124,6 +124,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -413,6 +416,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "contributions.tasks.requeue_stale", "schedule": 60.0},
+    "resumable-cleanup": {"task": "contributions.tasks.cleanup_resumable_uploads", "schedule": 3600.0},
     "review-digest": {
         "task": "contributions.tasks.send_review_digest",
         "schedule": crontab(hour=env_int("REVIEW_DIGEST_HOUR", 8), minute=0),
@@ -430,6 +434,13 @@ FILE_UPLOAD_HANDLERS = [
     "contributions.uploads.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
+# Resumable uploads (tus, contributions.resumable): the chunks received so
+# far, kept on this disk until the upload ends, is abandoned (no chunk for
+# this long) or cancelled. Several web servers must share this folder.
+RESUMABLE_UPLOAD_DIR = Path(env("RESUMABLE_UPLOAD_DIR", str(VAR_DIR / "resumable")))
+RESUMABLE_UPLOAD_EXPIRY_HOURS = env_int("RESUMABLE_UPLOAD_EXPIRY_HOURS", 24, minimum=1)
+# Uploads under way at once for one member: each holds disk until it ends.
+RESUMABLE_UPLOADS_PER_MEMBER = env_int("RESUMABLE_UPLOADS_PER_MEMBER", 20, minimum=1)
 # Review policy.
 REVIEW_APPROVALS_REQUIRED = env_int("REVIEW_APPROVALS_REQUIRED", 2)
 REVIEW_MAINTAINER_SETTLES = env_bool("REVIEW_MAINTAINER_SETTLES", True)
@@ -463,4 +474,64 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+}
+
+# The REST API (contributions.api) under /api/v1/: personal tokens for
+# scripts, the session for the site's own pages. Every error is one JSON
+# shape (contributions.api.errors). Rates count per token (or per session's
+# member, or per address for anonymous calls); API_RATE_LIMITS overrides
+# them, e.g. "token=2000/hour,upload=6000/hour".
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366, minimum=1)
+
+
+def _api_rates(name: str, defaults: dict[str, str]) -> dict[str, str]:
+    rates = dict(defaults)
+    for item in env_list(name):
+        scope, _sep, rate = (part.strip() for part in item.partition("="))
+        if scope not in defaults:
+            raise ImproperlyConfigured(f"{name}: unknown scope {scope!r}; the scopes are {', '.join(defaults)}.")
+        if not re.fullmatch(r"[0-9]+/(second|minute|hour|day)", rate):
+            raise ImproperlyConfigured(f"{name}: {rate!r} for {scope} is not a rate such as 1000/hour.")
+        rates[scope] = rate
+    return rates
+
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "contributions.api.authentication.TokenAuthentication",
+        "contributions.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["contributions.api.permissions.AgreementAccepted"],
+    "DEFAULT_THROTTLE_CLASSES": ["contributions.api.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": _api_rates(
+        "API_RATE_LIMITS",
+        # An upload of 2 GiB in chunks of 8 MiB is 256 requests.
+        {"token": "3600/hour", "session": "3600/hour", "anonymous": "600/hour", "upload": "20000/hour"},
+    ),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PAGINATION_CLASS": "contributions.api.pagination.Pagination",
+    "EXCEPTION_HANDLER": "contributions.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OpenLLM Europe contribution API",
+    "DESCRIPTION": (
+        "Contribute corpora, follow their analysis and review, build releases. Scripts authenticate with "
+        "`Authorization: Token <key>` (a personal token made on the profile page); files of any allowed size "
+        "upload with the tus 1.0 protocol at /api/v1/uploads/."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to validator.swagger.io: nothing leaves the site.
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+    "ENUM_NAME_OVERRIDES": {},
 }

@@ -12,11 +12,14 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 admin.site.site_header = "OpenLLM Europe"
 # allauth looks here for the page of its rate limits (sign-up, sign-in).
 handler429 = "contributions.ratelimits.allauth_429"
+# Unknown URLs under /api/ answer in the API's JSON shape.
+handler404 = "contributions.api.errors.page_not_found"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("contributions.api.urls")),
     path("", include("contributions.urls")),
 ]

@@ -104,8 +104,13 @@ def documents_page(
     query: str = "",
     flag: str = "",
     personal_data: bool = False,
+    personal_data_kind: str = "",
 ) -> dict:
+    """A page of the run's documents, those with ``flag``, with personal
+    data (of ``personal_data_kind`` only, when given) or holding ``query``."""
     offset = (max(page, 1) - 1) * per_page
+    kinds = [personal_data_kind] if personal_data_kind else PII_KINDS
+    personal_data = personal_data or bool(personal_data_kind)
     if not (query or flag or personal_data):
         return _unfiltered_page(run=run, page=page, per_page=per_page, offset=offset)
     rows: list[dict] = []
@@ -118,7 +123,7 @@ def documents_page(
                     batch = batch.filter(pc.match_substring(batch.column("text"), query, ignore_case=True))
                 if flag or personal_data:
                     flags = batch.column("flags").to_pylist()
-                    pii = [batch.column(f"pii_{kind}").to_pylist() for kind in PII_KINDS]
+                    pii = [batch.column(f"pii_{kind}").to_pylist() for kind in kinds]
                     keep = [
                         i for i, row_flags in enumerate(flags)
                         if (not flag or flag in (row_flags or [])) and (not personal_data or any(c[i] for c in pii))
