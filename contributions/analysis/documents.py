@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.core.files.storage import default_storage
@@ -128,7 +129,8 @@ def documents_page(
                         i for i, row_flags in enumerate(flags)
                         if (not flag or flag in (row_flags or [])) and (not personal_data or any(c[i] for c in pii))
                     ]
-                    batch = batch.take(keep)
+                    # Typed: an empty list would be an array of nulls, which take() refuses.
+                    batch = batch.take(pa.array(keep, type=pa.int64()))
                 count = batch.num_rows
                 start = max(0, offset - total)
                 if start < count and len(rows) < per_page:
