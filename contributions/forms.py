@@ -56,6 +56,16 @@ class ProfileForm(forms.ModelForm):
         }
 
 
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. “upload script on the lab server”.")
+    )
+    days = forms.TypedChoiceField(
+        label=_("Expires after"), coerce=int, initial=90,
+        choices=[(30, _("30 days")), (90, _("90 days")), (180, _("180 days")), (365, _("one year"))],
+    )
+
+
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 

@@ -43,9 +43,10 @@ def token_create(*, user: User, name: str, days: int) -> tuple[ApiToken, str]:
             _("You have %(count)s active tokens: revoke one first.") % {"count": TOKENS_PER_MEMBER}
         )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
     token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=key[:SHOWN_PREFIX], key_hash=_hash(key),
-        expires_at=timezone.now() + datetime.timedelta(days=days),
+        user=user, name=name[:100], prefix=key[:SHOWN_PREFIX], key_hash=_hash(key), created_at=now,
+        expires_at=now + datetime.timedelta(days=days),
     )
     return token, key
 

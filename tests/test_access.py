@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from contributions import removals
+from contributions import removals, tokens
 from contributions.models import AbuseReport, Corpus, CorpusStatus, JobStatus, OutgoingEmail, Release, RemovalRequest
 
 from .corpora import FRENCH, add_file, analysed, make_corpus
@@ -58,6 +58,9 @@ MATRIX = {
     "contributions:profile_export": row(get={**same(200), "anonymous": LOGIN}),
     # An empty POST does not confirm, so nothing is deleted here.
     "contributions:profile_delete": row(get={**same(200), "anonymous": LOGIN}, post={**same(200), "anonymous": LOGIN}),
+    # Each member's own API tokens; an empty POST makes none.
+    "contributions:api_tokens": row(get={**same(200), "anonymous": LOGIN}, post={**same(200), "anonymous": LOGIN}),
+    "contributions:api_token_revoke": row(get=same(NO), post=OWNER_ONLY(302)),
     # A private profile: only its owner sees it; to others it does not exist.
     "contributions:person": row(get={**same(404), "owner": 200}),
     "contributions:roles": row(
@@ -183,6 +186,9 @@ def url_for(name: str, owner) -> str:
         if name == "contributions:release_file":
             kwargs["path"] = "README.md"
         return reverse(name, kwargs=kwargs)
+    if name == "contributions:api_token_revoke":
+        token, _key = tokens.token_create(user=owner, name="script", days=30)
+        return reverse(name, kwargs={"token_id": token.pk})
     if name == "contributions:removal_decide":
         removal = RemovalRequest.objects.create(kind="copyright", contact="a@example.org", phrase="x")
         return reverse(name, kwargs={"request_id": removal.pk})

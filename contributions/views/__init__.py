@@ -32,6 +32,7 @@ from .. import (
     removals,
     review,
     submissions,
+    tokens,
 )
 from ..analysis.documents import document_page, documents_page
 from ..analysis.formats import safe_name
@@ -40,6 +41,7 @@ from ..analysis.labels import QUALITY as QUALITY_LABELS
 from ..decorators import AuthenticatedRequest, maintainer_required, reviewer_required
 from ..forms import (
     AbuseReportForm,
+    ApiTokenForm,
     CommentForm,
     CorpusForm,
     DecisionForm,
@@ -61,6 +63,7 @@ from ..models import (
     AbuseReport,
     AccountEvent,
     AnalysisRun,
+    ApiToken,
     Comment,
     Corpus,
     CorpusEvent,
@@ -143,6 +146,36 @@ def profile_delete(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, _("Your account has been deleted."))
         return redirect("contributions:home")
     return render(request, "contributions/profile_delete.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@never_cache
+def api_tokens(request: AuthenticatedRequest) -> HttpResponse:
+    """The member's personal API tokens. A new token's key is shown in the
+    answer to its creation, once: only its hash is kept."""
+    form = ApiTokenForm(request.POST if request.method == "POST" else None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, key = tokens.token_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            created = {"token": token, "key": key}
+            form = ApiTokenForm()
+    return render(request, "contributions/api_tokens.html", {
+        "form": form, "created": created, "tokens": tokens.tokens_of(user=request.user)[:100],
+    })
+
+
+@require_POST
+@login_required
+def api_token_revoke(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    tokens.token_revoke(token=token, actor=request.user)
+    messages.success(request, _("Token “%(name)s” revoked: it no longer opens the API.") % {"name": token.name})
+    return redirect("contributions:api_tokens")
 
 
 @require_GET
