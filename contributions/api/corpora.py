@@ -12,7 +12,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,9 +19,9 @@ from .. import submissions
 from ..analysis.documents import documents_page
 from ..analysis.text import PII_KINDS, QUALITY_FLAGS
 from ..models import Corpus, CorpusFile, JobStatus
-from .errors import error_body
+from .errors import ApiError, error_body
 from .filters import AllowListFilter, InvalidParameter, check_parameters
-from .permissions import IsMember, IsReviewer
+from .permissions import IsMember, IsReviewer, MemberRequest
 from .serializers import (
     CorpusFileSerializer,
     CorpusSerializer,
@@ -34,12 +33,12 @@ from .serializers import (
 )
 
 
-def own_corpus(request: Request, pk: int) -> Corpus:
+def own_corpus(request: MemberRequest, pk: int) -> Corpus:
     """For changes: the member's own corpus; to anyone else it does not exist."""
     return get_object_or_404(Corpus, pk=pk, submitter=request.user)
 
 
-def visible_corpus(request: Request, pk: int) -> Corpus:
+def visible_corpus(request: MemberRequest, pk: int) -> Corpus:
     return get_object_or_404(submissions.corpora_visible_to(request.user), pk=pk)
 
 
@@ -54,13 +53,13 @@ class CorpusList(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Corpus]:
         if getattr(self, "swagger_fake_view", False):  # the schema's generation
             return Corpus.objects.none()
-        return Corpus.objects.filter(submitter=self.request.user).order_by("-created_at", "-id")
+        return Corpus.objects.filter(submitter=self.request.user.pk).order_by("-created_at", "-id")
 
     def get_serializer_class(self):
         return CorpusWriteSerializer if self.request.method == "POST" else CorpusSerializer
 
     @extend_schema(request=CorpusWriteSerializer, responses={201: CorpusSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: MemberRequest, *args, **kwargs) -> Response:  # type: ignore[override]
         serializer = CorpusWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         corpus = submissions.corpus_create(submitter=request.user, **serializer.validated_data)
@@ -74,11 +73,11 @@ class CorpusDetail(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(responses=CorpusSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: MemberRequest, pk: int) -> Response:
         return Response(CorpusSerializer(visible_corpus(request, pk)).data)
 
     @extend_schema(request=CorpusWriteSerializer, responses=CorpusSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: MemberRequest, pk: int) -> Response:
         corpus = own_corpus(request, pk)
         serializer = CorpusWriteSerializer(corpus, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -90,7 +89,7 @@ class CorpusSubmit(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(request=None, responses={202: CorpusStatusSerializer})
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: MemberRequest, pk: int) -> Response:
         corpus = own_corpus(request, pk)
         submissions.corpus_submit(corpus=corpus, actor=request.user)
         return Response(_status(Corpus.objects.get(pk=pk)), status=status.HTTP_202_ACCEPTED)
@@ -100,7 +99,7 @@ class CorpusWithdraw(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(request=None, responses=CorpusSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: MemberRequest, pk: int) -> Response:
         corpus = submissions.corpus_withdraw(corpus=own_corpus(request, pk), actor=request.user)
         return Response(CorpusSerializer(corpus).data)
 
@@ -119,7 +118,7 @@ class CorpusStatusView(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(responses=CorpusStatusSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: MemberRequest, pk: int) -> Response:
         return Response(_status(visible_corpus(request, pk)))
 
 
@@ -137,13 +136,13 @@ class CorpusFiles(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[CorpusFile]:
         if getattr(self, "swagger_fake_view", False):
             return CorpusFile.objects.none()
-        corpus = visible_corpus(self.request, self.kwargs["pk"])
+        corpus = visible_corpus(self.request, self.kwargs["pk"])  # type: ignore[arg-type]
         return corpus.files.all().order_by("original_name", "id")
 
     @extend_schema(
         request={"multipart/form-data": FileUploadSerializer}, responses={201: CorpusFileSerializer(many=True)}
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: MemberRequest, pk: int) -> Response:
         corpus = own_corpus(request, pk)
         oversized = getattr(request._request, "oversized_uploads", [])
         if oversized:
@@ -154,7 +153,8 @@ class CorpusFiles(generics.ListAPIView):
         serializer = FileUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         options = {key: serializer.validated_data[key] for key in ("split", "separator", "text_column")}
-        added, errors = [], []
+        added: list[CorpusFile] = []
+        errors: list[ApiError] = []
         for upload in serializer.validated_data["files"]:
             try:
                 added.append(submissions.corpus_file_add(corpus=corpus, actor=request.user, upload=upload, **options))
@@ -172,12 +172,12 @@ class CorpusFileDetail(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(responses=CorpusFileSerializer)
-    def get(self, request: Request, pk: int, file_id: int) -> Response:
+    def get(self, request: MemberRequest, pk: int, file_id: int) -> Response:
         corpus = visible_corpus(request, pk)
         return Response(CorpusFileSerializer(get_object_or_404(CorpusFile, pk=file_id, corpus=corpus)).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int, file_id: int) -> Response:
+    def delete(self, request: MemberRequest, pk: int, file_id: int) -> Response:
         corpus = own_corpus(request, pk)
         corpus_file = get_object_or_404(CorpusFile, pk=file_id, corpus=corpus)
         submissions.corpus_file_remove(corpus=corpus, actor=request.user, corpus_file=corpus_file)
@@ -188,7 +188,7 @@ class CorpusFileDownload(APIView):
     permission_classes = [IsMember]
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    def get(self, request: Request, pk: int, file_id: int) -> FileResponse:
+    def get(self, request: MemberRequest, pk: int, file_id: int) -> FileResponse:
         corpus = visible_corpus(request, pk)
         corpus_file = get_object_or_404(CorpusFile, pk=file_id, corpus=corpus)
         response = FileResponse(
@@ -214,7 +214,7 @@ class CorpusDocuments(APIView):
         ],
         responses=DocumentPageSerializer,
     )
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: MemberRequest, pk: int) -> Response:
         check_parameters(request, {"flag", "personal_data", "q"})
         query = DocumentsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

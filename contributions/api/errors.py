@@ -80,4 +80,4 @@ def json_error(status_code: int, code: str, message: str, field: str | None = No
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
         return json_error(404, "not_found", _("Not found."))
-    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+    return defaults.page_not_found(request, exception)

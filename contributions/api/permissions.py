@@ -5,6 +5,7 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 from ..accounts import agreement_is_current
+from ..models import User
 
 
 class AgreementAccepted(permissions.BasePermission):
@@ -41,3 +42,10 @@ class IsReviewer(AgreementAccepted):
 
 class IsMaintainer(AgreementAccepted):
     role = "is_maintainer"
+
+
+class MemberRequest(Request):
+    """The request of a view behind ``IsMember`` or a role: its user is a
+    member, never an anonymous caller (for mypy)."""
+
+    user: User

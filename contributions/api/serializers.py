@@ -121,7 +121,7 @@ class DocumentsQuerySerializer(serializers.Serializer):
 
 class DocumentSerializer(serializers.Serializer):
     doc_index = serializers.IntegerField()
-    source = serializers.CharField(allow_null=True)
+    source = serializers.CharField(allow_null=True)  # type: ignore[assignment]  # a field, not Field.source
     line = serializers.IntegerField(allow_null=True)
     text = serializers.CharField(help_text="The first 5,000 characters at most.")
     truncated = serializers.BooleanField()

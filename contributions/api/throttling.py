@@ -34,7 +34,7 @@ class ApiRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str:
         # Read at each call (DRF reads it once, at import): a changed
         # setting takes effect.
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        return str(api_settings.DEFAULT_THROTTLE_RATES[self.scope or ""])
 
     def get_cache_key(self, request: Request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.ident}

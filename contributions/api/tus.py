@@ -30,7 +30,7 @@ from .. import resumable
 from ..models import Corpus, ResumableUpload
 from ..submissions import FileTooLarge
 from .errors import error_body
-from .permissions import IsMember
+from .permissions import IsMember, MemberRequest
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,checksum,expiration"
@@ -76,7 +76,7 @@ class TusView(APIView):
         return super().handle_exception(exc)
 
     @extend_schema(exclude=True)
-    def options(self, request: Request, *args, **kwargs) -> Response:
+    def options(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[override]
         response = Response(status=status.HTTP_204_NO_CONTENT)
         response["Tus-Version"] = TUS_VERSION
         response["Tus-Extension"] = EXTENSIONS
@@ -118,7 +118,7 @@ class UploadCreate(TusView):
         request=None, responses={201: None},
         description="Make a resumable upload (tus creation); its URL is in the `Location` header.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: MemberRequest) -> Response:
         length = _integer(request, "Upload-Length")
         if length > settings.UPLOAD_MAX_FILE_SIZE:
             return _error(413, "too_large", _("Larger than the limit of %(limit)s bytes.") % {
@@ -145,13 +145,13 @@ class UploadCreate(TusView):
 
 
 class UploadDetail(TusView):
-    def _upload(self, request: Request, key: str) -> ResumableUpload:
+    def _upload(self, request: MemberRequest, key: str) -> ResumableUpload:
         return get_object_or_404(ResumableUpload.objects.select_related("corpus", "user"), key=key[:32],
                                  user=request.user)
 
     @extend_schema(parameters=TUS_HEADERS, responses={200: None},
                    description="The upload's offset (`Upload-Offset`) and length.")
-    def head(self, request: Request, key: str) -> Response:
+    def head(self, request: MemberRequest, key: str) -> Response:
         return _upload_headers(Response(status=status.HTTP_200_OK), self._upload(request, key))
 
     @extend_schema(
@@ -166,7 +166,7 @@ class UploadDetail(TusView):
         description="Append a chunk at `Upload-Offset`. The last chunk's answer carries the id of the corpus file "
                     "made (`Corpus-File`), or a 400 error saying why the file was refused.",
     )
-    def patch(self, request: Request, key: str) -> Response:
+    def patch(self, request: MemberRequest, key: str) -> Response:
         upload = self._upload(request, key)
         if request.content_type.split(";")[0].strip() != "application/offset+octet-stream":
             return _error(415, "unsupported_media_type",
@@ -206,6 +206,6 @@ class UploadDetail(TusView):
 
     @extend_schema(parameters=TUS_HEADERS, responses={204: None},
                    description="Cancel the upload (tus termination); its bytes are deleted.")
-    def delete(self, request: Request, key: str) -> Response:
+    def delete(self, request: MemberRequest, key: str) -> Response:
         resumable.upload_terminate(upload=self._upload(request, key))
         return Response(status=status.HTTP_204_NO_CONTENT)
