@@ -585,3 +585,14 @@ def test_no_edit_once_a_reviewer_has_decided(member, reviewer):
 
     with pytest.raises(ValidationError):
         add_file(corpus, "b.txt", FRENCH[1])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["pii=1", "flag=too_short"])
+def test_review_page_filtered_to_no_document_shows_an_empty_list(client, member, reviewer, query):
+    """A filter that keeps no row of a batch used to crash pyarrow's take()
+    on an empty, untyped list of indices."""
+    corpus, _run = analysed(member, [("a.txt", FRENCH[0])])
+    signed_in(client, reviewer)
+    response = client.get(reverse("contributions:review_corpus", args=[corpus.pk]) + "?" + query)
+    assert response.status_code == 200
