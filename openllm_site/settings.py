@@ -530,7 +530,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     # No call to validator.swagger.io: nothing leaves the site.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
     "ENUM_NAME_OVERRIDES": {},

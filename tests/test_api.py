@@ -214,3 +214,16 @@ def test_schema_and_docs_are_served_from_the_site():
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "http" not in html.split("<body>")[1].replace("http-equiv", "")
+
+
+@pytest.mark.browser
+def test_api_docs_render_with_nothing_from_another_origin(browser, live_server):
+    page = browser.new_page()
+    requests, errors = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector("text=/api/v1/corpora/")
+    assert [url for url in requests if not url.startswith((live_server.url, "data:", "blob:"))] == []
+    assert errors == []
+    page.close()

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import corpora, tus
+from . import corpora, public, releases, review, tus
 
 app_name = "api"
 
+# Swagger UI only: Redoc's bundle fetches fonts from Google and a logo from
+# its CDN, which the site never lets a page do.
 urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
 ]
 
 v1 = [
@@ -26,5 +27,16 @@ v1 = [
     path("corpora/<int:pk>/documents/", corpora.CorpusDocuments.as_view(), name="corpus_documents"),
     path("uploads/", tus.UploadCreate.as_view(), name="upload_create"),
     path("uploads/<str:key>", tus.UploadDetail.as_view(), name="upload_detail"),
+    path("me/", public.Me.as_view(), name="me"),
+    path("review/queue/", review.ReviewQueue.as_view(), name="review_queue"),
+    path("review/<int:pk>/decisions/", review.ReviewDecisionCreate.as_view(), name="review_decisions"),
+    path("training-queue/", releases.TrainingQueue.as_view(), name="training_queue"),
+    path("releases/", releases.ReleaseList.as_view(), name="release_list"),
+    path("releases/<slug:version>/", releases.ReleaseDetail.as_view(), name="release_detail"),
+    path("releases/<slug:version>/build/", releases.ReleaseBuild.as_view(), name="release_build"),
+    path("releases/<slug:version>/files/<path:path>", releases.ReleaseFileDownload.as_view(), name="release_file"),
+    path("stats/", public.StatsView.as_view(), name="stats"),
+    path("catalogue/", public.Catalogue.as_view(), name="catalogue"),
+    path("catalogue/<int:pk>/", public.CatalogueCorpus.as_view(), name="catalogue_corpus"),
 ]
 urlpatterns += [path("v1/", include(v1))]
