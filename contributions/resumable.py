@@ -127,29 +127,32 @@ def upload_append(
                 return upload
             raise ChecksumMismatch
         os.fsync(handle.fileno())
-        upload.offset = offset + received
         upload.updated_at = timezone.now()
+        if offset + received == upload.length:
+            # The offset moves to the end only with the file stored: a process
+            # that dies while checking it leaves the last chunk to be sent
+            # again, never an upload that looks whole and made no file.
+            return _finish(upload)
+        upload.offset = offset + received
         upload.save(update_fields=["offset", "updated_at"])
-        if upload.offset == upload.length:
-            upload = _finish(upload)
     return upload
 
 
 def _finish(upload: ResumableUpload) -> ResumableUpload:
     path = _path(upload.key)
     try:
-        with path.open("rb") as handle:
+        with path.open("rb") as handle, transaction.atomic():
             corpus_file = submissions.corpus_file_add(
                 corpus=upload.corpus, actor=upload.user,
                 upload=UploadedFile(file=handle, name=upload.name, size=upload.length),
                 split=upload.split, separator=upload.separator, text_column=upload.text_column,
             )
+            upload.status, upload.corpus_file, upload.offset = ResumableUpload.Status.DONE, corpus_file, upload.length
+            upload.save(update_fields=["status", "corpus_file", "offset", "updated_at"])
     except ValidationError:
         upload.delete()
         path.unlink(missing_ok=True)
         raise
-    upload.status, upload.corpus_file = ResumableUpload.Status.DONE, corpus_file
-    upload.save(update_fields=["status", "corpus_file"])
     path.unlink(missing_ok=True)
     return upload
 

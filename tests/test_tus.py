@@ -348,3 +348,26 @@ class WebServer:
             except OSError:
                 return
             time.sleep(0.05)
+
+
+@pytest.mark.django_db
+def test_a_crash_while_checking_the_whole_file_leaves_the_last_chunk_to_send_again(member, monkeypatch):
+    """The offset reaches the end only with the file stored: a client that
+    finds the upload short sends its last chunk again and gets one file."""
+    from contributions import submissions
+
+    corpus = make_corpus(member)
+    client = client_of(member)
+    url = create(client, corpus)
+    assert patch(client, url, 0, TEXT[:10_000]).status_code == 204
+
+    def dies(**kwargs):
+        raise SystemExit("the web process is killed")
+
+    monkeypatch.setattr(submissions, "corpus_file_add", dies)
+    with pytest.raises(SystemExit):
+        patch(client, url, 10_000, TEXT[10_000:])
+    monkeypatch.undo()
+    assert client.head(url)["Upload-Offset"] == "10000"
+    assert patch(client, url, 10_000, TEXT[10_000:]).status_code == 204
+    assert corpus.files.get().file.read() == TEXT
