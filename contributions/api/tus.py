@@ -31,6 +31,7 @@ from ..models import Corpus, ResumableUpload
 from ..submissions import FileTooLarge
 from .errors import error_body
 from .permissions import IsMember, MemberRequest
+from .serializers import UploadOptionsSerializer
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,checksum,expiration"
@@ -130,13 +131,14 @@ class UploadCreate(TusView):
         corpus_id = metadata.get("corpus", "")
         if not corpus_id.isascii() or not corpus_id.isdigit() or len(corpus_id) > 18:
             return _error(400, "required", _("Upload-Metadata: give the corpus's id (corpus)."), "corpus")
+        options = UploadOptionsSerializer(data={
+            key: metadata[key] for key in ("split", "separator", "text_column") if key in metadata
+        })
+        options.is_valid(raise_exception=True)
         corpus = get_object_or_404(Corpus, pk=int(corpus_id), submitter=request.user)
         try:
-            upload = resumable.upload_create(
-                user=request.user, corpus=corpus, name=name, length=length,
-                split=metadata.get("split", "file"), separator=metadata.get("separator", ""),
-                text_column=metadata.get("text_column", "text"),
-            )
+            upload = resumable.upload_create(user=request.user, corpus=corpus, name=name, length=length,
+                                             **options.validated_data)
         except FileTooLarge as exc:
             return _error(413, "too_large", exc.messages[0], "Upload-Length")
         response = Response(status=status.HTTP_201_CREATED)
