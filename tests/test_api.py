@@ -227,3 +227,30 @@ def test_api_docs_render_with_nothing_from_another_origin(browser, live_server):
     assert [url for url in requests if not url.startswith((live_server.url, "data:", "blob:"))] == []
     assert errors == []
     page.close()
+
+
+def test_a_json_body_past_the_limit_is_refused_unread(member):
+    body = '{"title": "' + "x" * (3 * 1024 * 1024) + '"}'
+    response = api(member).post("/api/v1/corpora/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "too_large"
+
+
+def test_a_json_body_announced_past_the_limit_is_refused_before_it_arrives(member, live_server):
+    """On a real server DRF reads the stream itself, past Django's check:
+    the announced length is refused without waiting for the body."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    _token, key = tokens.token_create(user=member, name="big", days=1)
+    address = urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    connection.putrequest("POST", "/api/v1/corpora/")
+    for name, value in [("Authorization", f"Token {key}"), ("Content-Type", "application/json"),
+                        ("Content-Length", str(50 * 1024 * 1024))]:
+        connection.putheader(name, value)
+    connection.endheaders(b'{"title": "')
+    response = connection.getresponse()
+    assert response.status == 413
+    assert b"too_large" in response.read()
+    connection.close()

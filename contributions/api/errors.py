@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -58,6 +59,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         else:
             errors = [{"code": "invalid", "message": str(m), "field": None} for m in exc.messages]
         return Response(error_body(errors), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body([{"code": "too_large", "message": _("The request body is too large."),
+                                     "field": None}]), status=413)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response(error_body([{"code": "too_many_fields", "message": _("The request has too many fields."),
+                                     "field": None}]), status=400)
     if isinstance(exc, DjangoPermissionDenied):
         message = str(exc) or _("You do not have permission to do this.")
         exc = exceptions.PermissionDenied(message)
