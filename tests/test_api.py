@@ -254,3 +254,20 @@ def test_a_json_body_announced_past_the_limit_is_refused_before_it_arrives(membe
     assert response.status == 413
     assert b"too_large" in response.read()
     connection.close()
+
+
+def test_corpus_list_costs_the_same_queries_for_one_corpus_or_thirty(member):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(member)
+    make_corpus(member)
+    client.get("/api/v1/corpora/")  # the token's first use is written once
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/api/v1/corpora/").status_code == 200
+    for _ in range(29):
+        make_corpus(member)
+    with CaptureQueriesContext(connection) as thirty:
+        assert len(client.get("/api/v1/corpora/").json()["results"]) == 30
+    assert len(thirty) == len(one)
+    assert len(one) <= 4  # the token and its member, the agreement, the count, the page
