@@ -1,4 +1,4 @@
-# `make run`: install, migrate, demo accounts, web server + Celery worker.
+# `make run`: install (with the `openllm` client), migrate, demo accounts, web server + Celery worker.
 # `make test`: install, ruff and mypy, the whole pytest suite.
 PYTHON ?= python3
 VENV := .venv
@@ -12,12 +12,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+# The project itself is installed too (editable, without dependencies): that
+# is the `openllm` command-line client, $(BIN)/openllm. pip may fetch
+# setuptools from the index to build it.
+INSTALL_SELF = $(BIN)/python -m pip install --quiet --no-deps -e .
+
+$(VENV)/.installed-run: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(INSTALL_SELF)
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(INSTALL_SELF)
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
