@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import lifecycle, submissions
-from .models import Corpus, ResumableUpload, User
+from .models import Corpus, CorpusFile, ResumableUpload, User
 
 logger = logging.getLogger(__name__)
 
@@ -140,15 +140,19 @@ def upload_append(
 
 def _finish(upload: ResumableUpload) -> ResumableUpload:
     path = _path(upload.key)
+
+    def done(corpus_file: CorpusFile) -> None:
+        # With the file's row, in its transaction: both or neither.
+        upload.status, upload.corpus_file, upload.offset = ResumableUpload.Status.DONE, corpus_file, upload.length
+        upload.save(update_fields=["status", "corpus_file", "offset", "updated_at"])
+
     try:
-        with path.open("rb") as handle, transaction.atomic():
-            corpus_file = submissions.corpus_file_add(
+        with path.open("rb") as handle:
+            submissions.corpus_file_add(
                 corpus=upload.corpus, actor=upload.user,
                 upload=UploadedFile(file=handle, name=upload.name, size=upload.length),
-                split=upload.split, separator=upload.separator, text_column=upload.text_column,
+                split=upload.split, separator=upload.separator, text_column=upload.text_column, attached=done,
             )
-            upload.status, upload.corpus_file, upload.offset = ResumableUpload.Status.DONE, corpus_file, upload.length
-            upload.save(update_fields=["status", "corpus_file", "offset", "updated_at"])
     except ValidationError:
         upload.delete()
         path.unlink(missing_ok=True)

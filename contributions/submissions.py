@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -144,11 +145,13 @@ def file_check(*, name: str, size: int, split: str, separator: str) -> tuple[str
 
 def corpus_file_add(
     *, corpus: Corpus, actor: User, upload: UploadedFile, split: str = "file", separator: str = "",
-    text_column: str = "text",
+    text_column: str = "text", attached: Callable[[CorpusFile], object] | None = None,
 ) -> CorpusFile:
     """Check an uploaded file by its content and keep it. Raises
     ValidationError with a message that names the file. Only bounded checks
-    run here, in the web request: the worker reads the documents."""
+    run here, in the web request: the worker reads the documents.
+    ``attached`` runs in the short transaction that records the file (the
+    check and the copy into storage come before it, outside any lock)."""
     corpus = _fresh(corpus, actor)
     size = upload.size or 0
     name, fmt = file_check(name=upload.name or "file", size=size, split=split, separator=separator)
@@ -175,6 +178,8 @@ def corpus_file_add(
             stored.corpus = _fresh(corpus, actor, lock=True)
             stored.save()
             _back_to_draft(stored.corpus, actor)
+            if attached:
+                attached(stored)
     except Exception:
         stored.file.delete(save=False)  # nothing half-written
         raise

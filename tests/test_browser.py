@@ -99,7 +99,7 @@ def test_member_submits_a_corpus_and_follows_its_analysis(page, celery_worker, t
 
     page.set_input_files("#id_files", str(corpus_file))
     page.get_by_role("button", name="Envoyer les fichiers").click()
-    assert page.get_by_role("link", name="conseil.jsonl").is_visible()
+    page.get_by_role("link", name="conseil.jsonl").wait_for()
     page.get_by_role("button", name="Soumettre pour analyse et relecture").click()
     # The analysis and the status update in place while the worker runs:
     # the page is never reloaded (the marker would be gone).
@@ -379,6 +379,7 @@ def _site_pages(site) -> list[str]:
     (what a role may not open is sorted out by asking, in the test)."""
     from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+    from contributions import tokens
     from contributions.models import CorpusStatus
 
     member, release = site["member"], site["release"]
@@ -391,6 +392,7 @@ def _site_pages(site) -> list[str]:
         "request_id": site["removal"].pk, "token": site["token"], "kind": "email", "job_id": site["mail"].pk,
         "version": release.version, "path": "README.md", "config": configs[0], "doc_index": 0,
         "row_id": _release_row_id(release, configs[0]),
+        "token_id": tokens.token_create(user=member, name="script", days=30)[0].pk,
     }
 
     def patterns(found, namespace=""):

@@ -142,7 +142,9 @@ class UploadCreate(TusView):
         except FileTooLarge as exc:
             return _error(413, "too_large", exc.messages[0], "Upload-Length")
         response = Response(status=status.HTTP_201_CREATED)
-        response["Location"] = request.build_absolute_uri(reverse("api:upload_detail", args=[upload.key]))
+        # Relative (as tus allows): right whatever scheme and host a proxy
+        # in front of the site shows the client.
+        response["Location"] = reverse("api:upload_detail", args=[upload.key])
         return _upload_headers(response, upload)
 
 
