@@ -385,3 +385,28 @@ def test_a_crash_while_checking_the_whole_file_leaves_the_last_chunk_to_send_aga
     assert client.head(url)["Upload-Offset"] == "10000"
     assert patch(client, url, 10_000, TEXT[10_000:]).status_code == 204
     assert corpus.files.get().file.read() == TEXT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_large_chunk_still_gets_its_answer_from_gunicorn(member, tmp_path, upload_dir):
+    """The server reads a refused chunk to its end before answering: else
+    gunicorn closes the connection while the client still sends, and the
+    client gets a reset instead of the 409."""
+    import http.client
+
+    key = key_of(member)
+    url = create(Client(HTTP_AUTHORIZATION=f"Token {key}", **TUS), make_corpus(member), length=len(TEXT) * 400)
+    server = WebServer(tmp_path, upload_dir)
+    server.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("PATCH", url, body=TEXT * 300, headers={  # about 7 MB, more than socket buffers hold
+            "Authorization": f"Token {key}", "Tus-Resumable": "1.0.0", "Upload-Offset": "5",
+            "Content-Type": "application/offset+octet-stream",
+        })
+        response = connection.getresponse()
+        assert response.status == 409
+        assert response.getheader("Upload-Offset") == "0"
+        connection.close()
+    finally:
+        server.kill()

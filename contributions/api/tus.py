@@ -64,6 +64,8 @@ class TusView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "PATCH" and response.status_code >= 400:
+            _drain(request._request)
         response["Tus-Resumable"] = TUS_VERSION
         response["Cache-Control"] = "no-store"
         return response
@@ -88,6 +90,21 @@ class TusView(APIView):
 
 class UnsupportedVersion(Exception):
     pass
+
+
+# A refused chunk (409, 423...) is read to its end before the answer, up to
+# this much: a server that answers and closes while the client still sends
+# resets the connection, and the client never sees why.
+DRAIN_BYTES = 64 * 1024 * 1024
+
+
+def _drain(request) -> None:
+    left = DRAIN_BYTES
+    try:
+        while left > 0 and (data := request.read(min(left, resumable.READ_SIZE))):
+            left -= len(data)
+    except OSError:
+        pass
 
 
 def _upload_headers(response: Response, upload: ResumableUpload) -> Response:
