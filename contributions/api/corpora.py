@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
@@ -122,11 +123,23 @@ class CorpusStatusView(APIView):
         return Response(_status(visible_corpus(request, pk)))
 
 
+class ListedOnGetSchema(AutoSchema):
+    """The schema of a list view whose POST answers a plain list of what it
+    made: only its GET is paginated and filtered."""
+
+    def _get_paginator(self):
+        return super()._get_paginator() if self.method == "GET" else None
+
+    def get_filter_backends(self) -> list:
+        return super().get_filter_backends() if self.method == "GET" else []
+
+
 class CorpusFiles(generics.ListAPIView):
     """The corpus's files; add files (multipart, ``files`` once per file).
     For files of any size and uploads that survive a dropped connection,
     use the tus endpoint /api/v1/uploads/ instead."""
 
+    schema = ListedOnGetSchema()
     permission_classes = [IsMember]
     serializer_class = CorpusFileSerializer
     filter_backends = [AllowListFilter]
@@ -137,7 +150,8 @@ class CorpusFiles(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return CorpusFile.objects.none()
         corpus = visible_corpus(self.request, self.kwargs["pk"])  # type: ignore[arg-type]
-        return corpus.files.all().order_by("original_name", "id")
+        # "name" as in the answers: ordering=name sorts by the stored original_name.
+        return corpus.files.annotate(name=F("original_name")).order_by("original_name", "id")
 
     @extend_schema(
         request={"multipart/form-data": FileUploadSerializer}, responses={201: CorpusFileSerializer(many=True)}

@@ -4,12 +4,13 @@ caller is."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,9 +19,11 @@ from rest_framework.views import APIView
 from .. import catalogue, stats
 from ..dashboard import text_went_of_corpus
 from ..lifecycle import PUBLISHED
-from ..models import LANGUAGES, Corpus, CorpusStatus, Domain, License, User
+from ..models import LANGUAGES, Corpus, Domain, License, User
 from .filters import AllowListFilter, InvalidParameter, check_parameters
-from .permissions import AgreementAccepted, IsMember
+from .permissions import AgreementAccepted, IsMember, MemberRequest
+
+# ---------------------------------------------------------------- shared by the API's review and release views
 
 
 class ArgumentFilter(AllowListFilter):
@@ -28,9 +31,10 @@ class ArgumentFilter(AllowListFilter):
     (the review queue looks for a language inside a JSON list, the catalogue
     for periods that overlap): the view's ``filters`` maps each allowed query
     parameter to the function's keyword argument, ``filter_serializer``
-    checks the values, and ``get_queryset(**arguments)`` calls the function.
-    A value never reaches a lookup unchecked. Such a list keeps the order
-    its function gives."""
+    checks the values, and the view's ``get_queryset(**arguments)`` calls
+    the function; its answer replaces the unfiltered one DRF passes in. A
+    value never reaches a lookup unchecked, and the list keeps the order its
+    function gives (``ordering`` is refused)."""
 
     def filter_queryset(self, request, queryset, view):
         filters: dict[str, str] = view.filters
@@ -49,6 +53,47 @@ class ArgumentFilter(AllowListFilter):
         return []
 
 
+def choice_field(choices: Sequence[tuple[str, Any]] | Sequence[str], *, component_name: str | None = None) -> type:
+    """A ChoiceField class whose schema is its own enum: drf-spectacular names
+    the enums of choice fields after the field (``status``, ``licenses``),
+    and warns where one name stands for several choice sets or one set has
+    several names."""
+    values = [choice if isinstance(choice, str) else choice[0] for choice in choices]
+
+    @extend_schema_field({"type": "string", "enum": values}, component_name=component_name)
+    class Field(serializers.ChoiceField):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(choices=choices, **kwargs)
+
+    return Field
+
+
+PublishedStatusField = choice_field(sorted(PUBLISHED), component_name="PublishedCorpusStatus")
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for scripts.")
+    message = serializers.CharField(help_text="In the caller's language.")
+    field = serializers.CharField(allow_null=True, help_text="The input at fault, if one is.")
+
+
+class ApiErrorBodySerializer(ApiErrorSerializer):
+    """contributions.api.errors: the first problem, then every one."""
+
+    # The metaclass takes declared fields off the class: Serializer.errors stays.
+    errors = ApiErrorSerializer(many=True)  # type: ignore[assignment]
+
+
+def errors(*statuses: int) -> dict[int, type[ApiErrorBodySerializer]]:
+    """The error answers of an operation, for the schema (and for the checks
+    of its answers against it)."""
+    return dict.fromkeys(statuses, ApiErrorBodySerializer)
+
+
+# Any operation: a token unknown or expired (401), an agreement not accepted (403).
+REFUSED = (401, 403)
+
+
 # ---------------------------------------------------------------- the caller
 
 
@@ -64,8 +109,8 @@ class Me(APIView):
 
     permission_classes = [IsMember]
 
-    @extend_schema(responses=MeSerializer)
-    def get(self, request: Request) -> Response:
+    @extend_schema(responses={200: MeSerializer, **errors(*REFUSED)})
+    def get(self, request: MemberRequest) -> Response:
         return Response(MeSerializer(request.user).data)
 
 
@@ -146,7 +191,7 @@ class StatsView(APIView):
 
     permission_classes = [AgreementAccepted]
 
-    @extend_schema(responses=StatsSerializer)
+    @extend_schema(responses={200: StatsSerializer, **errors(*REFUSED)})
     def get(self, request: Request) -> Response:
         return Response(stats.stats_cached())
 
@@ -202,13 +247,17 @@ class Catalogue(generics.ListAPIView):
     permission_classes = [AgreementAccepted]
     serializer_class = CatalogueEntrySerializer
     filter_backends = [ArgumentFilter]
-    filters = {name: name for name in CatalogueFilterSerializer().fields}
+    filters = {
+        "q": "q", "license": "license", "family": "family", "language": "language", "domain": "domain",
+        "period_from": "period_from", "period_to": "period_to", "size": "size", "sort": "sort",
+    }
     filter_serializer = CatalogueFilterSerializer
 
     def get_queryset(self, **query: Any) -> QuerySet[Corpus]:
         return catalogue.corpora_catalogue(query=catalogue.CatalogueQuery(**query))
 
-    @extend_schema(parameters=[CatalogueFilterSerializer])
+    @extend_schema(parameters=[CatalogueFilterSerializer], responses={
+        200: CatalogueEntrySerializer(many=True), **errors(400, *REFUSED, 404)})
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -253,13 +302,16 @@ class CatalogueCorpusSerializer(serializers.ModelSerializer):
 
     languages = serializers.ListField(child=serializers.CharField(), help_text="Declared by the submitter.")
     restricted = serializers.BooleanField(source="is_restricted", help_text="Non-commercial license.")
-    status = serializers.ChoiceField(choices=[(s.value, s.label) for s in CorpusStatus if s in PUBLISHED])
-    license_url = serializers.CharField(allow_null=True)
-    credit = serializers.CharField(help_text="Public name, or pseudonym.")
-    report = ReportSerializer(allow_null=True, help_text="Of the analysis of the accepted version.")
-    reviews = ReviewSummarySerializer()
-    releases = PublicReleaseEntrySerializer(many=True, help_text="Public releases that carry it, latest first.")
-    samples = SampleSerializer(many=True)
+    status = PublishedStatusField()
+    # The card's reads, kept beside the corpus (``card``): reviews and
+    # releases are names of the corpus's related managers.
+    license_url = serializers.CharField(source="card.license_url", allow_null=True)
+    credit = serializers.CharField(source="card.credit", help_text="Public name, or pseudonym.")
+    report = ReportSerializer(source="card.report", allow_null=True, help_text="Of the accepted version's analysis.")
+    reviews = ReviewSummarySerializer(source="card.reviews")
+    releases = PublicReleaseEntrySerializer(source="card.releases", many=True,
+                                            help_text="Public releases that carry it, latest first.")
+    samples = SampleSerializer(source="card.samples", many=True)
 
     class Meta:
         model = Corpus
@@ -277,14 +329,16 @@ class CatalogueCorpus(APIView):
 
     permission_classes = [AgreementAccepted]
 
-    @extend_schema(responses=CatalogueCorpusSerializer)
+    @extend_schema(responses={200: CatalogueCorpusSerializer, **errors(*REFUSED, 404)})
     def get(self, request: Request, pk: int) -> Response:
         corpus = get_object_or_404(Corpus.objects.select_related("submitter"), pk=pk, status__in=PUBLISHED)
         # The reads of the page's card (contributions.views.public._data_card_context).
-        corpus.license_url = catalogue.LICENSE_URLS.get(corpus.license)  # type: ignore[attr-defined]
-        corpus.credit = catalogue.credit_name(corpus)  # type: ignore[attr-defined]
-        corpus.report = catalogue.corpus_public_report(corpus=corpus)  # type: ignore[attr-defined]
-        corpus.reviews = catalogue.corpus_review_summary(corpus=corpus)  # type: ignore[attr-defined]
-        corpus.releases = text_went_of_corpus(corpus=corpus)  # type: ignore[attr-defined]
-        corpus.samples = catalogue.corpus_samples(corpus=corpus)  # type: ignore[attr-defined]
+        corpus.card = {  # type: ignore[attr-defined]
+            "license_url": catalogue.LICENSE_URLS.get(corpus.license),
+            "credit": catalogue.credit_name(corpus),
+            "report": catalogue.corpus_public_report(corpus=corpus),
+            "reviews": catalogue.corpus_review_summary(corpus=corpus),
+            "releases": text_went_of_corpus(corpus=corpus),
+            "samples": catalogue.corpus_samples(corpus=corpus),
+        }
         return Response(CatalogueCorpusSerializer(corpus).data)

@@ -15,6 +15,8 @@ CORPUS_READ_FIELDS = [
 
 class CorpusSerializer(serializers.ModelSerializer):
     languages = serializers.ListField(child=serializers.CharField())
+    # Not a URLField: the schema would say "format: uri", which "" (none given) is not.
+    source_url = serializers.CharField(help_text="A URL, or empty.")
 
     class Meta:
         model = Corpus

@@ -430,7 +430,6 @@
       return selector.trim();
     }).filter(Boolean);
     if (!selectors.length) {
-      window.location.reload();
       return;
     }
     fetch(window.location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
@@ -451,7 +450,8 @@
         });
       })
       .catch(function () {
-        window.location.reload();
+        // The rows already say each file is in; the page's own live parts
+        // catch up. Never a reload: it would lose what the member typed.
       });
   }
 
