@@ -410,3 +410,14 @@ def test_a_refused_large_chunk_still_gets_its_answer_from_gunicorn(member, tmp_p
         connection.close()
     finally:
         server.kill()
+
+
+def test_the_clean_up_runs_every_hour_as_a_registered_task():
+    from django.conf import settings
+
+    from openllm_site.celery import app
+
+    app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE["resumable-cleanup"]
+    assert schedule["schedule"] == 3600.0
+    assert schedule["task"] in app.tasks
