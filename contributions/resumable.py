@@ -134,7 +134,10 @@ def upload_append(
             # again, never an upload that looks whole and made no file.
             return _finish(upload)
         upload.offset = offset + received
-        upload.save(update_fields=["offset", "updated_at"])
+        # The corpus, or the member, may have been deleted meanwhile.
+        if not ResumableUpload.objects.filter(pk=upload.pk).update(offset=upload.offset, updated_at=upload.updated_at):
+            path.unlink(missing_ok=True)
+            raise ResumableUpload.DoesNotExist
     return upload
 
 
@@ -144,7 +147,10 @@ def _finish(upload: ResumableUpload) -> ResumableUpload:
     def done(corpus_file: CorpusFile) -> None:
         # With the file's row, in its transaction: both or neither.
         upload.status, upload.corpus_file, upload.offset = ResumableUpload.Status.DONE, corpus_file, upload.length
-        upload.save(update_fields=["status", "corpus_file", "offset", "updated_at"])
+        if not ResumableUpload.objects.filter(pk=upload.pk).update(
+            status=upload.status, corpus_file=corpus_file, offset=upload.offset, updated_at=upload.updated_at
+        ):
+            raise ResumableUpload.DoesNotExist
 
     try:
         with path.open("rb") as handle:
@@ -157,14 +163,30 @@ def _finish(upload: ResumableUpload) -> ResumableUpload:
         upload.delete()
         path.unlink(missing_ok=True)
         raise
+    except (Corpus.DoesNotExist, ResumableUpload.DoesNotExist):
+        # The corpus or the member went while the file was checked.
+        path.unlink(missing_ok=True)
+        raise ResumableUpload.DoesNotExist from None
     path.unlink(missing_ok=True)
     return upload
 
 
 def upload_terminate(*, upload: ResumableUpload) -> None:
-    with transaction.atomic():
+    """Cancel the upload and delete its bytes; never while a chunk is being
+    written (UploadLocked)."""
+    path = _path(upload.key)
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
         ResumableUpload.objects.filter(pk=upload.pk).delete()
-    _path(upload.key).unlink(missing_ok=True)
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UploadLocked from None
+        ResumableUpload.objects.filter(pk=upload.pk).delete()
+        path.unlink(missing_ok=True)
 
 
 def uploads_cleanup() -> int:
@@ -172,10 +194,12 @@ def uploads_cleanup() -> int:
     RESUMABLE_UPLOAD_EXPIRY_HOURS, the rows of finished ones as old, and
     files that no row names. Returns how many uploads went."""
     cutoff = timezone.now() - datetime.timedelta(hours=settings.RESUMABLE_UPLOAD_EXPIRY_HOURS)
-    expired = list(ResumableUpload.objects.filter(updated_at__lt=cutoff).values_list("pk", "key"))
-    for pk, key in expired:
-        ResumableUpload.objects.filter(pk=pk, updated_at__lt=cutoff).delete()
-        _path(key).unlink(missing_ok=True)
+    expired = list(ResumableUpload.objects.filter(updated_at__lt=cutoff))
+    for upload in expired:
+        try:
+            upload_terminate(upload=upload)
+        except UploadLocked:
+            pass  # a chunk is arriving after all: no longer abandoned
     folder = Path(settings.RESUMABLE_UPLOAD_DIR)
     if folder.is_dir():
         for path in folder.iterdir():

@@ -408,6 +408,13 @@ def test_a_refused_large_chunk_still_gets_its_answer_from_gunicorn(member, tmp_p
         assert response.status == 409
         assert response.getheader("Upload-Offset") == "0"
         connection.close()
+        # Nobody else's body is waited for: a stranger announcing 64 MB and
+        # sending one byte is answered at once.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(f"PATCH {url} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n"
+                         f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+                         f"Content-Length: {64 * 1024 * 1024}\r\n\r\nx".encode())
+            assert sock.recv(100).startswith(b"HTTP/1.1 401")
     finally:
         server.kill()
 
@@ -421,3 +428,39 @@ def test_the_clean_up_runs_every_hour_as_a_registered_task():
     schedule = settings.CELERY_BEAT_SCHEDULE["resumable-cleanup"]
     assert schedule["schedule"] == 3600.0
     assert schedule["task"] in app.tasks
+
+
+@pytest.mark.django_db
+def test_cancelling_while_a_chunk_is_written_waits_for_it(member, upload_dir):
+    client = client_of(member)
+    url = create(client, make_corpus(member))
+    (data,) = upload_dir.iterdir()
+    with data.open("r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        response = client.delete(url)
+    assert response.status_code == 423
+    assert response.json()["code"] == "locked"
+    assert client.head(url).status_code == 200
+    assert client.delete(url).status_code == 204
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("last", [False, True], ids=["a chunk", "the last chunk"])
+def test_a_corpus_deleted_while_a_chunk_arrives_leaves_nothing(member, upload_dir, last):
+    from contributions import submissions
+
+    corpus = make_corpus(member)
+    upload = resumable.upload_create(user=member, corpus=corpus, name="a.txt", length=len(TEXT))
+    size = len(TEXT) if last else 100
+    sent = iter([TEXT[:50], TEXT[50:size]])
+
+    def read(_n: int) -> bytes:
+        chunk = next(sent, b"")
+        if ResumableUpload.objects.filter(pk=upload.pk).exists():
+            submissions.corpus_delete_draft(corpus=corpus, actor=member)
+        return chunk
+
+    with pytest.raises(ResumableUpload.DoesNotExist):
+        resumable.upload_append(upload=upload, offset=0, read=read, length=size)
+    assert list(upload_dir.iterdir()) == []
+    assert not CorpusFile.objects.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -64,8 +65,6 @@ class TusView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method == "PATCH" and response.status_code >= 400:
-            _drain(request._request)
         response["Tus-Resumable"] = TUS_VERSION
         response["Cache-Control"] = "no-store"
         return response
@@ -92,16 +91,18 @@ class UnsupportedVersion(Exception):
     pass
 
 
-# A refused chunk (409, 423...) is read to its end before the answer, up to
-# this much: a server that answers and closes while the client still sends
-# resets the connection, and the client never sees why.
+# The owner's chunk refused for the upload's state (409, 423, 460) is read
+# to its end before the answer, up to so much and so long: a server that
+# answers and closes while the client still sends resets the connection,
+# and the client never learns the offset. Nobody else's bytes are read.
 DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10
 
 
 def _drain(request) -> None:
-    left = DRAIN_BYTES
+    left, deadline = DRAIN_BYTES, time.monotonic() + DRAIN_SECONDS
     try:
-        while left > 0 and (data := request.read(min(left, resumable.READ_SIZE))):
+        while left > 0 and time.monotonic() < deadline and (data := request.read(min(left, resumable.READ_SIZE))):
             left -= len(data)
     except OSError:
         pass
@@ -209,13 +210,16 @@ class UploadDetail(TusView):
                 upload=upload, offset=offset, read=request._request.read, length=length, checksum=checksum
             )
         except resumable.UploadLocked:
+            _drain(request._request)
             return _error(423, "locked", _("Another request is sending a chunk of this upload; try again."))
         except resumable.OffsetMismatch as exc:
+            _drain(request._request)
             response = _error(409, "offset_mismatch", _("The upload is at byte %(offset)s, not at this one.")
                               % {"offset": exc.offset}, "Upload-Offset")
             response["Upload-Offset"] = str(exc.offset)
             return response
         except resumable.ChecksumMismatch:
+            # Its bytes were all read to check them.
             return _error(460, "checksum_mismatch", _("The chunk does not match its checksum: send it again."),
                           "Upload-Checksum")
         except ResumableUpload.DoesNotExist:
@@ -228,5 +232,8 @@ class UploadDetail(TusView):
     @extend_schema(parameters=TUS_HEADERS, responses={204: None},
                    description="Cancel the upload (tus termination); its bytes are deleted.")
     def delete(self, request: MemberRequest, key: str) -> Response:
-        resumable.upload_terminate(upload=self._upload(request, key))
+        try:
+            resumable.upload_terminate(upload=self._upload(request, key))
+        except resumable.UploadLocked:
+            return _error(423, "locked", _("A chunk of this upload is being received; try again."))
         return Response(status=status.HTTP_204_NO_CONTENT)
