@@ -509,7 +509,7 @@ REST_FRAMEWORK = {
         {"token": "3600/hour", "session": "3600/hour", "anonymous": "600/hour", "upload": "20000/hour"},
     ),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": ["contributions.api.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "contributions.api.pagination.Pagination",
     "EXCEPTION_HANDLER": "contributions.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -12,8 +12,10 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 admin.site.site_header = "OpenLLM Europe"
 # allauth looks here for the page of its rate limits (sign-up, sign-in).
 handler429 = "contributions.ratelimits.allauth_429"
-# Unknown URLs under /api/ answer in the API's JSON shape.
+# Errors under /api/ answer in the API's JSON shape.
+handler400 = "contributions.api.errors.bad_request"
 handler404 = "contributions.api.errors.page_not_found"
+handler500 = "contributions.api.errors.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -271,3 +271,28 @@ def test_corpus_list_costs_the_same_queries_for_one_corpus_or_thirty(member):
         assert len(client.get("/api/v1/corpora/").json()["results"]) == 30
     assert len(thirty) == len(one)
     assert len(one) <= 4  # the token and its member, the agreement, the count, the page
+
+
+def test_json_nested_too_deeply_is_a_400(member):
+    response = api(member).post("/api/v1/corpora/", "[" * 5000 + "]" * 5000, content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "parse_error"
+
+
+def test_an_unknown_host_and_an_internal_error_answer_json_under_api(member, monkeypatch):
+    response = Client(HTTP_HOST="evil.example").get("/api/v1/stats/")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "bad_request"
+    from contributions.api import corpora
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(corpora.submissions, "corpus_create", broken)
+    client = api(member)
+    client.raise_request_exception = False
+    response = client.post("/api/v1/corpora/", METADATA, content_type="application/json")
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "server_error"
+    # The pages keep their own.
+    assert Client(HTTP_HOST="evil.example").get("/").status_code == 400

@@ -88,3 +88,16 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if request.path.startswith("/api/"):
         return json_error(404, "not_found", _("Not found."))
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refuses before any view (an unknown Host, say)."""
+    if request.path.startswith("/api/"):
+        return json_error(400, "bad_request", _("Bad request."))
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return json_error(500, "server_error", _("Internal error: it has been logged. Try again later."))
+    return defaults.server_error(request)
