@@ -41,6 +41,7 @@ LABELS = {
     "report": _("You have sent too many abuse reports in a short time."),
     "comment": _("You have posted too many comments in a short time."),
     "signup": _("Too many sign-ups came from your network in a short time."),
+    "api_auth": _("Too many API calls with a wrong token came from your network in a short time."),
     "login": _("Too many sign-in attempts came from your network in a short time."),
     "reset_password": _("Too many password reset requests came from your network in a short time."),
     "reset_password_from_key": _("Too many password changes came from your network in a short time."),

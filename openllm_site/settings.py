@@ -348,8 +348,9 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # the two. RATE_LIMITS overrides some, e.g. "removal=5/h,comment=off".
 RATE_LIMITS = env_rate_limits(
     "RATE_LIMITS",
-    {"removal": "5/h", "report": "10/h", "comment": "30/h", "signup": "20/h/ip"},
-    anonymous=("signup",),
+    # api_auth: API calls with a token that is unknown, expired or revoked.
+    {"removal": "5/h", "report": "10/h", "comment": "30/h", "signup": "20/h/ip", "api_auth": "60/h/ip"},
+    anonymous=("signup", "api_auth"),
 )
 ACCOUNT_RATE_LIMITS = {"signup": RATE_LIMITS["signup"]}
 
@@ -478,9 +479,9 @@ LOGGING = {
 
 # The REST API (contributions.api) under /api/v1/: personal tokens for
 # scripts, the session for the site's own pages. Every error is one JSON
-# shape (contributions.api.errors). Rates count per token (or per session's
-# member, or per address for anonymous calls); API_RATE_LIMITS overrides
-# them, e.g. "token=2000/hour,upload=6000/hour".
+# shape (contributions.api.errors). Rates count per token and per member
+# (or per address for anonymous calls); API_RATE_LIMITS overrides them,
+# e.g. "token=2000/hour,upload=6000/hour".
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366, minimum=1)
 
 
@@ -505,8 +506,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["contributions.api.throttling.ApiRateThrottle"],
     "DEFAULT_THROTTLE_RATES": _api_rates(
         "API_RATE_LIMITS",
-        # An upload of 2 GiB in chunks of 8 MiB is 256 requests.
-        {"token": "3600/hour", "session": "3600/hour", "anonymous": "600/hour", "upload": "20000/hour"},
+        # "token" counts each token, "member" all of a member's calls (every
+        # token and the session together). An upload of 2 GiB in chunks of
+        # 8 MiB is 256 requests.
+        {"token": "3600/hour", "member": "7200/hour", "anonymous": "600/hour", "upload": "20000/hour"},
     ),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["contributions.api.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],

@@ -149,7 +149,7 @@ def test_unknown_api_url_answers_json():
 
 @override_settings(REST_FRAMEWORK={
     **settings.REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"token": "3/minute", "session": "3/minute", "anonymous": "3/minute",
+    "DEFAULT_THROTTLE_RATES": {"token": "3/minute", "member": "5/minute", "anonymous": "3/minute",
                                "upload": "3/minute"},
 })
 def test_calls_past_the_token_rate_get_a_429_with_retry_after(member):
@@ -159,8 +159,19 @@ def test_calls_past_the_token_rate_get_a_429_with_retry_after(member):
     response = client.get("/api/v1/corpora/")
     assert error_of(response)["code"] == "throttled"
     assert int(response["Retry-After"]) > 0
-    # Another token of the same member counts apart.
-    assert api(member).get("/api/v1/corpora/").status_code == 200
+    # Another token of the same member has its own count, within the
+    # member's: five calls let through in all, whatever the tokens.
+    other = api(member)
+    assert [other.get("/api/v1/corpora/").status_code for _ in range(3)] == [200, 200, 429]
+    assert api(UserFactory()).get("/api/v1/corpora/").status_code == 200
+
+
+def test_calls_with_wrong_tokens_are_limited_per_address(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api_auth": "3/h/ip"}
+    client = Client(HTTP_AUTHORIZATION="Token oll_guess")
+    statuses = [client.get("/api/v1/corpora/").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    assert error_of(client.get("/api/v1/corpora/"))["code"] == "throttled"
 
 
 def test_owner_uploads_files_in_multipart_and_a_bad_one_is_named(member):

@@ -118,7 +118,9 @@ def test_rate_limits_reach_allauth_and_forwarded_for_is_trusted_only_behind_a_pr
     result = settings_in_child(tmp_path, names, RATE_LIMITS="signup=3/h,comment=off", BEHIND_PROXY="")
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
-    assert found["RATE_LIMITS"] == {"removal": "5/h", "report": "10/h", "comment": "", "signup": "3/h"}
+    assert found["RATE_LIMITS"] == {
+        "removal": "5/h", "report": "10/h", "comment": "", "signup": "3/h", "api_auth": "60/h/ip",
+    }
     assert found["ACCOUNT_RATE_LIMITS"] == {"signup": "3/h"}
     assert found["TRUSTED_PROXY_COUNT"] == found["ALLAUTH_TRUSTED_PROXY_COUNT"] == 0
 

@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from ..models import ApiToken, User
+from ..ratelimits import rate_limit_consume
 from ..tokens import token_authenticate
 
 
@@ -26,6 +27,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("This token is unknown, expired or revoked.")) from None
         token = token_authenticate(key=key)
         if token is None:
+            # Each wrong key costs a lookup: counted per address, so that
+            # guessing (hopeless anyway, with 256-bit keys) stays cheap.
+            refusal = rate_limit_consume(request=request._request, action="api_auth")
+            if refusal:
+                raise exceptions.Throttled(wait=refusal.retry_after)
             raise exceptions.AuthenticationFailed(_("This token is unknown, expired or revoked."))
         return token.user, token
 

@@ -4,32 +4,37 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from ..models import ApiToken
 from ..ratelimits import client_ip
 
 
 class ApiRateThrottle(SimpleRateThrottle):
-    """Counts calls per token, per session's member or per address for
-    anonymous callers, each against its own rate. A view that sets
-    ``throttle_scope = "upload"`` (the chunks of resumable uploads) counts
-    there instead, per member."""
+    """Counts a token's calls against its own rate and, with the session's,
+    against its member's (so more tokens give no more calls); anonymous
+    calls per address. A view that sets ``throttle_scope = "upload"`` (the
+    chunks of resumable uploads) counts there instead, per member."""
 
     def __init__(self) -> None:
-        # The rate depends on the request: chosen in allow_request.
+        # The rates depend on the request: chosen in allow_request.
         pass
 
-    def allow_request(self, request: Request, view) -> bool:
+    def _buckets(self, request: Request, view) -> list[tuple[str, str]]:
+        user = request.user
+        if not user.is_authenticated:
+            return [("anonymous", client_ip(request._request))]
+        if getattr(view, "throttle_scope", None) == "upload":
+            return [("upload", f"user-{user.pk}")]
+        member = ("member", f"user-{user.pk}")
         auth = request.auth
-        if getattr(view, "throttle_scope", None) == "upload" and request.user.is_authenticated:
-            self.scope, self.ident = "upload", f"user-{request.user.pk}"
-        elif auth is not None and hasattr(auth, "key_hash"):
-            self.scope, self.ident = "token", f"token-{auth.pk}"
-        elif request.user.is_authenticated:
-            self.scope, self.ident = "session", f"user-{request.user.pk}"
-        else:
-            self.scope, self.ident = "anonymous", client_ip(request._request)
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        return [("token", f"token-{auth.pk}"), member] if isinstance(auth, ApiToken) else [member]
+
+    def allow_request(self, request: Request, view) -> bool:
+        for self.scope, self.ident in self._buckets(request, view):
+            self.rate = self.get_rate()
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+            if not super().allow_request(request, view):
+                return False
+        return True
 
     def get_rate(self) -> str:
         # Read at each call (DRF reads it once, at import): a changed
