@@ -90,7 +90,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return defaults.page_not_found(request, exception)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """A request Django refuses before any view (an unknown Host, say)."""
     if request.path.startswith("/api/"):
         return json_error(400, "bad_request", _("Bad request."))

@@ -29,7 +29,8 @@ class ApiRateThrottle(SimpleRateThrottle):
         return [("token", f"token-{auth.pk}"), member] if isinstance(auth, ApiToken) else [member]
 
     def allow_request(self, request: Request, view) -> bool:
-        for self.scope, self.ident in self._buckets(request, view):
+        for scope, ident in self._buckets(request, view):
+            self.scope, self.ident = scope, ident
             self.rate = self.get_rate()
             self.num_requests, self.duration = self.parse_rate(self.rate)
             if not super().allow_request(request, view):
