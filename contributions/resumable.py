@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,6 +47,10 @@ class ChecksumMismatch(Exception):
     pass
 
 
+class NoRoom(Exception):
+    """The server's disk cannot take this upload now."""
+
+
 def _path(key: str) -> Path:
     return Path(settings.RESUMABLE_UPLOAD_DIR) / key
 
@@ -65,16 +71,28 @@ def upload_create(
     if not lifecycle.is_editable(corpus):
         raise ValidationError(_("This corpus can no longer be changed: its review has started or ended."))
     name, _fmt = submissions.file_check(name=name, size=length, split=split, separator=separator)
-    receiving = ResumableUpload.objects.filter(user=user, status=ResumableUpload.Status.RECEIVING).count()
-    if receiving >= settings.RESUMABLE_UPLOADS_PER_MEMBER:
+    receiving = ResumableUpload.objects.filter(status=ResumableUpload.Status.RECEIVING)
+    mine = receiving.filter(user=user).aggregate(count=Count("id"), bytes=Sum("length"))
+    if mine["count"] >= settings.RESUMABLE_UPLOADS_PER_MEMBER:
         raise ValidationError(
-            _("You have %(count)s uploads under way: finish or cancel one first.") % {"count": receiving}
+            _("You have %(count)s uploads under way: finish or cancel one first.") % {"count": mine["count"]}
         )
+    if (mine["bytes"] or 0) + length > settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER:
+        raise ValidationError(
+            _("Your uploads under way would hold more than %(limit)s bytes: finish or cancel one first.")
+            % {"limit": f"{settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER:,}"}
+        )
+    # Every upload under way will write the rest of its bytes: this one
+    # starts only if the disk holds them all, and a margin besides.
+    folder = Path(settings.RESUMABLE_UPLOAD_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    promised = receiving.aggregate(rest=Sum(F("length") - F("offset")))["rest"] or 0
+    if shutil.disk_usage(folder).free < promised + length + settings.RESUMABLE_UPLOAD_FREE_BYTES:
+        raise NoRoom
     upload = ResumableUpload(
         key=uuid.uuid4().hex, user=user, corpus=corpus, name=name, length=length, split=split,
         separator=separator, text_column=text_column or "text",
     )
-    Path(settings.RESUMABLE_UPLOAD_DIR).mkdir(parents=True, exist_ok=True)
     _path(upload.key).touch()
     upload.save()
     if length == 0:

@@ -440,8 +440,12 @@ FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 # this long) or cancelled. Several web servers must share this folder.
 RESUMABLE_UPLOAD_DIR = Path(env("RESUMABLE_UPLOAD_DIR", str(VAR_DIR / "resumable")))
 RESUMABLE_UPLOAD_EXPIRY_HOURS = env_int("RESUMABLE_UPLOAD_EXPIRY_HOURS", 24, minimum=1)
-# Uploads under way at once for one member: each holds disk until it ends.
+# Uploads under way at once for one member, and the bytes they may hold
+# together: each holds disk until it ends. A new upload starts only if the
+# disk holds what every upload under way still has to write, and so much more.
 RESUMABLE_UPLOADS_PER_MEMBER = env_int("RESUMABLE_UPLOADS_PER_MEMBER", 20, minimum=1)
+RESUMABLE_UPLOAD_BYTES_PER_MEMBER = env_int("RESUMABLE_UPLOAD_BYTES_PER_MEMBER", 10 * 1024**3, minimum=1)
+RESUMABLE_UPLOAD_FREE_BYTES = env_int("RESUMABLE_UPLOAD_FREE_BYTES", 2 * 1024**3, minimum=0)
 # Review policy.
 REVIEW_APPROVALS_REQUIRED = env_int("REVIEW_APPROVALS_REQUIRED", 2)
 REVIEW_MAINTAINER_SETTLES = env_bool("REVIEW_MAINTAINER_SETTLES", True)

@@ -464,3 +464,25 @@ def test_a_corpus_deleted_while_a_chunk_arrives_leaves_nothing(member, upload_di
         resumable.upload_append(upload=upload, offset=0, read=read, length=size)
     assert list(upload_dir.iterdir()) == []
     assert not CorpusFile.objects.exists()
+
+
+@pytest.mark.django_db
+def test_uploads_under_way_are_bounded_per_member_and_by_the_disk(member, settings, monkeypatch):
+    client = client_of(member)
+    corpus = make_corpus(member)
+    settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER = 1000
+    create(client, corpus, length=600)
+    too_much = client.post("/api/v1/uploads/", HTTP_UPLOAD_LENGTH="600",
+                           HTTP_UPLOAD_METADATA=metadata(filename="b.txt", corpus=corpus.pk))
+    assert too_much.status_code == 400 and "1,000" in too_much.json()["message"]
+    settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER = 10**12
+    import shutil
+
+    real = shutil.disk_usage
+    monkeypatch.setattr(resumable.shutil, "disk_usage",
+                        lambda path: real(path)._replace(free=settings.RESUMABLE_UPLOAD_FREE_BYTES + 1000))
+    # 600 bytes still to come for the first upload, 600 for this one: no room.
+    full = client.post("/api/v1/uploads/", HTTP_UPLOAD_LENGTH="600",
+                       HTTP_UPLOAD_METADATA=metadata(filename="b.txt", corpus=corpus.pk))
+    assert full.status_code == 507 and full.json()["code"] == "insufficient_storage"
+    assert create(client, corpus, length=300)

@@ -159,6 +159,8 @@ class UploadCreate(TusView):
                                              **options.validated_data)
         except FileTooLarge as exc:
             return _error(413, "too_large", exc.messages[0], "Upload-Length")
+        except resumable.NoRoom:
+            return _error(507, "insufficient_storage", _("The server is short of disk space: try again later."))
         response = Response(status=status.HTTP_201_CREATED)
         # Relative (as tus allows): right whatever scheme and host a proxy
         # in front of the site shows the client.
