@@ -83,3 +83,30 @@ class AllowListFilter(BaseFilterBackend):
                 "schema": {"type": "string", "enum": ordering_fields + [f"-{f}" for f in ordering_fields]},
             })
         return parameters
+
+
+class ArgumentFilter(AllowListFilter):
+    """AllowListFilter for a list that its domain function filters itself
+    (the review queue looks for a language inside a JSON list, the catalogue
+    for periods that overlap): the view's ``filters`` maps each allowed query
+    parameter to the function's keyword argument, ``filter_serializer``
+    checks the values, and the view's ``get_queryset(**arguments)`` calls
+    the function; its answer replaces the unfiltered one DRF passes in. A
+    value never reaches a lookup unchecked, and the list keeps the order its
+    function gives (``ordering`` is refused)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filters: dict[str, str] = view.filters
+        check_parameters(request, set(filters))
+        if request.query_params.get("ordering"):
+            raise InvalidParameter(
+                "ordering", _("This list can only be ordered by: %(fields)s.") % {"fields": "-"}, "invalid_ordering"
+            )
+        given = {name: request.query_params[name] for name in filters if name in request.query_params}
+        checked = view.filter_serializer(data=given)
+        checked.is_valid(raise_exception=True)
+        return view.get_queryset(**{filters[name]: value for name, value in checked.validated_data.items()})
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        # The view documents them from its filter_serializer (types, choices, bounds).
+        return []

@@ -4,13 +4,11 @@ caller is."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,78 +18,11 @@ from .. import catalogue, stats
 from ..dashboard import text_went_of_corpus
 from ..lifecycle import PUBLISHED
 from ..models import LANGUAGES, Corpus, Domain, License, User
-from .filters import AllowListFilter, InvalidParameter, check_parameters
+from .filters import ArgumentFilter
 from .permissions import AgreementAccepted, IsMember, MemberRequest
-
-# ---------------------------------------------------------------- shared by the API's review and release views
-
-
-class ArgumentFilter(AllowListFilter):
-    """AllowListFilter for a list that its domain function filters itself
-    (the review queue looks for a language inside a JSON list, the catalogue
-    for periods that overlap): the view's ``filters`` maps each allowed query
-    parameter to the function's keyword argument, ``filter_serializer``
-    checks the values, and the view's ``get_queryset(**arguments)`` calls
-    the function; its answer replaces the unfiltered one DRF passes in. A
-    value never reaches a lookup unchecked, and the list keeps the order its
-    function gives (``ordering`` is refused)."""
-
-    def filter_queryset(self, request, queryset, view):
-        filters: dict[str, str] = view.filters
-        check_parameters(request, set(filters))
-        if request.query_params.get("ordering"):
-            raise InvalidParameter(
-                "ordering", _("This list can only be ordered by: %(fields)s.") % {"fields": "-"}, "invalid_ordering"
-            )
-        given = {name: request.query_params[name] for name in filters if name in request.query_params}
-        checked = view.filter_serializer(data=given)
-        checked.is_valid(raise_exception=True)
-        return view.get_queryset(**{filters[name]: value for name, value in checked.validated_data.items()})
-
-    def get_schema_operation_parameters(self, view) -> list[dict]:
-        # The view documents them from its filter_serializer (types, choices, bounds).
-        return []
-
-
-def choice_field(choices: Sequence[tuple[str, Any]] | Sequence[str], *, component_name: str | None = None) -> type:
-    """A ChoiceField class whose schema is its own enum: drf-spectacular names
-    the enums of choice fields after the field (``status``, ``licenses``),
-    and warns where one name stands for several choice sets or one set has
-    several names."""
-    values = [choice if isinstance(choice, str) else choice[0] for choice in choices]
-
-    @extend_schema_field({"type": "string", "enum": values}, component_name=component_name)
-    class Field(serializers.ChoiceField):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(choices=choices, **kwargs)
-
-    return Field
-
+from .serializers import REFUSED, choice_field, errors
 
 PublishedStatusField = choice_field(sorted(PUBLISHED), component_name="PublishedCorpusStatus")
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, for scripts.")
-    message = serializers.CharField(help_text="In the caller's language.")
-    field = serializers.CharField(allow_null=True, help_text="The input at fault, if one is.")
-
-
-class ApiErrorBodySerializer(ApiErrorSerializer):
-    """contributions.api.errors: the first problem, then every one."""
-
-    # The metaclass takes declared fields off the class: Serializer.errors stays.
-    errors = ApiErrorSerializer(many=True)  # type: ignore[assignment]
-
-
-def errors(*statuses: int) -> dict[int, type[ApiErrorBodySerializer]]:
-    """The error answers of an operation, for the schema (and for the checks
-    of its answers against it)."""
-    return dict.fromkeys(statuses, ApiErrorBodySerializer)
-
-
-# Any operation: a token unknown or expired (401), an agreement not accepted (403).
-REFUSED = (401, 403)
 
 
 # ---------------------------------------------------------------- the caller

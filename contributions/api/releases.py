@@ -21,7 +21,7 @@ from ..analysis.text import QUALITY_FLAGS
 from ..models import LANGUAGES, Corpus, Domain, JobStatus, License, Release, TrainingVersion
 from .filters import AllowListFilter
 from .permissions import AgreementAccepted, IsMaintainer, MemberRequest
-from .public import REFUSED, choice_field, errors
+from .serializers import REFUSED, choice_field, errors
 
 JobStatusField = choice_field(JobStatus.choices, component_name="JobStatus")
 

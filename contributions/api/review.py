@@ -15,9 +15,9 @@ from rest_framework.views import APIView
 
 from .. import review
 from ..models import LANGUAGES, Corpus, Decision, Domain, License, RejectReason
+from .filters import ArgumentFilter
 from .permissions import IsReviewer, MemberRequest
-from .public import REFUSED, ArgumentFilter, errors
-from .serializers import CorpusSerializer
+from .serializers import REFUSED, CorpusSerializer, errors
 
 
 class QueueFilterSerializer(serializers.Serializer):

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import LANGUAGES, AnalysisRun, Corpus, CorpusFile
@@ -141,3 +145,42 @@ class DocumentPageSerializer(serializers.Serializer):
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
     results = DocumentSerializer(many=True)
+
+
+def choice_field(choices: Sequence[tuple[str, Any]] | Sequence[str], *, component_name: str | None = None) -> type:
+    """A ChoiceField class whose schema is its own enum: drf-spectacular names
+    the enums of choice fields after the field (``status``, ``licenses``),
+    and warns where one name stands for several choice sets or one set has
+    several names."""
+    values = [choice if isinstance(choice, str) else choice[0] for choice in choices]
+
+    @extend_schema_field({"type": "string", "enum": values}, component_name=component_name)
+    class Field(serializers.ChoiceField):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(choices=choices, **kwargs)
+
+    return Field
+
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for scripts.")
+    message = serializers.CharField(help_text="In the caller's language.")
+    field = serializers.CharField(allow_null=True, help_text="The input at fault, if one is.")
+
+
+class ApiErrorBodySerializer(ApiErrorSerializer):
+    """contributions.api.errors: the first problem, then every one."""
+
+    # The metaclass takes declared fields off the class: Serializer.errors stays.
+    errors = ApiErrorSerializer(many=True)  # type: ignore[assignment]
+
+
+def errors(*statuses: int) -> dict[int, type[ApiErrorBodySerializer]]:
+    """The error answers of an operation, for the schema (and for the checks
+    of its answers against it)."""
+    return dict.fromkeys(statuses, ApiErrorBodySerializer)
+
+
+# Any operation: a token unknown or expired (401), an agreement not accepted (403).
+REFUSED = (401, 403)
