@@ -20,11 +20,21 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
-from . import __version__
+from . import __version__, i18n
 from .i18n import _
 
 USER_AGENT = f"openllm-cli/{__version__}"
 API_PREFIX = "/api/v1/"
+# The most read of an API answer (JSON, an error): a server that sends more,
+# or sends without end, is refused rather than let memory grow. Downloads are
+# streamed to disk instead (main._download_one), within the size announced.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+READ_BLOCK = 64 * 1024
+# A paginated list ends within so many pages and results, and never asks
+# twice for the same page: a server whose ``next`` goes round in circles or
+# never ends is stopped.
+MAX_PAGES = 10_000
+MAX_RESULTS = 500_000
 
 
 class ApiError(Exception):
@@ -63,7 +73,7 @@ class Response:
     def json(self) -> Any:
         try:
             return json.loads(self.body.decode("utf-8"))
-        except (UnicodeError, ValueError):
+        except (UnicodeError, ValueError, RecursionError):
             raise ApiError(
                 self.status, "bad_response",
                 _("The server's answer (HTTP {status}) is not the JSON expected: is {url} the platform's address?")
@@ -74,7 +84,7 @@ class Response:
         """This answer as an ApiError: the server's message when it gave one."""
         try:
             body = json.loads(self.body.decode("utf-8"))
-        except (UnicodeError, ValueError):
+        except (UnicodeError, ValueError, RecursionError):
             body = None
         if isinstance(body, dict) and isinstance(body.get("message"), str):
             errors = body.get("errors")
@@ -105,6 +115,35 @@ def base_url(value: str) -> str:
             path = path[: -len(suffix)]
             break
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def read_at_most(answer: Any, limit: int) -> bytes | None:
+    """The body of ``answer``, read in blocks; None as soon as it goes past
+    ``limit`` bytes (what was read is dropped)."""
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        block = answer.read(min(READ_BLOCK, limit + 1 - total))
+        if not block:
+            return b"".join(parts)
+        total += len(block)
+        if total > limit:
+            return None
+        parts.append(block)
+
+
+def _error_body(exc: urllib.error.HTTPError) -> bytes:
+    """The body of an error answer, or nothing when it cannot be read or is
+    too large (the status then speaks for itself)."""
+    try:
+        return read_at_most(exc, MAX_ANSWER_BYTES) or b""
+    except (OSError, http.client.HTTPException, ValueError):
+        return b""
+
+
+def too_large(status: int) -> ApiError:
+    return ApiError(status, "too_large", _("The server's answer is too large (more than {size}).").format(
+        size=i18n.size(MAX_ANSWER_BYTES)))
 
 
 def _opener() -> urllib.request.OpenerDirector:
@@ -177,13 +216,12 @@ class Client:
         request = self._request(method, path, data, headers)
         try:
             with self.opener.open(request, timeout=timeout or self.timeout) as answer:
-                return Response(answer.status, answer.headers, answer.read(), request.full_url)
+                body = read_at_most(answer, MAX_ANSWER_BYTES)
+                if body is None:
+                    raise too_large(answer.status)
+                return Response(answer.status, answer.headers, body, request.full_url)
         except urllib.error.HTTPError as exc:
-            try:
-                body = exc.read()
-            except (OSError, http.client.HTTPException):
-                body = b""
-            return Response(exc.code, exc.headers, body, request.full_url)
+            return Response(exc.code, exc.headers, _error_body(exc), request.full_url)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise NetworkError(
                 _("Cannot reach {url}: {reason}").format(url=self.url, reason=_reason(exc))
@@ -202,11 +240,26 @@ class Client:
     def pages(self, path: str) -> Iterator[dict]:
         """The results of a paginated list, page after page."""
         url: str | None = path
+        seen: set[str] = set()
+        results = 0
         while url:
+            address = self.absolute(url)
+            if address in seen:
+                raise ApiError(200, "bad_response", _("The server's list goes round in circles (it leads back to "
+                                                      "{url}).").format(url=address))
+            if len(seen) >= MAX_PAGES:
+                raise ApiError(200, "bad_response", _("The server's list goes on past {n} pages: stopped.").format(
+                    n=i18n.integer(MAX_PAGES)))
+            seen.add(address)
             page = self.call("GET", url)
-            if not isinstance(page, dict):
+            items = page.get("results") if isinstance(page, dict) else None
+            if not isinstance(page, dict) or not isinstance(items or [], list):
                 raise ApiError(200, "bad_response", _("The server's answer is not the list expected."))
-            yield from page.get("results") or []
+            results += len(items or [])
+            if results > MAX_RESULTS:
+                raise ApiError(200, "bad_response", _("The server's list goes on past {n} results: stopped.")
+                               .format(n=i18n.integer(MAX_RESULTS)))
+            yield from (item for item in items or [] if isinstance(item, dict))
             following = page.get("next")
             url = self.on_this_site(following) if isinstance(following, str) and following else None
 
@@ -217,11 +270,7 @@ class Client:
         try:
             answer = self.opener.open(request, timeout=timeout or self.timeout)
         except urllib.error.HTTPError as exc:
-            try:
-                body = exc.read()
-            except (OSError, http.client.HTTPException):
-                body = b""
-            raise Response(exc.code, exc.headers, body, request.full_url).error() from None
+            raise Response(exc.code, exc.headers, _error_body(exc), request.full_url).error() from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise NetworkError(
                 _("Cannot reach {url}: {reason}").format(url=self.url, reason=_reason(exc))

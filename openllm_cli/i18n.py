@@ -152,6 +152,11 @@ FR: dict[str, str] = {
     "TLS error: {reason}": "erreur TLS : {reason}",
     "Not found (HTTP 404): {url}": "Introuvable (HTTP 404) : {url}",
     "The server's answer is not the list expected.": "La réponse du serveur n'est pas la liste attendue.",
+    "The server's answer is too large (more than {size}).": "La réponse du serveur est trop grande (plus de {size}).",
+    "The server's list goes round in circles (it leads back to {url}).":
+        "La liste du serveur tourne en rond (elle ramène à {url}).",
+    "The server's list goes on past {n} pages: stopped.": "La liste du serveur dépasse {n} pages : arrêt.",
+    "The server's list goes on past {n} results: stopped.": "La liste du serveur dépasse {n} résultats : arrêt.",
     "The server failed (HTTP {status}); try again later.":
         "Le serveur a échoué (HTTP {status}) ; réessayez plus tard.",
     "Unexpected answer from the server: HTTP {status}.": "Réponse inattendue du serveur : HTTP {status}.",
@@ -352,6 +357,8 @@ FR: dict[str, str] = {
         "{name} : abandon après {tries} essais ({reason}). Relancez la même commande pour reprendre l'envoi.",
     "The server gave no address for the upload.": "Le serveur n'a pas donné d'adresse pour l'envoi.",
     "The server did not say where the upload is.": "Le serveur n'a pas dit où en est l'envoi.",
+    "the server's offset does not move on (it stays at {offset} of {size})":
+        "l'envoi n'avance pas sur le serveur (il en reste à {offset} sur {size})",
     "{name}: the server did not confirm the file.": "{name} : le serveur n'a pas confirmé le fichier.",
     "{name}: the file became shorter while it was being sent.":
         "{name} : le fichier a raccourci pendant son envoi.",
@@ -475,6 +482,9 @@ FR: dict[str, str] = {
         "La réponse du serveur ne donne pas la liste des fichiers de la version.",
     "{path}: already there, checked.": "{path} : déjà présent, vérifié.",
     "{path}: the download broke off ({reason}).": "{path} : le téléchargement s'est interrompu ({reason}).",
+    "{path}: the server sent more than the {expected} bytes announced.":
+        "{path} : le serveur a envoyé plus que les {expected} octets annoncés.",
+    "{path}: cannot be written ({reason}).": "{path} : impossible à écrire ({reason}).",
     "{path}: {received} bytes received, {expected} expected.": "{path} : {received} octets reçus, {expected} attendus.",
     "{path}: the SHA-256 does not match (expected {expected}, received {received}).":
         "{path} : le SHA-256 ne correspond pas ({expected} attendu, {received} reçu).",

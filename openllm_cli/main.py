@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import getpass
 import hashlib
 import http.client
-import json
 import os
 import re
 import sys
@@ -32,8 +32,10 @@ from .output import (
     JOB_STATUS,
     Progress,
     corpus_status_lines,
+    json_text,
     status_label,
     table,
+    terminal_safe,
 )
 from .tus import DEFAULT_CHUNK_SIZE, FileRejected, Uploader, collect
 
@@ -48,14 +50,16 @@ FINISHED = ("done", "failed", "cancelled")
 
 
 # ------------------------------------------------------------------ output
+# Whatever is printed goes through output.terminal_safe: the server's words
+# and files' names are shown, never acted on by the terminal.
 
 def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(terminal_safe(text) + "\n")
     sys.stdout.flush()
 
 
 def err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(terminal_safe(text) + "\n")
     sys.stderr.flush()
 
 
@@ -79,7 +83,7 @@ def print_api_error(exc: ApiError) -> None:
 
 
 def print_json(data: Any) -> None:
-    out(json.dumps(data, indent=2, ensure_ascii=False))
+    out(json_text(data))
 
 
 # ------------------------------------------------------------------ context
@@ -356,7 +360,7 @@ def wait_until(
                 sys.stderr.write("\r\x1b[K")
                 sys.stderr.flush()
             return current
-        text = describe(current)
+        text = terminal_safe(describe(current), multiline=False)
         if not quiet and text != shown:
             if tty:
                 sys.stderr.write("\r" + text + "\x1b[K")
@@ -526,56 +530,98 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+DOWNLOAD_BLOCK = 1024 * 1024
+
+
+class _NotWritten(Exception):
+    """The downloaded file could not be written here (our disk, not the
+    server)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _not_written(path: str, error: OSError) -> str:
+    return _("{path}: cannot be written ({reason}).").format(path=path, reason=error.strerror or error)
+
+
+def _discard(partial: Path) -> None:
+    try:
+        partial.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def _download_one(client: Client, version: str, item: dict, target: Path, quiet: bool) -> str | None:
     """Download one file to ``target`` and check it: None, or what went
-    wrong. The file is written aside and renamed only once checked."""
+    wrong (the server's answer, or our disk: a folder that cannot be made, a
+    file that cannot be written), so that the other files go on. The body is
+    streamed to disk by blocks, never past the size announced, and the file
+    is written aside and renamed only once checked."""
     path, expected_sha, expected_bytes = item["path"], item["sha256"], item["bytes"]
-    if target.is_file() and target.stat().st_size == expected_bytes and _sha256_of(target) == expected_sha:
-        err(_("{path}: already there, checked.").format(path=path))
-        return None
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
+    try:
+        if target.is_file() and target.stat().st_size == expected_bytes and _sha256_of(target) == expected_sha:
+            err(_("{path}: already there, checked.").format(path=path))
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+        handle = partial.open("wb")
+    except OSError as exc:
+        return _not_written(path, exc)
     digest = hashlib.sha256()
     received = 0
     progress = Progress(path, expected_bytes, enabled=not quiet)
     progress.start(0)
     url = _release_path(version) + "files/" + urllib.parse.quote(path, safe="/")
+    problem = None
     try:
-        with client.stream(url, timeout=120) as answer, partial.open("wb") as handle:
+        with handle, client.stream(url, timeout=120) as answer:
             while True:
-                block = answer.read(1024 * 1024)
+                # One byte past what is left tells a longer body.
+                block = answer.read(min(DOWNLOAD_BLOCK, expected_bytes - received + 1))
                 if not block:
                     break
                 received += len(block)
                 if received > expected_bytes:
-                    break  # longer than announced: wrong, whatever follows
+                    # Longer than announced: wrong, whatever follows.
+                    problem = _("{path}: the server sent more than the {expected} bytes announced.").format(
+                        path=path, expected=i18n.integer(expected_bytes))
+                    break
                 digest.update(block)
-                handle.write(block)
+                try:
+                    handle.write(block)
+                except OSError as exc:
+                    raise _NotWritten(exc) from None
                 progress.update(received)
+    except _NotWritten as exc:
+        problem = _not_written(path, exc.error)
     except ApiError as exc:
-        progress.abandon()
-        partial.unlink(missing_ok=True)
-        return f"{path}: {exc.message}"
+        problem = f"{path}: {exc.message}"
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        progress.abandon()
-        partial.unlink(missing_ok=True)
-        return _("{path}: the download broke off ({reason}).").format(path=path, reason=network_reason(exc))
+        problem = _("{path}: the download broke off ({reason}).").format(path=path, reason=network_reason(exc))
     except BaseException:
         progress.abandon()
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise
-    if received != expected_bytes:
-        progress.abandon()
-        partial.unlink(missing_ok=True)
-        return _("{path}: {received} bytes received, {expected} expected.").format(
+    if problem is None and received != expected_bytes:
+        problem = _("{path}: {received} bytes received, {expected} expected.").format(
             path=path, received=i18n.integer(received), expected=i18n.integer(expected_bytes))
-    if digest.hexdigest() != expected_sha:
-        progress.abandon()
-        partial.unlink(missing_ok=True)
-        return _("{path}: the SHA-256 does not match (expected {expected}, received {received}).").format(
+    if problem is None and digest.hexdigest() != expected_sha:
+        problem = _("{path}: the SHA-256 does not match (expected {expected}, received {received}).").format(
             path=path, expected=expected_sha, received=digest.hexdigest())
+    if problem is None:
+        try:
+            os.replace(partial, target)
+        except OSError as exc:
+            problem = _not_written(path, exc)
+    if problem is not None:
+        progress.abandon()
+        _discard(partial)
+        return problem
     progress.finish()
-    os.replace(partial, target)
     return None
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import sys
 import time
@@ -11,13 +13,46 @@ from typing import Any, TextIO
 from . import i18n
 from .i18n import _, ngettext
 
+# What a terminal acts on rather than shows: C0 controls (ESC begins the
+# sequences that clear the screen, move the cursor or set the window's
+# title; CR rewrites the line), DEL, C1 controls (U+009B is a CSI of its
+# own) and the bidirectional overrides and isolates, which reorder what
+# follows them. Newline and tab are kept where text may span lines.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_UNSAFE_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+# json.dumps escapes C0 controls itself, not these.
+_UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f{_BIDI}]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: object, *, multiline: bool = True) -> str:
+    """``text`` as it may be written to a terminal: each control or
+    bidirectional character written as its escape (``\\x1b``, ``\\u202e``).
+    Everything printed goes through it, since what the server sends (its
+    messages, titles, paths) and files' names may hold any of them; with
+    ``multiline`` false, newlines and tabs too (a table's cell, a line
+    redrawn in place)."""
+    return (_UNSAFE_IN_TEXT if multiline else _UNSAFE_IN_LINE).sub(_shown, str(text))
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON, safe for a terminal and still the same
+    JSON: the characters above written as ``\\uXXXX`` escapes."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
 
 class Progress:
     """Bytes moved out of a total: a bar redrawn in place on a terminal,
     plain lines otherwise (each tenth of the way, or every ten seconds)."""
 
     def __init__(self, label: str, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
-        self.label, self.total = label, total
+        self.label, self.total = terminal_safe(label, multiline=False), total
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.tty = enabled and self.stream.isatty()
@@ -268,9 +303,11 @@ def corpus_status_lines(status: dict[str, Any]) -> list[str]:
 
 
 def table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    rows = [[terminal_safe(cell, multiline=False) for cell in row] for row in rows]
+    headers = [terminal_safe(cell, multiline=False) for cell in headers]
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
     out = []
     for row in [headers, *rows]:
-        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
         out.append("  ".join(cells).rstrip())
     return out

@@ -8,16 +8,22 @@ corpus, the file's absolute path, size and modification time, and the
 upload's options; a later run with the same file HEADs that URL and goes on
 from the offset the server gives. The server's word is the only offset
 trusted: a 409 names it, and a chunk whose answer was lost is found there.
-Connection errors and 5xx answers are retried with growing delays; 423
-(another request is writing) and 429 wait; 460 (checksum mismatch) sends
+Connection errors and 5xx answers are retried with growing delays, and so
+are answers that take the upload no farther than it has been (a 409 naming
+the same offset, or one behind): each counts against ``--retries``. 423
+(another request is writing) and 429 wait (``Retry-After``, in ASCII
+digits or an HTTP date, at most a minute); 460 (checksum mismatch) sends
 the chunk again. The last chunk's answer carries the new corpus file's id
 (``Corpus-File``), or the reason the server refused the file."""
 
 from __future__ import annotations
 
 import base64
+import datetime
+import email.utils
 import hashlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -29,15 +35,17 @@ from . import i18n
 from .client import ApiError, Client, NetworkError, Response, UsageError
 from .config import UploadState, upload_key
 from .i18n import _
-from .output import Progress
+from .output import Progress, terminal_safe
 
 TUS_VERSION = "1.0.0"
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl", ".csv", ".tsv", ".parquet", ".zip", ".tar.gz", ".tgz")
 # Seconds before each new try after a connection error or a 5xx answer.
 BACKOFF = [0.5, 1, 2, 4, 8, 15, 30, 60]
-# Waits for a 423 (another request is writing this upload) or a 429.
+# Waits for a 423 (another request is writing this upload) or a 429, and
+# the longest wait a Retry-After may ask for.
 MAX_WAITS = 30
+MAX_RETRY_AFTER = 60.0
 
 
 def supported(name: str) -> bool:
@@ -131,14 +139,38 @@ def metadata(values: dict[str, str]) -> str:
     return ",".join(pairs)
 
 
+def _number(value: str | None) -> int | None:
+    """A header's whole number: ASCII digits only (``str.isdigit`` also
+    takes ``²``, which ``int`` refuses), and not thousands of them."""
+    value = (value or "").strip()
+    return int(value) if re.fullmatch(r"[0-9]{1,19}", value) else None
+
+
 def _offset(response: Response) -> int | None:
-    value = (response.header("Upload-Offset") or "").strip()
-    return int(value) if value.isdigit() else None
+    return _number(response.header("Upload-Offset"))
 
 
 def _file_id(response: Response) -> int | None:
-    value = (response.header("Corpus-File") or "").strip()
-    return int(value) if value.isdigit() else None
+    return _number(response.header("Corpus-File"))
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (a number of seconds in
+    ASCII digits, or an HTTP date), at most MAX_RETRY_AFTER; None when it
+    is missing or not one of those."""
+    value = (value or "").strip()
+    if re.fullmatch(r"[0-9]+", value):
+        return MAX_RETRY_AFTER if len(value) > 6 else min(float(value), MAX_RETRY_AFTER)
+    if not value or not value.isascii():
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, says RFC 5322
+        when = when.replace(tzinfo=datetime.UTC)
+    seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 class Uploader:
@@ -155,7 +187,7 @@ class Uploader:
     # -------------------------------------------------------------- helpers
 
     def _say(self, message: str) -> None:
-        self.stream.write(message + "\n")
+        self.stream.write(terminal_safe(message) + "\n")
         self.stream.flush()
 
     def _headers(self, **extra: str) -> dict[str, str]:
@@ -180,9 +212,8 @@ class Uploader:
     def _wait(self, response: Response, waits: int, label: str) -> None:
         if waits > MAX_WAITS:
             raise response.error()
-        retry_after = (response.header("Retry-After") or "").strip()
-        delay = min(float(retry_after), 60.0) if retry_after.isdigit() else min(0.5 * waits, 5.0)
-        self.sleep(delay)
+        delay = retry_after(response.header("Retry-After"))
+        self.sleep(min(0.5 * waits, 5.0) if delay is None else delay)
 
     def _call(self, method: str, url: str, label: str, *, data: bytes | None = None,
               headers: dict[str, str] | None = None) -> Response:
@@ -336,6 +367,10 @@ class Uploader:
         progress = Progress(item.name, item.size, stream=self.stream, enabled=self.progress)
         progress.start(offset)
         file_id = None
+        # The farthest the server has been, and the answers since that took
+        # it no farther (a 409 or a 204 at the same offset, or one behind):
+        # failures, against the same budget as network errors.
+        farthest, stalls = offset, 0
         try:
             with item.path.open("rb") as handle:
                 while offset < item.size:
@@ -346,6 +381,13 @@ class Uploader:
                             name=item.name))
                     offset, file_id = self._send(url, offset, chunk, item)
                     progress.update(offset)
+                    if offset > farthest:
+                        farthest, stalls = offset, 0
+                    elif offset < item.size:
+                        stalls += 1
+                        self._retry_delay(stalls, _("the server's offset does not move on (it stays at {offset} of "
+                                                    "{size})").format(offset=i18n.integer(offset),
+                                                                      size=i18n.integer(item.size)), item.name)
             if file_id is None:
                 # The last answer was lost: the server says how it ended.
                 file_id = _file_id(self._head(url, item.name))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import http.server
+import itertools
 import json
 import os
 import re
@@ -13,6 +15,12 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from unittest import mock
 
@@ -529,3 +537,412 @@ def test_submissions_module_is_what_the_api_uses():
     from openllm_cli.main import METADATA_KEYS
 
     assert submissions.METADATA_FIELDS == METADATA_KEYS
+
+
+# ---------------------------------------------------------------- against a hostile or broken server
+# A server of the test's own on 127.0.0.1: each test says what it answers.
+
+MiB = 1024 * 1024
+# What a terminal would act on: C0 controls but newline and tab, DEL, C1,
+# bidirectional overrides and isolates.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: Message
+    body: bytes
+
+
+@dataclass
+class FakeServer:
+    url: str
+    requests: list[Request] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)  # bytes of a streamed body sent, by path
+
+    def of(self, method: str, prefix: str = "/") -> list[Request]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+    def sent_to(self, path: str) -> int:
+        """The bytes of ``path``'s streamed body the server sent before the
+        client hung up (the server notices it soon after)."""
+        deadline = time.monotonic() + 10
+        while path not in self.sent and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.sent[path]
+
+
+Answer = tuple[int, dict[str, str], bytes | Iterable[bytes]]
+
+
+@pytest.fixture
+def fake_server() -> Iterator[Callable[[Callable[[Request], Answer]], FakeServer]]:
+    """``start(app)``: a server whose ``app`` turns each request into
+    (status, headers, body); a body that is not bytes is an iterable of
+    pieces, sent without a length until it ends or the client hangs up."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(app: Callable[[Request], Answer]) -> FakeServer:
+        fake = FakeServer(url="")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(self.command, self.path, self.headers, self.rfile.read(length) if length else b"")
+                fake.requests.append(request)
+                status, headers, body = app(request)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                if isinstance(body, bytes):
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(body)
+                    return
+                self.end_headers()
+                count = 0
+                try:
+                    for piece in body:
+                        self.wfile.write(piece)
+                        count += len(piece)
+                except OSError:
+                    pass  # the client hung up
+                finally:
+                    fake.sent[self.path] = count
+
+            do_GET = do_POST = do_PATCH = do_HEAD = do_DELETE = answer
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+        return fake
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def as_json(data: object, status: int = 200, **headers: str) -> Answer:
+    return status, {"Content-Type": "application/json", **headers}, json.dumps(data, ensure_ascii=False).encode()
+
+
+def endless(total: int = 64 * MiB, piece: bytes = b" " * (64 * 1024)) -> Iterator[bytes]:
+    """A body without end as far as a client can tell (it stops at
+    ``total``, so that a client that reads it all still finishes)."""
+    for _ in range(total // len(piece)):
+        yield piece
+
+
+def release(version: str, *files: tuple[str, bytes]) -> dict:
+    return {"version": version, "status": "done",
+            "files": [{"path": path, "bytes": len(data), "sha256": sha256(data)} for path, data in files]}
+
+
+def run_raw(tmp_path: Path, *args: str, **extra: str) -> tuple[int, str, str]:
+    """The command's exit status, stdout and stderr exactly as written
+    (text=True would turn a CR into a newline)."""
+    result = subprocess.run([*COMMAND, *args], env=environment(tmp_path, **extra), capture_output=True,
+                            timeout=60, cwd=tmp_path)
+    stdout, stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
+    assert "Traceback" not in stderr, stderr
+    return result.returncode, stdout, stderr
+
+
+def test_an_endless_answer_is_refused_not_read_whole(tmp_path, fake_server):
+    def app(request: Request) -> Answer:
+        if request.path == "/api/v1/me/":
+            return 200, {"Content-Type": "application/json"}, itertools.chain([b"["], endless())
+        # An error whose body has no end: its status speaks for it.
+        return 404, {"Content-Type": "application/json"}, endless()
+
+    fake = fake_server(app)
+    env = {"OPENLLM_URL": fake.url, "OPENLLM_TOKEN": "t"}
+    whoami = openllm(tmp_path, "whoami", **env)
+    assert whoami.returncode == 1
+    assert "openllm: error: The server's answer is too large (more than 16.0\u00a0MiB)." in whoami.stderr
+    assert fake.sent_to("/api/v1/me/") < 48 * MiB  # it hung up once past 16 MiB
+    shown = openllm(tmp_path, "corpus", "show", "5", **env)
+    assert shown.returncode == 1 and "Not found (HTTP 404)" in shown.stderr
+    assert fake.sent_to("/api/v1/corpora/5/") < 48 * MiB
+    french = openllm(tmp_path, "whoami", "--lang", "fr", **env)
+    assert "La réponse du serveur est trop grande (plus de 16,0\u00a0Mio)." in french.stderr
+
+
+def test_a_download_stops_past_the_size_announced(tmp_path, fake_server):
+    files = "/api/v1/releases/v1/files/"
+
+    def app(request: Request) -> Answer:
+        if request.path == "/api/v1/releases/v1/":
+            return as_json(release("v1", ("big.bin", b"hello"), ("gone.txt", b"x"), ("ok.txt", b"right")))
+        if request.path == files + "big.bin":
+            return 200, {}, itertools.chain([b"hello"], endless())
+        if request.path == files + "ok.txt":
+            return 200, {}, b"right"
+        return 404, {"Content-Type": "application/json"}, endless()
+
+    fake = fake_server(app)
+    result = openllm(tmp_path, "release", "download", "v1", "--to", "out", OPENLLM_URL=fake.url, OPENLLM_TOKEN="t")
+    assert result.returncode == 1
+    assert "openllm: error: big.bin: the server sent more than the 5 bytes announced." in result.stderr
+    assert f"openllm: error: gone.txt: Not found (HTTP 404): {fake.url}{files}gone.txt" in result.stderr
+    assert "1 file of release v1 in out, checked." in result.stdout and "2 files failed." in result.stderr
+    out = tmp_path / "out"
+    assert (out / "ok.txt").read_bytes() == b"right"
+    assert not (out / "big.bin").exists() and not list(out.rglob("*.part"))
+    assert fake.sent_to(files + "big.bin") < 48 * MiB
+    assert fake.sent_to(files + "gone.txt") < 48 * MiB
+
+
+def test_pages_that_go_round_in_circles_or_never_end_are_stopped(tmp_path, fake_server, monkeypatch):
+    from openllm_cli import client as client_module
+
+    mode = {"next": "same"}
+
+    def app(request: Request) -> Answer:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+        page = int(query.get("page", ["1"])[0])
+        if mode["next"] == "same":
+            following: str | None = request.path
+        elif mode["next"] == "cycle":
+            following = f"/api/v1/corpora/?page={3 if page == 2 else 2}"  # 1, 2, 3, 2, 3...
+        else:
+            following = f"/api/v1/corpora/?page={page + 1}"  # each page new
+        if len(fake.requests) > 100:
+            following = None  # a client that never stops, stopped here
+        results = [{"id": page * 10 + n, "status": "draft", "title": f"T{page}.{n}"} for n in range(2)]
+        # The host named in ``next`` is not the client's business: it stays on its address.
+        return as_json({"results": results, "next": following and "http://elsewhere.example" + following})
+
+    fake = fake_server(app)
+    env = {"OPENLLM_URL": fake.url, "OPENLLM_TOKEN": "t"}
+    same = openllm(tmp_path, "corpora", **env)
+    assert same.returncode == 1, same.stderr
+    assert (f"openllm: error: The server's list goes round in circles (it leads back to {fake.url}/api/v1/corpora/)."
+            in same.stderr)
+    assert len(fake.requests) == 1 and same.stdout == ""
+
+    fake.requests.clear()
+    mode["next"] = "cycle"
+    cycle = openllm(tmp_path, "corpora", "--json", **env)
+    assert cycle.returncode == 1
+    assert f"(it leads back to {fake.url}/api/v1/corpora/?page=2)" in cycle.stderr
+    assert [r.path for r in fake.requests] == ["/api/v1/corpora/", "/api/v1/corpora/?page=2",
+                                               "/api/v1/corpora/?page=3"]
+
+    # Pages without end: stopped at MAX_PAGES (10,000; 5 here), and at
+    # MAX_RESULTS whichever comes first.
+    fake.requests.clear()
+    mode["next"] = "new"
+    monkeypatch.setattr(client_module, "MAX_PAGES", 5)
+    client = client_module.Client(fake.url, "t")
+    with pytest.raises(client_module.ApiError, match="goes on past 5 pages: stopped"):
+        list(client.pages("corpora/"))
+    assert len(fake.requests) == 5
+    fake.requests.clear()
+    monkeypatch.setattr(client_module, "MAX_RESULTS", 7)
+    with pytest.raises(client_module.ApiError, match="goes on past 7 results: stopped"):
+        list(client.pages("corpora/"))
+    assert len(fake.requests) == 4
+
+
+def tus_server(fake_server, patch: Callable[[Request, int], Answer], post: Callable[[int], Answer] | None = None):
+    """A tus endpoint: POST makes /api/v1/uploads/abc (or answers
+    ``post(n)`` for the n-th POST), PATCH answers ``patch(request, n)``."""
+    posts = [0]
+    patches = [0]
+
+    def app(request: Request) -> Answer:
+        if request.method == "POST" and request.path == "/api/v1/uploads/":
+            posts[0] += 1
+            if post is not None:
+                return post(posts[0])
+            return 201, {"Location": "/api/v1/uploads/abc", "Tus-Resumable": "1.0.0"}, b""
+        if request.method == "PATCH" and request.path == "/api/v1/uploads/abc":
+            patches[0] += 1
+            return patch(request, patches[0])
+        if request.method == "HEAD":
+            return 404, {}, b""
+        return as_json({"code": "not_found", "message": "Not found."}, 404)
+
+    return fake_server(app)
+
+
+def test_an_upload_the_server_never_lets_move_on_fails_after_the_retries(tmp_path, fake_server):
+    (tmp_path / "a.txt").write_bytes(b"ab")
+    conflict = json.dumps({"code": "conflict", "message": "The upload is not at this offset."}).encode()
+
+    def stuck(request: Request, n: int) -> Answer:
+        if n > 30:  # a client that never gives up, let through here
+            return 204, {"Upload-Offset": "2", "Corpus-File": "7"}, b""
+        return 409, {"Upload-Offset": "0", "Content-Type": "application/json"}, conflict
+
+    fake = tus_server(fake_server, stuck)
+    env = {"OPENLLM_URL": fake.url, "OPENLLM_TOKEN": "t"}
+    result = openllm(tmp_path, "upload", "3", "a.txt", "--retries", "1", **env)
+    assert result.returncode == 1, result.stderr
+    assert ("a.txt: the server's offset does not move on (it stays at 0 of 2); trying again in 0.5 s (1 of 1)."
+            in result.stderr)
+    assert ("openllm: error: a.txt: giving up after 2 tries (the server's offset does not move on (it stays at 0 "
+            "of 2)). Run the same command again to resume the upload.") in result.stderr
+    assert len(fake.of("PATCH")) == 2
+
+    # Forward, then back (409 at 0), then forward again to where it was:
+    # no progress past the farthest point either.
+    def back_and_forth(request: Request, n: int) -> Answer:
+        if n > 30:
+            return 204, {"Upload-Offset": "2", "Corpus-File": "7"}, b""
+        if request.headers["Upload-Offset"] == "0":
+            return 204, {"Upload-Offset": "1"}, b""
+        return 409, {"Upload-Offset": "0", "Content-Type": "application/json"}, conflict
+
+    (tmp_path / "uploads.json").unlink(missing_ok=True)
+    fake = tus_server(fake_server, back_and_forth)
+    again = openllm(tmp_path, "upload", "3", "a.txt", "--retries", "1", "--chunk-size", "1", OPENLLM_URL=fake.url,
+                    OPENLLM_TOKEN="t")
+    assert again.returncode == 1
+    assert "giving up after 2 tries (the server's offset does not move on (it stays at 1 of 2))" in again.stderr
+    assert [r.headers["Upload-Offset"] for r in fake.of("PATCH")] == ["0", "1", "0"]
+
+
+def test_retry_after_is_read_strictly_and_its_wait_capped(tmp_path, fake_server):
+    from email.message import Message as Headers
+    from email.utils import formatdate
+
+    from openllm_cli import tus
+    from openllm_cli.client import Client, Response
+
+    # A superscript two passes str.isdigit() but not float(): a default wait.
+    def busy_once(n: int) -> Answer:
+        if n == 1:
+            return 429, {"Retry-After": "²", "Content-Type": "application/json"}, b'{"message": "Slow down."}'
+        return 201, {"Location": "/api/v1/uploads/abc"}, b""
+
+    def done(request: Request, n: int) -> Answer:
+        return 204, {"Upload-Offset": str(len(request.body)), "Corpus-File": "7"}, b""
+
+    fake = tus_server(fake_server, done, post=busy_once)
+    (tmp_path / "a.txt").write_bytes(b"texte")
+    started = time.monotonic()
+    result = openllm(tmp_path, "upload", "3", "a.txt", OPENLLM_URL=fake.url, OPENLLM_TOKEN="t")
+    assert result.returncode == 0, result.stderr
+    assert "a.txt: added (file 7)." in result.stdout
+    assert len(fake.of("POST")) == 2 and time.monotonic() - started < 20
+
+    now = 1_700_000_000.0
+    assert tus.retry_after("3") == 3 and tus.retry_after(" 0 ") == 0
+    assert tus.retry_after("3600") == 60 and tus.retry_after("9" * 5000) == 60
+    for wrong in ["²", "٣", "1.5", "-1", "1e3", "soon", "", None, "Wed, 99 Foo 2025 25:61:00 GMT"]:
+        assert tus.retry_after(wrong) is None, wrong
+    assert tus.retry_after(formatdate(now + 30, usegmt=True), now=now) == 30
+    assert tus.retry_after(formatdate(now + 86400, usegmt=True), now=now) == 60
+    assert tus.retry_after(formatdate(now - 30, usegmt=True), now=now) == 0
+
+    def answer(**headers: str) -> Response:
+        message = Headers()
+        for name, value in headers.items():
+            message[name.replace("_", "-")] = value
+        return Response(429, message)
+
+    waits: list[float] = []
+    uploader = tus.Uploader(Client(fake.url, "t"), 3, state=None, sleep=waits.append)
+    for value in ["3600", "²", "7", formatdate(time.time() + 3600, usegmt=True)]:
+        uploader._wait(answer(Retry_After=value), 2, "a.txt")
+    assert waits == [60, 1.0, 7, 60]
+    # The same strictness for the upload's offset and the file's id.
+    assert tus._offset(answer(Upload_Offset="²")) is None and tus._offset(answer(Upload_Offset="12")) == 12
+    assert tus._file_id(answer(Corpus_File="1" * 5000)) is None
+
+
+EVIL = "Évil\x1b]0;pwned\x07\x1b[2J\x9b31m\u202egnp.exe\u2066\r\x7f\x00"
+
+
+def test_what_the_server_sends_never_drives_the_terminal(tmp_path, fake_server):
+    files = [("a\x1b[2J.txt", b"abc"), ("\u202eevil.txt", b"xyz")]
+    listing = release("v1", *files)
+    listing["files"][1]["sha256"] = "0" * 64  # a file that does not check out: its path in an error
+    corpus = {"id": 1, "status": "draft", "title": EVIL, "license": "x\x9b31m", "domain": EVIL, "version": 1,
+              "languages": ["fr\x1b[1m"]}
+    routes = {
+        "/api/v1/me/": {"display_name": EVIL, "email": "e@example.org", "role": "member\x1b[2J"},
+        "/api/v1/corpora/": {"results": [corpus], "next": None},
+        "/api/v1/corpora/1/": corpus,
+        "/api/v1/corpora/1/status/": {"id": 1, "status": EVIL, "version": 1,
+                                      "analysis": {"status": "failed", "error": EVIL}},
+        "/api/v1/releases/v1/": {**listing, "status": "done", "error": EVIL},
+    }
+
+    def app(request: Request) -> Answer:
+        path = urllib.parse.unquote(request.path)
+        if request.method == "POST" and path == "/api/v1/corpora/":
+            return as_json({"code": "invalid", "message": EVIL, "field": "title\x1b[2J",
+                            "errors": [{"message": EVIL}, {"message": EVIL, "field": "x\u202e"}]}, 400)
+        if request.method == "POST" and path == "/api/v1/uploads/":
+            return 201, {"Location": "/api/v1/uploads/abc"}, b""
+        if request.method == "PATCH":
+            return 204, {"Upload-Offset": str(len(request.body)), "Corpus-File": "7"}, b""
+        for name, data in files:
+            if path == "/api/v1/releases/v1/files/" + name:
+                return 200, {}, data
+        return as_json(routes[path])
+
+    fake = fake_server(app)
+    (tmp_path / "évil\x1b]0;x\x07.txt").write_bytes(b"texte")
+    env = {"OPENLLM_URL": fake.url, "OPENLLM_TOKEN": "t"}
+    commands = [
+        ["whoami"], ["corpora"], ["corpus", "show", "1"], ["status", "1"], ["release", "status", "v1"],
+        ["release", "download", "v1", "--to", "out"], ["corpus", "create", "--title", "T"],
+        ["upload", "3", "évil\x1b]0;x\x07.txt"], ["corpora", "--json"], ["status", "1", "--json"],
+    ]
+    for command in commands:
+        _status, stdout, stderr = run_raw(tmp_path, *command, **env)
+        for text in (stdout, stderr):
+            assert not TERMINAL_CONTROLS.search(text), (command, text)
+        shown = stdout + stderr
+        # Shown, as escapes, rather than acted on.
+        assert "\\x1b" in shown or "\\u202e" in shown or "\\u001b" in shown, (command, shown)
+        if command[-1] == "--json":
+            # Still the server's JSON, to the character.
+            data = json.loads(stdout)
+            assert data == ([corpus] if command[0] == "corpora" else routes["/api/v1/corpora/1/status/"])
+    # The files are written under the names the server gave.
+    assert (tmp_path / "out" / "a\x1b[2J.txt").read_bytes() == b"abc"
+    _status, stdout, stderr = run_raw(tmp_path, "corpora", **env)
+    assert "Évil\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202egnp.exe\\u2066\\x0d\\x7f\\x00" in stdout
+
+
+def test_a_release_file_that_cannot_be_written_is_named_and_the_others_go_on(tmp_path, fake_server):
+    good, inner, other = ("ok/good.txt", b"good"), ("ok/good.txt/inner.txt", b"inner"), ("other.txt", b"other")
+    listings = {"/api/v1/releases/v1/": release("v1", good, inner, other),
+                "/api/v1/releases/v2/": release("v2", inner, good, other)}
+
+    def app(request: Request) -> Answer:
+        if request.path in listings:
+            return as_json(listings[request.path])
+        return 200, {}, dict([good, inner, other])[request.path.split("/files/", 1)[1]]
+
+    fake = fake_server(app)
+    env = {"OPENLLM_URL": fake.url, "OPENLLM_TOKEN": "t"}
+    # ok/good.txt is written first: ok/good.txt/ cannot be made for the next.
+    first = openllm(tmp_path, "release", "download", "v1", "--to", "one", **env)
+    assert first.returncode == 1
+    assert "openllm: error: ok/good.txt/inner.txt: cannot be written (File exists)." in first.stderr
+    assert "2 files of release v1 in one, checked." in first.stdout and "1 file failed." in first.stderr
+    assert (tmp_path / "one/ok/good.txt").read_bytes() == b"good"
+    assert (tmp_path / "one/other.txt").read_bytes() == b"other"
+    # The other way round: ok/good.txt is a folder by the time it comes.
+    second = openllm(tmp_path, "release", "download", "v2", "--to", "two", **env)
+    assert second.returncode == 1
+    assert "openllm: error: ok/good.txt: cannot be written (Is a directory)." in second.stderr
+    assert "2 files of release v2 in two, checked." in second.stdout and "1 file failed." in second.stderr
+    assert (tmp_path / "two/ok/good.txt/inner.txt").read_bytes() == b"inner"
+    assert (tmp_path / "two/other.txt").read_bytes() == b"other"
+    assert not list(tmp_path.rglob("*.part"))
