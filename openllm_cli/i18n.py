@@ -289,38 +289,8 @@ FR: dict[str, str] = {
     "WORDS": "MOTS",
     "LICENSE": "LICENCE",
     "TITLE": "TITRE",
-    "metadata file (YAML), for example:\n"
-    "  title: Comptes rendus du conseil municipal\n"
-    "  description: Procès-verbaux publics, 2010-2020.\n"
-    "  languages: [fr]\n"
-    "  license: etalab-2.0\n"
-    "  domain: administrative\n"
-    "  source_url: https://example.org/conseil\n"
-    "  period_start: 2010\n"
-    "  period_end: 2020\n"
-    "  rights_attested: true\n"
-    "  may_contain_personal_data: true\n"
-    "\n"
-    "keys: {keys}\n"
-    "\n"
-    "example:\n"
-    "  openllm corpus create --metadata corpus.yml ./texts/":
-        "fichier de métadonnées (YAML), par exemple :\n"
-        "  title: Comptes rendus du conseil municipal\n"
-        "  description: Procès-verbaux publics, 2010-2020.\n"
-        "  languages: [fr]\n"
-        "  license: etalab-2.0\n"
-        "  domain: administrative\n"
-        "  source_url: https://example.org/conseil\n"
-        "  period_start: 2010\n"
-        "  period_end: 2020\n"
-        "  rights_attested: true\n"
-        "  may_contain_personal_data: true\n"
-        "\n"
-        "clés : {keys}\n"
-        "\n"
-        "exemple :\n"
-        "  openllm corpus create --metadata corpus.yml ./textes/",
+    "metadata file (YAML), for example:\n{example}\nkeys: {keys}\n\nexample:\n  {command}":
+        "fichier de métadonnées (YAML), par exemple :\n{example}\nclés : {keys}\n\nexemple :\n  {command}",
     "{path}: cannot be read ({reason}).": "{path} : illisible ({reason}).",
     "{path}: not valid YAML: {problem}": "{path} : YAML non valide : {problem}",
     "{path}: the metadata must be a mapping of keys to values.":

@@ -45,6 +45,19 @@ METADATA_KEYS = [
     "period_start", "period_end", "rights_attested", "web_collected", "tdm_respected",
     "may_contain_personal_data",
 ]
+# The same in every language: YAML keys and values are the API's.
+METADATA_EXAMPLE = """\
+  title: Comptes rendus du conseil municipal
+  description: Procès-verbaux publics, 2010-2020.
+  languages: [fr]
+  license: etalab-2.0
+  domain: administrative
+  source_url: https://example.org/conseil
+  period_start: 2010
+  period_end: 2020
+  rights_attested: true
+  may_contain_personal_data: true
+"""
 SPLITS = ["file", "blank_lines", "separator"]
 FINISHED = ("done", "failed", "cancelled")
 
@@ -778,22 +791,10 @@ def build_parser() -> argparse.ArgumentParser:
         _("Create a corpus from options, or from a YAML file with the same keys as the API (options given win "
           "over the file), and print its id. Files or folders named after the options are uploaded to it "
           "at once."),
-        _("metadata file (YAML), for example:\n"
-          "  title: Comptes rendus du conseil municipal\n"
-          "  description: Procès-verbaux publics, 2010-2020.\n"
-          "  languages: [fr]\n"
-          "  license: etalab-2.0\n"
-          "  domain: administrative\n"
-          "  source_url: https://example.org/conseil\n"
-          "  period_start: 2010\n"
-          "  period_end: 2020\n"
-          "  rights_attested: true\n"
-          "  may_contain_personal_data: true\n"
-          "\n"
-          "keys: {keys}\n"
-          "\n"
-          "example:\n"
-          "  openllm corpus create --metadata corpus.yml ./texts/").format(keys=", ".join(METADATA_KEYS)),
+        _("metadata file (YAML), for example:\n{example}\nkeys: {keys}\n\nexample:\n  {command}").format(
+            example=METADATA_EXAMPLE, keys=", ".join(METADATA_KEYS),
+            command="openllm corpus create --metadata corpus.yml ./texts/",
+        ),
     )
     meta = create.add_argument_group(_("metadata"))
     meta.add_argument("--metadata", metavar=_("FILE"), help=_("YAML file of the metadata (- for standard input)"))
