@@ -16,6 +16,7 @@ import hashlib
 import http.client
 import os
 import re
+import secrets
 import sys
 import time
 import urllib.parse
@@ -573,7 +574,9 @@ def _download_one(client: Client, version: str, item: dict, target: Path, quiet:
     streamed to disk by blocks, never past the size announced, and the file
     is written aside and renamed only once checked."""
     path, expected_sha, expected_bytes = item["path"], item["sha256"], item["bytes"]
-    partial = target.with_name(target.name + ".part")
+    # A name no listed file can have: a release listing both "a.txt.part"
+    # and "a.txt" must not write one over the other.
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     try:
         if target.is_file() and target.stat().st_size == expected_bytes and _sha256_of(target) == expected_sha:
             err(_("{path}: already there, checked.").format(path=path))

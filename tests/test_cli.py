@@ -946,3 +946,21 @@ def test_a_release_file_that_cannot_be_written_is_named_and_the_others_go_on(tmp
     assert (tmp_path / "two/ok/good.txt/inner.txt").read_bytes() == b"inner"
     assert (tmp_path / "two/other.txt").read_bytes() == b"other"
     assert not list(tmp_path.rglob("*.part"))
+
+
+def test_a_release_file_named_like_a_partial_download_is_not_written_over(tmp_path, fake_server):
+    # In this order, "a.txt" would be written aside as "a.txt.part".
+    files = [("a.txt.part", b"first file, longer"), ("a.txt", b"second file")]
+    listing = release("v1", *files)
+
+    def app(request: Request) -> Answer:
+        if request.path == "/api/v1/releases/v1/":
+            return as_json(listing)
+        return 200, {}, dict(files)[request.path.split("/files/", 1)[1]]
+
+    fake = fake_server(app)
+    done = openllm(tmp_path, "release", "download", "v1", "--to", "out", OPENLLM_URL=fake.url, OPENLLM_TOKEN="t")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out/a.txt.part").read_bytes() == b"first file, longer"
+    assert (tmp_path / "out/a.txt").read_bytes() == b"second file"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt", "a.txt.part"]
