@@ -482,3 +482,17 @@ def test_lists_cost_the_same_queries_for_one_row_or_many(url, maintainer):
     _rows(6)
     assert client.get(url).json()["count"] >= 7
     assert queries() == one
+
+
+def test_a_release_of_only_the_corpora_named_and_never_one_not_ready(member, other_member, maintainer):
+    chosen, left, draft = ready_for_release(member), ready_for_release(other_member), make_corpus(member)
+    client = api(maintainer)
+    refused = client.post("/api/v1/releases/", {"version": "v1", "corpora": [chosen.pk, draft.pk]},
+                          content_type="application/json")
+    assert refused.status_code == 400
+    assert error_of(refused)["field"] == "corpora" and str(draft.pk) in error_of(refused)["message"]
+    created = client.post("/api/v1/releases/", {"version": "v1", "corpora": [chosen.pk]},
+                          content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert list(Release.objects.get(version="v1").entries.values_list("corpus_id", flat=True)) == [chosen.pk]
+    assert left.pk not in Release.objects.get(version="v1").entries.values_list("corpus_id", flat=True)

@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import jobs, releases
+from .. import jobs, lifecycle, releases
 from ..analysis.text import QUALITY_FLAGS
 from ..models import LANGUAGES, Corpus, Domain, JobStatus, License, Release, TrainingVersion
 from .filters import AllowListFilter
@@ -109,17 +110,34 @@ class ReleaseDetailSerializer(ReleaseSerializer):
 
 
 class ReleaseCreateSerializer(serializers.Serializer):
-    """As the training queue page's form (contributions.forms.ReleaseForm),
-    without its choice of corpora: every corpus ready for a release that
-    the filters keep."""
+    """As the training queue page's form (contributions.forms.ReleaseForm):
+    the corpora named, or every corpus ready for a release, that the
+    filters keep."""
 
     version = serializers.SlugField(max_length=40, help_text="For example 2026-12 or v1-2.")
+    corpora = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**53), required=False, max_length=100_000,
+        help_text="Only these corpora (their ids), each ready for a release; none: every one.",
+    )
     licenses = serializers.ListField(child=choice_field(License.choices)(), required=False)
     languages = serializers.ListField(child=choice_field(LANGUAGES)(), required=False)
     domains = serializers.ListField(child=choice_field(Domain.choices)(), required=False)
     drop_flags = serializers.ListField(child=choice_field(QUALITY_FLAGS)(), required=False,
                                        help_text="Leave out the documents with any of these quality flags.")
     public = serializers.BooleanField(required=False, default=False, help_text="Anyone may download it.")
+
+    def validate_corpora(self, value: list[int]) -> list[Corpus] | None:
+        if not value:
+            return None
+        wanted = set(value)
+        found = list(Corpus.objects.filter(status__in=lifecycle.RELEASABLE, pk__in=wanted).order_by("id"))
+        missing = sorted(wanted - {corpus.pk for corpus in found})
+        if missing:
+            raise serializers.ValidationError(
+                _("Not ready for a release: %(values)s.") % {"values": ", ".join(map(str, missing[:10]))},
+                code="not_ready",
+            )
+        return found
 
 
 class ReleaseList(generics.ListAPIView):
