@@ -432,6 +432,8 @@ FR: dict[str, str] = {
     "keep the documents in this language": "garder les documents dans cette langue",
     "DOMAIN": "DOMAINE",
     "keep the corpora of this domain": "garder les corpus de ce domaine",
+    "only this corpus (its number), ready for a release; none: every one":
+        "seulement ce corpus (son numéro), prêt pour une version ; aucun : tous",
     "FLAG": "SIGNAL",
     "leave out the documents with this quality flag": "écarter les documents qui ont ce signal de qualité",
     "publish the release once built": "publier la version une fois construite",

@@ -501,6 +501,7 @@ def cmd_release_build(context: Context, args: argparse.Namespace) -> int:
     body = {
         "version": args.version, "licenses": args.licenses or [], "languages": args.languages or [],
         "domains": args.domains or [], "drop_flags": args.drop_flags or [], "public": bool(args.public),
+        "corpora": args.corpora or [],
     }
     release = context.client().call("POST", "releases/", json_body=body, expect=(201, 202))
     if not args.json:
@@ -871,6 +872,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=_("keep the documents in this language"))
     build.add_argument("--domain", dest="domains", action="append", metavar=_("DOMAIN"),
                        help=_("keep the corpora of this domain"))
+    build.add_argument("--corpus", dest="corpora", action="append", type=_corpus_argument, metavar=_("CORPUS"),
+                       help=_("only this corpus (its number), ready for a release; none: every one"))
     build.add_argument("--drop-flag", dest="drop_flags", action="append", metavar=_("FLAG"),
                        help=_("leave out the documents with this quality flag"))
     build.add_argument("--public", action="store_true", help=_("publish the release once built"))

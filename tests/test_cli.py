@@ -474,17 +474,18 @@ def _ready_for_training(member, maintainer) -> Corpus:
 @pytest.mark.django_db(transaction=True)
 def test_release_build_wait_and_download_checked(tmp_path, live_server, celery_worker):
     member, maintainer = UserFactory(), MaintainerFactory()
-    _ready_for_training(member, maintainer)
+    corpus = _ready_for_training(member, maintainer)
     env = environment(tmp_path, OPENLLM_URL=live_server.url, OPENLLM_TOKEN=token_of(maintainer))
 
     refused = openllm(tmp_path, "release", "build", "2026-12", env=environment(
         tmp_path, OPENLLM_URL=live_server.url, OPENLLM_TOKEN=token_of(member)))
     assert refused.returncode == 1 and "openllm: error:" in refused.stderr
 
-    built = openllm(tmp_path, "release", "build", "2026-12", "--license", "etalab-2.0", "--public", "--wait",
-                    "--timeout", "150", env=env)
+    built = openllm(tmp_path, "release", "build", "2026-12", "--license", "etalab-2.0", "--corpus", str(corpus.pk),
+                    "--public", "--wait", "--timeout", "150", env=env)
     assert built.returncode == 0, built.stderr
     release = Release.objects.get(version="2026-12")
+    assert list(release.entries.values_list("corpus_id", flat=True)) == [corpus.pk]
     assert release.status == JobStatus.DONE and release.public
     assert "Release 2026-12: Done" in built.stdout
     assert len(release.files) >= 2
