@@ -596,3 +596,17 @@ def test_review_page_filtered_to_no_document_shows_an_empty_list(client, member,
     signed_in(client, reviewer)
     response = client.get(reverse("contributions:review_corpus", args=[corpus.pk]) + "?" + query)
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_reviewer_on_their_own_corpus_is_told_the_real_reason(client, reviewer):
+    corpus, _run = analysed(reviewer, [("a.txt", FRENCH[0])])
+    signed_in(client, reviewer)
+    response = client.get(reverse("contributions:review_corpus", args=[corpus.pk]))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Vous ne pouvez pas relire votre propre corpus." in page
+    assert "Votre rôle ne donne pas accès" not in page
+    other = UserFactory()
+    signed_in(client, other)
+    assert "Votre rôle ne donne pas accès" in client.get(reverse("contributions:review_queue")).content.decode()

@@ -492,7 +492,7 @@ def corpus_progress(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 def _review_target(request: AuthenticatedRequest, pk: int) -> Corpus:
     corpus = get_object_or_404(Corpus, pk=pk)
     if corpus.submitter_id == request.user.id:
-        raise PermissionDenied
+        raise PermissionDenied(_("You cannot review your own corpus."))
     return corpus
 
 
