@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+
+import pytest
 from django.core.management import call_command
 
 from contributions.models import Corpus, CorpusStatus, JobStatus, Release
@@ -20,3 +23,29 @@ def test_demo_data_goes_through_the_real_pipeline_once(db, capsys):
 def test_accounts_only_leaves_the_data_out(db):
     call_command("seed_demo", "--accounts-only")
     assert not Corpus.objects.exists()
+
+
+@pytest.mark.parametrize(("addrport", "url"), [
+    ("127.0.0.1:8011", "http://127.0.0.1:8011"), ("8012", "http://127.0.0.1:8012"), ("[::1]:8000", "http://[::1]:8000"),
+])
+def test_make_run_on_another_address_links_emails_there(monkeypatch, settings, addrport, url):
+    from contributions.management.commands import run_dev
+
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.setenv("RUN_MAIN", "true")  # no worker: runserver's child
+    served = []
+    monkeypatch.setattr(run_dev, "call_command", lambda name, address: served.append(address))
+    call_command("run_dev", addrport)
+    assert served == [addrport]
+    assert os.environ["SITE_URL"] == settings.SITE_URL == url
+
+
+def test_an_explicit_site_url_wins_over_the_address(monkeypatch, settings):
+    from contributions.management.commands import run_dev
+
+    monkeypatch.setenv("SITE_URL", "https://data.example.org")
+    monkeypatch.setenv("RUN_MAIN", "true")
+    monkeypatch.setattr(run_dev, "call_command", lambda name, address: None)
+    settings.SITE_URL = "https://data.example.org"
+    call_command("run_dev", "127.0.0.1:8011")
+    assert settings.SITE_URL == "https://data.example.org"

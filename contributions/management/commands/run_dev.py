@@ -21,6 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport: str, **options) -> None:
+        # Links in emails point where this site is served, unless SITE_URL
+        # says otherwise: the worker and runserver's child inherit it.
+        if not os.environ.get("SITE_URL"):
+            os.environ["SITE_URL"] = settings.SITE_URL = site_url(addrport)
         # runserver's autoreloader runs this command again in a child process
         # (RUN_MAIN=true): only the first one starts the worker.
         if os.environ.get("RUN_MAIN") != "true":
@@ -38,6 +42,12 @@ class Command(BaseCommand):
             atexit.register(supervisor.stop)
             self.stdout.write(self.style.SUCCESS(f"Site: http://{addrport}/  (worker pid {supervisor.pid})"))
         call_command("runserver", addrport)
+
+
+def site_url(addrport: str) -> str:
+    """The address runserver serves ``addrport`` at ("8011" is a port on
+    127.0.0.1, as runserver reads it)."""
+    return f"http://{'127.0.0.1:' + addrport if addrport.isdigit() else addrport}"
 
 
 class WorkerSupervisor:
