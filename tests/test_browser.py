@@ -519,3 +519,34 @@ def test_catalogue_corpus_release_explorer_in_both_languages_on_a_desktop_and_a_
     finally:
         context.close()
     assert len(visited) == 5
+
+
+def _contrast(first: tuple[float, ...], second: tuple[float, ...]) -> float:
+    def luminance(rgb: tuple[float, ...]) -> float:
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted([luminance(first), luminance(second)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_form_controls_stand_out_at_three_to_one(browser, live_server):
+    """WCAG 1.4.11: the border of a text box, a select and a text area
+    against the page's background and the control's own."""
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    page = context.new_page()
+    page.goto("/removal/")
+
+    def rgb(css: str) -> tuple[float, ...]:
+        return tuple(float(v) for v in re.findall(r"[\d.]+", css)[:3])
+
+    controls = page.locator("input[type=email], input[type=text], select, textarea")
+    assert controls.count() >= 2
+    body = rgb(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+    for i in range(controls.count()):
+        style = controls.nth(i).evaluate(
+            "e => [getComputedStyle(e).borderTopColor, getComputedStyle(e).backgroundColor]"
+        )
+        border, inside = rgb(style[0]), rgb(style[1])
+        assert _contrast(border, body) >= 3 and _contrast(border, inside) >= 3, style
+    context.close()
