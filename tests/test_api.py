@@ -166,7 +166,13 @@ def test_calls_past_the_token_rate_get_a_429_with_retry_after(member):
     assert api(UserFactory()).get("/api/v1/corpora/").status_code == 200
 
 
-def test_calls_with_wrong_tokens_are_limited_per_address(settings):
+def test_calls_with_wrong_tokens_are_limited_per_address(settings, monkeypatch):
+    from types import SimpleNamespace
+
+    from contributions import ratelimits
+
+    # At the start of an hour: the window does not end between two calls.
+    monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api_auth": "3/h/ip"}
     client = Client(HTTP_AUTHORIZATION="Token oll_guess")
     statuses = [client.get("/api/v1/corpora/").status_code for _ in range(4)]

@@ -30,9 +30,10 @@ def published(user):
     return corpus
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clock(monkeypatch):
-    """The limiter's clock, at the start of an hour, moved by hand."""
+    """The limiter's clock, at the start of an hour, moved by hand: no test
+    sees a window end between two of its requests."""
     now = SimpleNamespace(value=1_800_000_000.0)
     monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: now.value))
     return now
