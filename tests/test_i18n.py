@@ -46,3 +46,10 @@ def test_language_switcher_works_without_javascript(client):
     html = client.get(reverse("contributions:home")).content.decode()
     assert f'action="{reverse("set_language")}" method="post"' in html
     assert '<button type="submit">Changer</button>' in html
+
+
+@pytest.mark.django_db
+def test_the_home_page_says_what_analyses_documents_in_french(client):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Des processus d’analyse examinent chaque document" in page
+    assert "workers" not in page.lower()
