@@ -67,6 +67,15 @@ def review_queue(
     return corpora
 
 
+def review_analysis(*, corpus: Corpus) -> AnalysisRun | None:
+    """The finished analysis of the version under review, its report left
+    out (what the review pages and the API list documents from)."""
+    return (
+        corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
+        .order_by("-id").first()
+    )
+
+
 def _json_contains() -> bool:
     from django.db import connection
 

@@ -16,10 +16,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import submissions
+from .. import review, submissions
 from ..analysis.documents import documents_page
 from ..analysis.text import PII_KINDS, QUALITY_FLAGS
-from ..models import Corpus, CorpusFile, JobStatus
+from ..models import Corpus, CorpusFile
 from .errors import ApiError, error_body
 from .filters import AllowListFilter, InvalidParameter, check_parameters
 from .permissions import IsMember, IsReviewer, MemberRequest
@@ -240,10 +240,7 @@ class CorpusDocuments(APIView):
         corpus = get_object_or_404(Corpus, pk=pk)
         if corpus.submitter_id == request.user.id:
             raise PermissionDenied(_("You cannot review your own corpus."))
-        analysis = (
-            corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
-            .order_by("-id").first()
-        )
+        analysis = review.review_analysis(corpus=corpus)
         if analysis is None:
             return Response({"count": 0, "page": 1, "pages": 1, "results": []})
         kind = params["personal_data"]

@@ -501,10 +501,7 @@ def _review_target(request: AuthenticatedRequest, pk: int) -> Corpus:
 def review_document(request: AuthenticatedRequest, pk: int, doc_index: int) -> HttpResponse:
     """One document of the version under review, whole, with every finding."""
     corpus = _review_target(request, pk)
-    analysis = (
-        corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
-        .order_by("-id").first()
-    )
+    analysis = review.review_analysis(corpus=corpus)
     number = review.parse_index(request.GET.get("page", "")) or 1
     page = document_page(run=analysis, doc_index=doc_index, page=number) if analysis else None
     if page is None:
@@ -547,10 +544,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
 
     def context() -> dict:
-        analysis = (
-            corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
-            .order_by("-id").first()
-        )
+        analysis = review.review_analysis(corpus=corpus)
         page_number = review.parse_index(request.GET.get("page", "")) or 1
         query, flag = request.GET.get("q", "").strip()[:200], request.GET.get("flag", "")
         personal_data = request.GET.get("pii") == "1"
