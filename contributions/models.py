@@ -46,6 +46,11 @@ class User(AbstractBaseUser):
         help_text=_("For reviewers: one email a day when corpora wait for review."),
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # What the site and its emails speak to this member; empty until chosen
+    # (or set at sign-up from the language the site was read in).
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, choices=[("fr", _("French")), ("en", _("English"))]
+    )
     # Stands for the member wherever their contributions are published, and
     # stays on those contributions after the account is deleted.
     pseudonym = models.CharField(max_length=40, unique=True, default=new_pseudonym, editable=False)
@@ -310,6 +315,10 @@ class Corpus(models.Model):
     documents = models.BigIntegerField(default=0)
     words = models.BigIntegerField(default=0)
     characters = models.BigIntegerField(default=0)
+    # "I am reviewing this": shown to other reviewers, and hidden from their
+    # queue on request, until it expires (review.corpus_claim).
+    claimed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "corpora"
@@ -495,6 +504,8 @@ class Review(models.Model):
     decision = models.CharField(max_length=16, choices=Decision.choices)
     reason = models.CharField(max_length=16, choices=RejectReason.choices, blank=True)
     comment = models.TextField(blank=True)
+    # The reviewing guidelines in force when the decision was made.
+    guidelines_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -522,6 +533,8 @@ class Exclusion(models.Model):
     corpus_version = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     value = models.CharField(max_length=64, blank=True)  # the document index or the flag
+    # The exclusions made in one bulk step share it, and are undone together.
+    batch = models.CharField(max_length=32, blank=True, db_index=True)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -532,6 +545,24 @@ class Exclusion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.corpus_id} v{self.corpus_version}: {self.kind} {self.value}"
+
+
+class ReviewGuidelines(models.Model):
+    """One version of the reviewing guidelines (Markdown); the newest is in
+    force. Never edited in place: a change is a new version."""
+
+    version = models.PositiveIntegerField(unique=True)
+    body = models.TextField(_("guidelines"))
+    author = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("reviewing guidelines")
+        verbose_name_plural = _("reviewing guidelines")
+
+    def __str__(self) -> str:
+        return f"guidelines v{self.version}"
 
 
 class Comment(models.Model):
