@@ -53,6 +53,20 @@ DEMO_CORPORA: list[dict[str, Any]] = [
 ]
 
 
+# Written by the community in the site's language (French), as real ones would be.
+DEMO_GUIDELINES = """\
+## Avant d’approuver
+
+1. **Droits** : la licence déclarée doit correspondre à la source ; en cas de doute, demandez des modifications.
+2. **Données personnelles** : excluez les documents qui identifient une personne privée (adresse, téléphone).
+3. **Qualité** : excluez le texte tronqué, les menus de sites et les doublons ; un corpus avec plus d’un tiers
+   de documents à exclure est à renvoyer.
+4. **Langue** : le texte doit être dans les langues déclarées.
+
+Expliquez toujours une demande de modifications : le contributeur lit votre commentaire.
+"""
+
+
 def _documents(seed: int, n: int) -> list[str]:
     rng = random.Random(seed)
     docs = []
@@ -72,6 +86,8 @@ def demo_data_create(*, member: User, reviewer: User, maintainer: User) -> bool:
     """Create the demo corpora and release once; False if they exist."""
     if Corpus.objects.filter(submitter=member).exists():
         return False
+    if review.guidelines_current() is None:
+        review.guidelines_publish(author=maintainer, body=DEMO_GUIDELINES)
     for seed, spec in enumerate(DEMO_CORPORA):
         spec = dict(spec)
         count, to_release = spec.pop("documents"), spec.pop("release")

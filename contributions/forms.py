@@ -161,6 +161,13 @@ class DecisionForm(forms.Form):
     )
 
 
+class GuidelinesForm(forms.Form):
+    body = forms.CharField(
+        label=_("Reviewing guidelines"), widget=forms.Textarea(attrs={"rows": 16}), max_length=50_000,
+        help_text=_("Markdown. Saving publishes a new version; the earlier ones stay readable."),
+    )
+
+
 class ExclusionForm(forms.Form):
     kind = forms.ChoiceField(choices=Exclusion.Kind.choices)
     value = forms.CharField(max_length=64, required=False)

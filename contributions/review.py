@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter, defaultdict
+from datetime import timedelta
+from itertools import islice
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, FloatField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, FloatField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import lifecycle, notifications
+from .analysis.documents import document_indexes
 from .jobs import job_enqueue
 from .models import (
     AnalysisRun,
@@ -25,6 +29,7 @@ from .models import (
     Exclusion,
     JobStatus,
     Review,
+    ReviewGuidelines,
     TrainingVersion,
     User,
 )
@@ -35,10 +40,12 @@ def approvals_required() -> int:
 
 
 def review_queue(
-    *, reviewer: User, language: str = "", domain: str = "", license: str = "", max_documents: int | None = None
+    *, reviewer: User, language: str = "", domain: str = "", license: str = "", max_documents: int | None = None,
+    hide_claimed: bool = False,
 ) -> QuerySet[Corpus]:
     """Corpora waiting for review, oldest first, never the reviewer's own,
-    each with ``approvals`` (given so far for its version)."""
+    each with ``approvals`` (given so far for its version); without those
+    another reviewer is on (``hide_claimed``)."""
     # A correlated subquery rather than a join and GROUP BY: the database
     # counts the approvals of the rows of one page only, after the LIMIT.
     approvals = (
@@ -64,7 +71,81 @@ def review_queue(
         corpora = corpora.filter(license=license)
     if max_documents:
         corpora = corpora.filter(documents__lte=max_documents)
+    if hide_claimed:
+        corpora = corpora.exclude(_claimed_by_another(reviewer))
     return corpora
+
+
+def _claimed_by_another(reviewer: User) -> Q:
+    return Q(claim_expires_at__gt=timezone.now()) & ~Q(claimed_by=reviewer)
+
+
+def review_next(*, reviewer: User, after: Corpus | None = None) -> Corpus | None:
+    """The corpus a reviewer takes up next: the oldest in their queue that
+    they have not decided on yet and no other reviewer is on."""
+    decided = Review.objects.filter(corpus=OuterRef("pk"), corpus_version=OuterRef("version"), reviewer=reviewer)
+    corpora = review_queue(reviewer=reviewer, hide_claimed=True).exclude(Exists(decided))
+    if after is not None:
+        corpora = corpora.exclude(pk=after.pk)
+    return corpora.only("id", "title").first()
+
+
+# ---------------------------------------------------------------- claims
+
+
+def claim_is_active(corpus: Corpus) -> bool:
+    return corpus.claimed_by_id is not None and corpus.claim_expires_at is not None and (
+        corpus.claim_expires_at > timezone.now()
+    )
+
+
+def corpus_claim(*, corpus: Corpus, reviewer: User) -> Corpus:
+    """"I am reviewing this": the corpus is the reviewer's for
+    REVIEW_CLAIM_MINUTES (claiming again renews it), unless another
+    reviewer's claim still holds it."""
+    _check_reviewer(corpus, reviewer)
+    now = timezone.now()
+    claimed = Corpus.objects.filter(pk=corpus.pk, status=CorpusStatus.AWAITING_REVIEW).exclude(
+        Q(claim_expires_at__gt=now) & ~Q(claimed_by=reviewer)
+    ).update(claimed_by=reviewer, claim_expires_at=now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES))
+    corpus.refresh_from_db(fields=["claimed_by", "claim_expires_at", "status"])
+    if not claimed:
+        if corpus.status != CorpusStatus.AWAITING_REVIEW:
+            raise ValidationError(_("This corpus is not waiting for review."))
+        raise ValidationError(_("Another reviewer is already on this corpus."))
+    return corpus
+
+
+def corpus_claim_release(*, corpus: Corpus, reviewer: User) -> None:
+    """Give a claim up (only one's own: another reviewer's claim expires)."""
+    Corpus.objects.filter(pk=corpus.pk, claimed_by=reviewer).update(claimed_by=None, claim_expires_at=None)
+
+
+# ---------------------------------------------------------------- guidelines
+
+
+def guidelines_current() -> ReviewGuidelines | None:
+    return ReviewGuidelines.objects.select_related("author").order_by("-version").first()
+
+
+def guidelines_publish(*, author: User, body: str) -> ReviewGuidelines:
+    """A new version of the reviewing guidelines, in force at once; the
+    earlier ones stay, and every decision records the version it was made
+    under."""
+    if not author.is_maintainer:
+        raise PermissionDenied
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("The guidelines are empty."))
+    with transaction.atomic():
+        # Numbered under a lock on the newest version, so two maintainers
+        # saving at once get two versions, not an error.
+        latest = ReviewGuidelines.objects.select_for_update().order_by("-version").first()
+        if latest is not None and latest.body == body:
+            raise ValidationError(_("Nothing changed in the guidelines."))
+        return ReviewGuidelines.objects.create(
+            version=(latest.version + 1) if latest else 1, body=body, author=author
+        )
 
 
 def review_analysis(*, corpus: Corpus) -> AnalysisRun | None:
@@ -106,15 +187,21 @@ def review_decide(
             raise ValidationError(_("This corpus is not waiting for review."))
         try:
             with transaction.atomic():
+                guidelines = ReviewGuidelines.objects.order_by("-version").values_list("version", flat=True).first()
                 Review.objects.create(
                     corpus=corpus, corpus_version=corpus.version, reviewer=reviewer, decision=decision,
                     comment=comment.strip(), reason=reason if decision == Decision.REJECT else "",
+                    guidelines_version=guidelines,
                 )
         except IntegrityError:
             raise ValidationError(_("You have already decided on this version.")) from None
         if corpus.review_started_at is None:
             corpus.review_started_at = timezone.now()
             corpus.save(update_fields=["review_started_at"])
+        # Decided: the reviewer's claim has served.
+        if corpus.claimed_by_id == reviewer.id:
+            corpus.claimed_by, corpus.claim_expires_at = None, None
+            corpus.save(update_fields=["claimed_by", "claim_expires_at"])
         approvals = Review.objects.filter(
             corpus=corpus, corpus_version=corpus.version, decision=Decision.APPROVE
         ).count()
@@ -174,6 +261,72 @@ def exclusion_add(*, corpus: Corpus, reviewer: User, kind: str, value: str = "")
 def exclusion_remove(*, corpus: Corpus, reviewer: User, exclusion_id: int) -> None:
     _check_can_exclude(corpus, reviewer)
     Exclusion.objects.filter(id=exclusion_id, corpus=corpus, corpus_version=corpus.version).delete()
+
+
+def exclusion_bulk_add(
+    *, corpus: Corpus, reviewer: User, documents: list[int] | None = None, query: str = "", flag: str = "",
+    personal_data: bool = False,
+) -> tuple[str, int]:
+    """Exclude many documents in one step: those given, or every document
+    the filter matches (as the review page lists them). Returns the batch,
+    which ``exclusion_bulk_undo`` takes back, and how many documents it
+    newly excluded (those already excluded stay as they were, outside it)."""
+    _check_can_exclude(corpus, reviewer)
+    analysis = review_analysis(corpus=corpus)
+    if analysis is None:
+        raise ValidationError(_("No analysis of this version yet."))
+    limit = settings.REVIEW_BULK_EXCLUDE_MAX
+    if documents is None:
+        if not (query or flag or personal_data):
+            raise ValidationError(_("Filter the documents first: a bulk exclusion never takes the whole corpus."))
+        indexes = list(islice(document_indexes(
+            run=analysis, query=query, flag=flag, personal_data=personal_data), limit + 1))
+    else:
+        # Only numbers the version has (a form can send anything).
+        indexes = sorted({i for i in documents if 0 <= i < max(corpus.documents, 0)})
+    if not indexes:
+        raise ValidationError(_("No document selected."))
+    if len(indexes) > limit:
+        raise ValidationError(_("More than %(limit)s documents at once: narrow the filter.") % {"limit": limit})
+    batch = secrets.token_hex(8)
+    kept = set(
+        Exclusion.objects.filter(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT)
+        .values_list("value", flat=True)
+    )
+    Exclusion.objects.bulk_create(
+        [
+            Exclusion(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT, value=str(i),
+                      batch=batch, created_by=reviewer)
+            for i in indexes if str(i) not in kept
+        ],
+        batch_size=1000, ignore_conflicts=True,
+    )
+    added = Exclusion.objects.filter(corpus=corpus, batch=batch).count()
+    return batch, added
+
+
+def exclusion_bulk_last(*, corpus: Corpus, reviewer: User) -> dict[str, Any] | None:
+    """The reviewer's latest bulk exclusion on this version, while it can be
+    undone: its batch and how many documents it holds."""
+    last = (
+        Exclusion.objects.filter(corpus=corpus, corpus_version=corpus.version, created_by=reviewer)
+        .exclude(batch="").order_by("-id").values("batch").first()
+    )
+    if last is None:
+        return None
+    count = Exclusion.objects.filter(corpus=corpus, batch=last["batch"]).count()
+    return {"batch": last["batch"], "documents": count}
+
+
+def exclusion_bulk_undo(*, corpus: Corpus, reviewer: User, batch: str) -> int:
+    """Take back one bulk exclusion: the documents it excluded are back."""
+    _check_can_exclude(corpus, reviewer)
+    if not batch:
+        raise ValidationError(_("Unknown exclusion."))
+    deleted, _detail = Exclusion.objects.filter(
+        corpus=corpus, corpus_version=corpus.version, batch=batch
+    ).delete()
+    return deleted
 
 
 def comment_post(*, corpus: Corpus, author: User, body: str) -> Comment:

@@ -7,6 +7,7 @@ from .views import dashboard as dashboard_views
 from .views import explorer as explorer_views
 from .views import public as public_views
 from .views import release_pages as releases_views
+from .views import resubmission as resubmission_views
 from .views import stats as stats_views
 
 app_name = "contributions"
@@ -43,8 +44,13 @@ urlpatterns += [
     path("review/", views.review_queue, name="review_queue"),
     path("review/<int:pk>/", views.review_corpus, name="review_corpus"),
     path("review/<int:pk>/documents/<int:doc_index>/", views.review_document, name="review_document"),
+    path("review/<int:pk>/changes/", resubmission_views.review_changes, name="review_changes"),
     path("review/<int:pk>/decide/", views.review_decide, name="review_decide"),
     path("review/<int:pk>/exclusions/", views.review_exclude, name="review_exclude"),
+    path("review/<int:pk>/exclusions/bulk/", views.review_exclude_bulk, name="review_exclude_bulk"),
+    path("review/<int:pk>/claim/", views.review_claim, name="review_claim"),
+    path("review/<int:pk>/live/", views.review_live, name="review_live"),
+    path("review/guidelines/", views.review_guidelines, name="review_guidelines"),
     path("data/", public_views.data_list, name="data_list"),
     path("data/<int:pk>/", public_views.data_detail, name="data_detail"),
     path("data/<int:pk>/report/", views.data_report, name="data_report"),

@@ -449,6 +449,13 @@ RESUMABLE_UPLOAD_FREE_BYTES = env_int("RESUMABLE_UPLOAD_FREE_BYTES", 2 * 1024**3
 # Review policy.
 REVIEW_APPROVALS_REQUIRED = env_int("REVIEW_APPROVALS_REQUIRED", 2)
 REVIEW_MAINTAINER_SETTLES = env_bool("REVIEW_MAINTAINER_SETTLES", True)
+# How long "I am reviewing this" holds a corpus for one reviewer (renewed by
+# claiming again): long enough for a careful review, short enough that a
+# forgotten claim does not keep a corpus from the others for the day.
+REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 90, minimum=1)
+# One bulk exclusion keeps out at most this many documents (a filter that
+# matches more is narrowed first).
+REVIEW_BULK_EXCLUDE_MAX = env_int("REVIEW_BULK_EXCLUDE_MAX", 50_000, minimum=1)
 # Personal data of these kinds becomes a placeholder (<EMAIL>...) in the
 # training-ready version.
 PII_PLACEHOLDER_KINDS = env_list("PII_PLACEHOLDER_KINDS", "email,phone,iban,nir,card,ip")

@@ -317,7 +317,7 @@ def test_a_finding_at_character_20000_is_shown_to_the_reviewer(client, member, r
     assert "An email address" in html and f"line {line:,}, character {start + 1:,}" in html
     assert "<code>j•••@e•••.fr</code>" in html
     assert f'href="{document_url}?page=2#finding-1"' in html
-    assert "Read the whole document" in html
+    assert "Read the whole of document #0" in html
     page = client.get(document_url, {"page": 2}).content.decode()
     assert '<mark class="pii pii-email" id="finding-1" tabindex="-1">jeanne.martin@exemple.fr</mark>' in page
     assert "jeanne.martin@exemple.fr" not in client.get(document_url).content.decode().split("<ol>")[-1]

@@ -4,6 +4,7 @@ batch; nothing is copied to the database)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TypedDict
 
 import pyarrow as pa
@@ -120,17 +121,7 @@ def documents_page(
         with default_storage.open(name, "rb") as handle:
             parquet = pq.ParquetFile(handle)
             for batch in parquet.iter_batches(batch_size=2000, columns=_columns(parquet)):
-                if query:
-                    batch = batch.filter(pc.match_substring(batch.column("text"), query, ignore_case=True))
-                if flag or personal_data:
-                    flags = batch.column("flags").to_pylist()
-                    pii = [batch.column(f"pii_{kind}").to_pylist() for kind in kinds]
-                    keep = [
-                        i for i, row_flags in enumerate(flags)
-                        if (not flag or flag in (row_flags or [])) and (not personal_data or any(c[i] for c in pii))
-                    ]
-                    # Typed: an empty list would be an array of nulls, which take() refuses.
-                    batch = batch.take(pa.array(keep, type=pa.int64()))
+                batch = _filtered(batch, query=query, flag=flag, personal_data=personal_data, kinds=kinds)
                 count = batch.num_rows
                 start = max(0, offset - total)
                 if start < count and len(rows) < per_page:
@@ -138,6 +129,38 @@ def documents_page(
                 total += count
     pages = max(1, (total + per_page - 1) // per_page)
     return {"documents": rows, "total": total, "page": min(max(page, 1), pages), "pages": pages}
+
+
+def _filtered(batch: pa.RecordBatch, *, query: str, flag: str, personal_data: bool, kinds: list[str]) -> pa.RecordBatch:
+    if query:
+        batch = batch.filter(pc.match_substring(batch.column("text"), query, ignore_case=True))
+    if flag or personal_data:
+        flags = batch.column("flags").to_pylist()
+        pii = [batch.column(f"pii_{kind}").to_pylist() for kind in kinds]
+        keep = [
+            i for i, row_flags in enumerate(flags)
+            if (not flag or flag in (row_flags or [])) and (not personal_data or any(c[i] for c in pii))
+        ]
+        # Typed: an empty list would be an array of nulls, which take() refuses.
+        batch = batch.take(pa.array(keep, type=pa.int64()))
+    return batch
+
+
+def document_indexes(
+    *, run: AnalysisRun, query: str = "", flag: str = "", personal_data: bool = False
+) -> Iterator[int]:
+    """The numbers of the run's documents that ``documents_page`` would list
+    with the same filter, streamed (what a bulk exclusion keeps out)."""
+    for name in run.shards:
+        with default_storage.open(name, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            names = parquet.schema_arrow.names
+            columns = ["doc_index", "flags", *(c for c in names if c.startswith("pii_"))]
+            if query:
+                columns.append("text")
+            for batch in parquet.iter_batches(batch_size=2000, columns=[c for c in columns if c in names]):
+                batch = _filtered(batch, query=query, flag=flag, personal_data=personal_data, kinds=PII_KINDS)
+                yield from batch.column("doc_index").to_pylist()
 
 
 def _unfiltered_page(*, run: AnalysisRun, page: int, per_page: int, offset: int) -> dict:

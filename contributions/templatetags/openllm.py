@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.safestring import SafeString
 
 from .. import lifecycle
 from ..analysis.labels import QUALITY as QUALITY_LABELS
+from ..markdown import markdown_render
 from ..models import LANGUAGES
 from ..notifications import notification_render
+from ..texts import message_render
 
 register = template.Library()
 _LANGUAGE_NAMES = dict(LANGUAGES)
@@ -18,6 +21,20 @@ def percent(rate: float | None) -> str:
     if rate is None:
         return ""
     return f"{number_format(rate * 100, decimal_pos=1)} %"
+
+
+@register.filter
+def signed(value: int | None) -> str:
+    """A change in a count: "+1 234", "−84", "0" (grouped as the language does)."""
+    if not value:
+        return "0"
+    return ("+" if value > 0 else "−") + number_format(abs(value), force_grouping=True)
+
+
+@register.filter
+def markdown(text: str, heading_offset: int = 0) -> SafeString:
+    """Markdown the site did not write itself, safe to put in a page."""
+    return markdown_render(text=text or "", heading_offset=int(heading_offset))
 
 
 @register.filter
@@ -92,3 +109,10 @@ register.filter("is_withdrawn", lifecycle.is_withdrawn)
 register.filter("job_active", lifecycle.job_is_active)
 register.filter("job_can_retry", lifecycle.job_can_retry)
 register.filter("notification_text", notification_render)
+
+
+@register.filter
+def message(value, detail: str = "") -> str:
+    """A stored message (contributions.texts) in the reader's language;
+    ``|message:"technical"`` adds a library's own words, for maintainers."""
+    return message_render(value, technical=detail == "technical")

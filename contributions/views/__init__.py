@@ -9,10 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
@@ -47,6 +48,7 @@ from ..forms import (
     DecisionForm,
     DeleteAccountForm,
     ExclusionForm,
+    GuidelinesForm,
     ProfileForm,
     ReinstateForm,
     ReleaseForm,
@@ -76,6 +78,7 @@ from ..models import (
     ReleaseEntry,
     RemovalRequest,
     Review,
+    ReviewGuidelines,
     Role,
     RoleChange,
     TrainingVersion,
@@ -83,6 +86,7 @@ from ..models import (
 )
 from ..ratelimits import rate_limit
 from ..stats import stats_cached
+from ..texts import message, message_dump, message_render
 
 
 @require_safe
@@ -289,17 +293,19 @@ def _latest(items: QuerySet, limit: int = PER_PAGE) -> list:
     return list(reversed(newest_first))
 
 
-def _report_html(analysis: AnalysisRun | None) -> str | None:
+def _report_html(analysis: AnalysisRun | None, part: str = "") -> str | None:
     """The analysis report rendered, kept in the cache: the report of a
     finished run never changes, and its tables and sample cost more than the
-    rest of the page."""
+    rest of the page. ``part``: "summary" (figures and warnings) or
+    "details" (the rest), for the review page; all of it by default."""
     if analysis is None or not analysis.is_done:
         return None
-    key = f"report-html:2:{analysis.pk}:{analysis.attempt}:{get_language()}"
+    key = f"report-html:3:{analysis.pk}:{analysis.attempt}:{get_language()}:{part}"
     html = cache.get(key)
     if html is None:
         html = render_to_string("contributions/_report.html", {
             "report": analysis.report, "pii_labels": PERSONAL_DATA_LABELS, "quality_labels": QUALITY_LABELS,
+            "part": part,
         })
         cache.set(key, html, 24 * 3600)
     return mark_safe(html)  # rendered (and escaped) by the template above
@@ -476,7 +482,7 @@ def corpus_progress(request: AuthenticatedRequest, pk: int) -> JsonResponse:
             "bytes_total": analysis.progress_total,
             "percent": analysis.percent,
             "eta_seconds": analysis.eta_seconds,
-            "error": analysis.error,
+            "error": message_render(analysis.error),
         }
     data["active"] = lifecycle.job_is_active(analysis) or lifecycle.is_in_analysis(corpus)
     data["parts"] = {
@@ -516,26 +522,38 @@ def review_document(request: AuthenticatedRequest, pk: int, doc_index: int) -> H
 def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     filters = {key: request.GET.get(key, "") for key in ("language", "domain", "license")}
     max_documents = request.GET.get("max_documents", "")
+    hide_claimed = request.GET.get("hide_claimed") == "1"
     required = review.approvals_required()
 
     def context() -> dict:
         corpora = review.review_queue(
-            reviewer=request.user, max_documents=review.parse_index(max_documents), **filters
-        ).only("title", "version", "submitted_at", "languages", "domain", "license", "documents")
+            reviewer=request.user, max_documents=review.parse_index(max_documents), hide_claimed=hide_claimed,
+            **filters,
+        ).select_related("claimed_by").only(
+            "title", "version", "submitted_at", "languages", "domain", "license", "documents", "claim_expires_at",
+            "claimed_by__display_name", "claimed_by__public_profile", "claimed_by__pseudonym",
+        )
         page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
         return {
             "page": page, "required": required, "filters": filters, "max_documents": max_documents,
+            "hide_claimed": hide_claimed, "now": timezone.now(),
             "language_choices": LANGUAGES, "domains": Domain.choices, "licenses": [(c, c) for c in License.values],
         }
 
-    # The queue moves with every change of status (each records an event)
-    # and every decision; which corpora are the reviewer's own never changes.
+    # The queue moves with every change of status (each records an event),
+    # every decision and every claim; which corpora are the reviewer's own
+    # never changes. A claim's expiry moves it too: the minute is in the state.
+    claims = Corpus.objects.filter(claim_expires_at__gt=timezone.now()).values_list(
+        "id", "claimed_by_id", "claim_expires_at")
     queue = fragments.fragment_render(
         request=request, name="review-queue",
-        state=(request.user.pk, required, fragments.page_state(request, fragments.newest(CorpusEvent, Review))),
+        state=(request.user.pk, required, str(list(claims)), timezone.now().strftime("%H%M"),
+               fragments.page_state(request, fragments.newest(CorpusEvent, Review))),
         template="contributions/_review_queue.html", context=context,
     )
-    return render(request, "contributions/review_queue.html", {"queue": queue, "required": required})
+    return render(request, "contributions/review_queue.html", {
+        "queue": queue, "required": required, "next_corpus": review.review_next(reviewer=request.user),
+    })
 
 
 @require_GET
@@ -552,12 +570,20 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             documents_page(run=analysis, page=page_number, query=query, flag=flag, personal_data=personal_data)
             if analysis else None
         )
-        exclusions = corpus.exclusions.filter(corpus_version=corpus.version)
+        exclusions = list(corpus.exclusions.filter(corpus_version=corpus.version))
         return {
-            "corpus": corpus, "analysis": analysis, "report_html": _report_html(analysis),
+            "corpus": corpus, "analysis": analysis, "report_html": _report_html(analysis, part="details"),
+            "report_summary": _report_html(analysis, part="summary"),
             "documents": documents, "query": query, "flag": flag, "personal_data": personal_data,
+            "filtered": bool(query or flag or personal_data),
             "excluded_documents": {int(e.value) for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT},
-            "exclusions": exclusions, "exclusion_kinds": Exclusion.Kind,
+            "exclusions": [e for e in exclusions if e.kind != Exclusion.Kind.DOCUMENT],
+            "excluded_count": sum(1 for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT),
+            "exclusion_kinds": Exclusion.Kind,
+            "bulk_last": review.exclusion_bulk_last(corpus=corpus, reviewer=request.user),
+            "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
+            "guidelines": review.guidelines_current(), "guidelines_language": settings.LANGUAGE_CODE,
+            "next_corpus": review.review_next(reviewer=request.user, after=corpus),
             "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
             "already_decided": corpus.reviews.filter(corpus_version=corpus.version, reviewer=request.user).exists(),
             "decision_form": fragments.blank_form(DecisionForm), "comment_form": fragments.blank_form(CommentForm),
@@ -571,13 +597,104 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # or deletes one of its rows.
     body = fragments.fragment_render(
         request=request, name="review-page", with_forms=True,
-        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, fragments.page_state(request, [
-            *fragments.corpus_rows(corpus.pk, CorpusEvent, Comment, Review, Exclusion, CorpusFile),
-            *fragments.latest_job(AnalysisRun, corpus.pk),
-        ])),
+        state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, corpus.claimed_by_id,
+               str(corpus.claim_expires_at), review.claim_is_active(corpus),
+               str(ReviewGuidelines.objects.aggregate(v=Max("version"))["v"]),
+               str(review.review_next(reviewer=request.user, after=corpus)),
+               fragments.page_state(request, [
+                   *fragments.corpus_rows(corpus.pk, CorpusEvent, Comment, Review, Exclusion, CorpusFile),
+                   *fragments.latest_job(AnalysisRun, corpus.pk),
+               ])),
         template="contributions/_review_corpus.html", context=context,
     )
     return render(request, "contributions/review_corpus.html", {"corpus": corpus, "body": body})
+
+
+@require_GET
+@reviewer_required
+@never_cache
+def review_live(request: AuthenticatedRequest, pk: int) -> JsonResponse:
+    """Who is on the corpus, for the open review pages (a claim made by
+    another reviewer shows without reloading)."""
+    corpus = _review_target(request, pk)
+    html = render_to_string("contributions/_review_claim.html", {
+        "corpus": corpus, "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
+    }, request=request)
+    return JsonResponse({"parts": {"review-claim": html}, "active": lifecycle.awaiting_review(corpus)})
+
+
+@require_POST
+@reviewer_required
+def review_claim(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    corpus = _review_target(request, pk)
+    if request.POST.get("release"):
+        review.corpus_claim_release(corpus=corpus, reviewer=request.user)
+        messages.success(request, _("The corpus is free for other reviewers again."))
+    else:
+        try:
+            review.corpus_claim(corpus=corpus, reviewer=request.user)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, _("Other reviewers see that you are on this corpus."))
+    return redirect("contributions:review_corpus", pk=pk)
+
+
+@require_POST
+@reviewer_required
+def review_exclude_bulk(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Exclude the documents ticked, or all those the filter matches; or
+    undo the last such step."""
+    corpus = _review_target(request, pk)
+    back = request.POST.get("next", "")
+    try:
+        if request.POST.get("undo"):
+            count = review.exclusion_bulk_undo(corpus=corpus, reviewer=request.user, batch=request.POST["undo"][:32])
+            messages.success(request, ngettext(
+                "%(count)s document is back in the corpus.", "%(count)s documents are back in the corpus.", count
+            ) % {"count": count})
+        else:
+            selected = None
+            if request.POST.get("scope") != "filter":
+                numbers = map(review.parse_index, request.POST.getlist("document")[:1000])
+                selected = [i for i in numbers if i is not None]
+            _batch, count = review.exclusion_bulk_add(
+                corpus=corpus, reviewer=request.user, documents=selected, query=request.POST.get("q", "")[:200],
+                flag=request.POST.get("flag", "")[:64], personal_data=request.POST.get("pii") == "1",
+            )
+            messages.success(request, ngettext(
+                "%(count)s document excluded.", "%(count)s documents excluded.", count) % {"count": count})
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) and back.startswith("/"):
+        return redirect(back)
+    return redirect("contributions:review_corpus", pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@reviewer_required
+def review_guidelines(request: AuthenticatedRequest) -> HttpResponse:
+    """The reviewing guidelines and their versions; maintainers publish a
+    new version here."""
+    form = GuidelinesForm(request.POST or None, initial={"body": getattr(review.guidelines_current(), "body", "")})
+    if request.method == "POST":
+        if not request.user.is_maintainer:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                guidelines = review.guidelines_publish(author=request.user, body=form.cleaned_data["body"])
+            except ValidationError as exc:
+                form.add_error("body", exc)
+            else:
+                messages.success(request, _("Version %(version)s of the guidelines is now in force.") % {
+                    "version": guidelines.version})
+                return redirect("contributions:review_guidelines")
+    versions = ReviewGuidelines.objects.select_related("author").order_by("-version")
+    return render(request, "contributions/review_guidelines.html", {
+        "versions": versions[:50], "current": versions.first(), "form": form,
+        # Written by the community in the site's own language.
+        "guidelines_language": settings.LANGUAGE_CODE,
+    })
 
 
 @require_POST
@@ -593,8 +710,12 @@ def review_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect("contributions:review_corpus", pk=pk)
-    messages.success(request, _("Decision recorded. The corpus is now “%(status)s”.") % {
-        "status": corpus.get_status_display()})
+    messages.success(request, _("Decision recorded on “%(title)s”: the corpus is now “%(status)s”.") % {
+        "title": corpus.title, "status": corpus.get_status_display()})
+    # On to the next corpus of the queue, as a reviewer works through it.
+    following = review.review_next(reviewer=request.user, after=corpus)
+    if following is not None:
+        return redirect("contributions:review_corpus", pk=following.pk)
     return redirect("contributions:review_queue")
 
 
@@ -920,7 +1041,7 @@ def job_retry(request: AuthenticatedRequest, kind: str, job_id: int) -> HttpResp
 @maintainer_required
 def job_cancel(request: AuthenticatedRequest, kind: str, job_id: int) -> HttpResponse:
     job = _job(kind, job_id)
-    if jobs.job_cancel(job, reason=_("cancelled by a maintainer")):
+    if jobs.job_cancel(job, reason=message_dump(message("job.cancelled_by_maintainer"))):
         messages.success(request, _("The job is cancelled."))
     else:
         messages.error(request, _("This job had already ended."))
