@@ -91,6 +91,11 @@ MATRIX = {
     "contributions:review_document": row(get=REVIEWERS(200)),
     "contributions:review_decide": row(get=same(NO), post=REVIEWERS(302)),
     "contributions:review_exclude": row(get=same(NO), post=REVIEWERS(302)),
+    "contributions:review_exclude_bulk": row(get=same(NO), post=REVIEWERS(302)),
+    "contributions:review_claim": row(get=same(NO), post=REVIEWERS(302)),
+    "contributions:review_live": row(get=REVIEWERS(200)),
+    # Reviewers read the guidelines; maintainers publish them (an empty POST gives the form back).
+    "contributions:review_guidelines": row(get=REVIEWERS(200), post={**REVIEWERS(403), "maintainer": 200}),
     # Accepted data is public; reporting needs an account.
     "contributions:data_list": row(get=same(200)),
     "contributions:data_detail": row(get=same(200)),
@@ -153,6 +158,9 @@ CORPUS_URLS = {
     "contributions:review_corpus",
     "contributions:review_decide",
     "contributions:review_exclude",
+    "contributions:review_exclude_bulk",
+    "contributions:review_claim",
+    "contributions:review_live",
     "contributions:data_detail",
     "contributions:data_report",
 }
