@@ -217,9 +217,12 @@ def test_the_submitter_cannot_bulk_exclude_in_their_own_corpus(member):
 
 
 def test_the_material_comes_before_the_decision(client, member):
-    corpus = waiting(member)
+    corpus = waiting(member, FRENCH[0], f"{FRENCH[1]} {EMAIL}")
     signed_in(client, ReviewerFactory())
     html = page(client, corpus)
     order = [html.index(s) for s in ["What the analysis found", 'id="documents-title"', 'id="decision-title"']]
     assert order == sorted(order)
     assert "Keyboard shortcuts" in html
+    # Counted right (it once said "-19 pieces"), in a document marked as French for screen readers.
+    assert "1 piece of personal data found" in html and "-19 piece" not in html
+    assert '<div class="text" lang="fr">' in html

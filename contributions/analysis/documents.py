@@ -187,7 +187,7 @@ def _unfiltered_page(*, run: AnalysisRun, page: int, per_page: int, offset: int)
 def _shown(taken: list[dict]) -> list[dict]:
     for row in taken:
         findings = document_findings(row["text"])
-        row["findings"], row["findings_more"] = findings[:FINDINGS_LISTED], len(findings) - FINDINGS_LISTED
+        row["findings"], row["findings_more"] = findings[:FINDINGS_LISTED], max(0, len(findings) - FINDINGS_LISTED)
         row["marks"] = [finding for finding in findings if finding["start"] < DISPLAY_CHARS]
         row["measures"] = _measures(row)
         row["chars"] = len(row["text"])
