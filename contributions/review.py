@@ -6,7 +6,7 @@ import secrets
 from collections import Counter, defaultdict
 from datetime import timedelta
 from itertools import islice
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -155,6 +155,39 @@ def review_analysis(*, corpus: Corpus) -> AnalysisRun | None:
         corpus.analyses.filter(corpus_version=corpus.version, status=JobStatus.DONE).defer("report")
         .order_by("-id").first()
     )
+
+
+class ReviewWarning(TypedDict):
+    code: str
+    params: dict[str, Any]
+
+
+# Of the documents, the share in undeclared languages that is worth a word.
+UNDECLARED_LANGUAGE_SHARE = 0.1
+
+
+def review_warnings(*, corpus: Corpus, analysis: AnalysisRun | None) -> list[ReviewWarning]:
+    """What the analysis contradicts in what the submitter declared, for the
+    top of the review page (put into words by the template)."""
+    if analysis is None or not analysis.is_done:
+        return []
+    report = AnalysisRun.objects.filter(pk=analysis.pk).values_list("report", flat=True).first() or {}
+    warnings: list[ReviewWarning] = []
+    personal = sum(1 for entry in report.get("personal_data", {}).values() if entry.get("documents"))
+    if personal and not corpus.may_contain_personal_data:
+        warnings.append({"code": "personal_data_undeclared", "params": {}})
+    undeclared = [
+        entry for entry in report.get("languages", [])
+        if entry.get("language") not in corpus.languages and entry.get("language") not in {"", "und", None}
+    ]
+    share = sum(entry.get("rate") or 0 for entry in undeclared)
+    if share >= UNDECLARED_LANGUAGE_SHARE:
+        warnings.append({"code": "languages_undeclared", "params": {
+            "rate": share, "languages": [entry["language"] for entry in undeclared[:5]],
+        }})
+    if corpus.is_restricted:
+        warnings.append({"code": "restricted_license", "params": {}})
+    return warnings
 
 
 def _json_contains() -> bool:

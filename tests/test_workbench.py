@@ -226,3 +226,25 @@ def test_the_material_comes_before_the_decision(client, member):
     # Counted right (it once said "-19 pieces"), in a document marked as French for screen readers.
     assert "1 piece of personal data found" in html and "-19 piece" not in html
     assert '<div class="text" lang="fr">' in html
+
+
+ENGLISH = [
+    "The town council met on Tuesday evening to discuss the budget of the school and the repairs of its roof.",
+    "The library now offers reading workshops for children on Wednesday afternoons, in the limit of the seats.",
+]
+
+
+def test_the_page_says_in_plain_words_what_the_analysis_contradicts_in_the_declaration(client, member):
+    corpus, _run = analysed(
+        member, [("a.jsonl", jsonl(FRENCH[0], f"{FRENCH[1]} {EMAIL}", *ENGLISH))],
+        languages=["fr"], may_contain_personal_data=False, license="CC-BY-NC-4.0",
+    )
+    signed_in(client, ReviewerFactory())
+    html = page(client, corpus)
+    assert "The submitter declared no personal data, yet the analysis found some" in html
+    assert "50.0 % of the documents are in languages that were not declared (English (en))." in html
+    assert "Non-commercial license" in html
+
+    declared, _run = analysed(member, [("a.jsonl", jsonl(*FRENCH))], languages=["fr"])
+    html = page(client, declared)
+    assert "declared no personal data" not in html and "not declared" not in html

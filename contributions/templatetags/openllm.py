@@ -6,13 +6,13 @@ from django.utils.safestring import SafeString
 
 from .. import lifecycle
 from ..analysis.labels import QUALITY as QUALITY_LABELS
+from ..languages import language_label
 from ..markdown import markdown_render
-from ..models import LANGUAGES
+from ..models import Corpus, Domain, License
 from ..notifications import notification_render
 from ..texts import message_render
 
 register = template.Library()
-_LANGUAGE_NAMES = dict(LANGUAGES)
 
 
 @register.filter
@@ -39,8 +39,50 @@ def markdown(text: str, heading_offset: int = 0) -> SafeString:
 
 @register.filter
 def language_name(code: str) -> str:
-    name = _LANGUAGE_NAMES.get(code)
-    return f"{name} ({code})" if name else code
+    name = language_label(code)
+    return f"{name} ({code})" if name != code else code
+
+
+# The non-commercial licenses' names without the "restricted" note that
+# their choices carry in the form: pages show that note as a badge.
+_RESTRICTED_NAMES = {
+    License.CC_BY_NC: "Creative Commons BY-NC 4.0 (CC-BY-NC-4.0)",
+    License.CC_BY_NC_SA: "Creative Commons BY-NC-SA 4.0 (CC-BY-NC-SA-4.0)",
+}
+
+
+@register.filter
+def license_name(code: str) -> str:
+    if name := _RESTRICTED_NAMES.get(code):
+        return name
+    try:
+        return str(License(code).label)
+    except ValueError:
+        return code
+
+
+@register.filter
+def domain_label(code: str) -> str:
+    """A domain's name in the reader's language ("other" -> "Autre")."""
+    try:
+        return str(Domain(code).label)
+    except ValueError:
+        return code
+
+
+@register.filter
+def text_language(of: Corpus | str | None) -> str:
+    """For a ``lang`` attribute on what members wrote: a document's detected
+    language, or a corpus's one declared language; else "" (unknown), so
+    that the page's language is not claimed for it."""
+    if isinstance(of, Corpus):
+        return of.languages[0] if len(of.languages or []) == 1 else ""
+    return of if of and of != "und" else ""
+
+
+@register.filter
+def language_names(codes: list[str]) -> str:
+    return ", ".join(language_name(code) for code in codes)
 
 
 @register.filter

@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
@@ -119,6 +119,8 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         accounts.profile_update(user=request.user, **form.cleaned_data)
+        if request.user.language:
+            translation.activate(request.user.language)  # the message below is in the language just chosen
         messages.success(request, _("Your profile has been saved."))
         return redirect("contributions:profile")
     return render(request, "contributions/profile.html", {"form": form})
@@ -574,6 +576,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return {
             "corpus": corpus, "analysis": analysis, "report_html": _report_html(analysis, part="details"),
             "report_summary": _report_html(analysis, part="summary"),
+            "warnings": review.review_warnings(corpus=corpus, analysis=analysis),
             "documents": documents, "query": query, "flag": flag, "personal_data": personal_data,
             "filtered": bool(query or flag or personal_data),
             "excluded_documents": {int(e.value) for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT},
