@@ -562,6 +562,7 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
 @reviewer_required
 def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
+    following = review.review_next(reviewer=request.user, after=corpus)
 
     def context() -> dict:
         analysis = review.review_analysis(corpus=corpus)
@@ -586,7 +587,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "bulk_last": review.exclusion_bulk_last(corpus=corpus, reviewer=request.user),
             "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
             "guidelines": review.guidelines_current(), "guidelines_language": settings.LANGUAGE_CODE,
-            "next_corpus": review.review_next(reviewer=request.user, after=corpus),
+            "next_corpus": following,
             "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
             "already_decided": corpus.reviews.filter(corpus_version=corpus.version, reviewer=request.user).exists(),
             "decision_form": fragments.blank_form(DecisionForm), "comment_form": fragments.blank_form(CommentForm),
@@ -603,7 +604,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, corpus.claimed_by_id,
                str(corpus.claim_expires_at), review.claim_is_active(corpus),
                str(ReviewGuidelines.objects.aggregate(v=Max("version"))["v"]),
-               str(review.review_next(reviewer=request.user, after=corpus)),
+               following.pk if following else None,
                fragments.page_state(request, [
                    *fragments.corpus_rows(corpus.pk, CorpusEvent, Comment, Review, Exclusion, CorpusFile),
                    *fragments.latest_job(AnalysisRun, corpus.pk),
