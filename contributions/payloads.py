@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
+from .texts import Message
+
 
 class ReportProblem(TypedDict):
     source: str
     line: int | None
-    message: str
+    # A code and its parameters, put into words when read (contributions.texts);
+    # reports written before hold the sentence.
+    message: Message | str
 
 
 class LanguageShare(TypedDict):
@@ -205,9 +209,45 @@ class _ReleaseStatsBase(TypedDict):
     removed_ids: list[str]
 
 
+class CardCorpus(TypedDict):
+    """A line of the card's provenance table, as credited at the build."""
+
+    id: int
+    title: str
+    license: str
+    domain: str
+    source: str
+    submitter: str
+    reviewers: list[str]
+    documents: int
+
+
+class ReleaseCardData(TypedDict):
+    """What the dataset card says, as data: the README.md of the release is
+    its English rendering, the release page renders it in the reader's
+    language (releases.card_markdown)."""
+
+    site_name: str
+    version: str
+    processing_version: str
+    default_config: str
+    documents: int
+    words: int
+    languages: list[str]
+    configs: dict[str, ConfigStats]
+    duplicates_removed: DuplicatesRemoved
+    removed: int  # documents removed on request (their ids are in removed_ids.txt)
+    # The release's filters, without the removed ids.
+    filters: dict[str, list[str]]
+    provenance: list[CardCorpus]
+
+
 class ReleaseStats(_ReleaseStatsBase, total=False):
     # Added once the build is done (releases.release_notes).
     notes: ReleaseNotes
+    # Added by the build (releases.dataset_card); releases built before it
+    # have only their README.md.
+    card: ReleaseCardData
 
 
 # The public statistics (contributions.stats, served at /stats.json). A

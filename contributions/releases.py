@@ -36,8 +36,9 @@ from django.db.models.fields.json import KeyTransform
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import lifecycle
 from .analysis.dedup import NearDuplicateIndex
@@ -52,6 +53,7 @@ from .models import (
     CorpusEvent,
     CorpusStatus,
     Decision,
+    Domain,
     JobStatus,
     Release,
     ReleaseEntry,
@@ -61,7 +63,7 @@ from .models import (
     User,
 )
 from .notifications import notify_released
-from .payloads import ReleaseFile, ReleaseNotes, ReleaseStats
+from .payloads import ReleaseCardData, ReleaseFile, ReleaseNotes, ReleaseStats
 
 logger = logging.getLogger(__name__)
 
@@ -290,7 +292,7 @@ def release_for_page(*, user: User | AnonymousUser, version: str) -> Release:
     and its filters every removed id, which the page does not need."""
     summary = {
         f"summary_{key}": KeyTransform(key, "stats")
-        for key in ("documents", "words", "languages", "configs", "notes", "duplicates_removed")
+        for key in ("documents", "words", "languages", "configs", "notes", "duplicates_removed", "card")
     }
     return get_object_or_404(
         releases_visible_to(user).defer("stats", "filters", "notes").annotate(**summary), version=version
@@ -407,6 +409,26 @@ def release_card(*, release: Release) -> ReleaseCard | None:
     }
     cache.set(key, card, CARD_CACHE_SECONDS)
     return card
+
+
+def release_card_translated(*, release: Release, card: ReleaseCardData | None, language: str) -> str | None:
+    """The body of the dataset card as sanitised HTML in ``language``, from
+    the data the build kept (``stats["card"]``); None in English, whose card
+    is the README.md itself, and for releases built before the data was
+    kept."""
+    if not card or not language or language.split("-")[0] == "en":
+        return None
+    key = f"release-card-translated:1:{release.pk}:{release.prefix}:{language}"
+    html: str | None = cache.get(key)
+    if html is None:
+        with translation.override(language):
+            html = str(markdown_render(text=card_markdown(card=card), heading_offset=2))
+        # Shorter than the README's: a corrected translation shows within a day.
+        cache.set(key, html, CARD_TRANSLATED_CACHE_SECONDS)
+    return html
+
+
+CARD_TRANSLATED_CACHE_SECONDS = 24 * 3600
 
 
 # ---------------------------------------------------------------- building
@@ -647,7 +669,9 @@ def build_into(
     }
     files = [path for writer in writers.values() for path in writer.files]
     (out / "removed_ids.txt").write_text("".join(f"{i}\n" for i in stats["removed_ids"]))
-    (out / "README.md").write_text(dataset_card(release, sources, stats, writers))
+    stats["card"] = release_card_data(release=release, sources=sources, stats=stats)
+    # UTF-8 whatever the worker's locale: the same bytes everywhere.
+    (out / "README.md").write_text(dataset_card(release, sources, stats, writers), encoding="utf-8")
     files += ["README.md", "removed_ids.txt"]
     manifest: list[ReleaseFile] = [
         {"path": p, "sha256": _sha256(out / p), "bytes": (out / p).stat().st_size} for p in sorted(files)
@@ -762,12 +786,54 @@ def default_config(rows: dict[str, int], languages: list[str]) -> str:
     return max(rows, key=rank) if rows else ""
 
 
+def release_card_data(*, release: Release, sources: list[Source], stats: ReleaseStats) -> ReleaseCardData:
+    """What the dataset card says, as data kept with the release's
+    statistics: the README.md is its English rendering, the release page
+    renders it again in the reader's language."""
+    carried = stats["corpora"]
+    return {
+        "site_name": settings.SITE_NAME,
+        "version": release.version,
+        "processing_version": PROCESSING_VERSION,
+        "default_config": default_config(
+            {name: config["documents"] for name, config in stats["configs"].items()}, stats["languages"]
+        ),
+        "documents": stats["documents"],
+        "words": stats["words"],
+        "languages": stats["languages"],
+        "configs": stats["configs"],
+        "duplicates_removed": stats["duplicates_removed"],
+        "removed": len(stats["removed_ids"]),
+        "filters": {key: list(release.filters.get(key) or []) for key in CARD_FILTERS},
+        # Only the corpora the release carries rows of.
+        "provenance": [
+            {
+                "id": s.corpus.id, "title": s.corpus.title, "license": s.corpus.license, "domain": s.corpus.domain,
+                "source": s.corpus.source_url or "", "submitter": s.submitter_name, "reviewers": s.reviewer_names,
+                "documents": carried[str(s.corpus.id)]["documents"],
+            }
+            for s in sources if str(s.corpus.id) in carried
+        ],
+    }
+
+
+CARD_FILTERS = ("licenses", "languages", "domains", "drop_flags")
+
+
+def card_markdown(*, card: ReleaseCardData) -> str:
+    """The body of the dataset card (below its YAML header), in the active
+    language and its number formats."""
+    # ".txt": makemessages finds the words to translate in .txt templates, not in .md ones.
+    return render_to_string("contributions/release_card.md.txt", {"data": card, "domain_names": dict(Domain.choices)})
+
+
 def dataset_card(release: Release, sources: list[Source], stats: ReleaseStats, writers: dict) -> str:
-    default = default_config({name: writer.rows for name, writer in writers.items()}, stats["languages"])
+    """The README.md of the release, from ``stats["card"]``."""
+    card = stats["card"]
     configs = []
     for name in sorted(writers):
         entry = {"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
-        if name == default:
+        if name == card["default_config"]:
             entry["default"] = True
         configs.append(entry)
     licenses = sorted({HF_LICENSES.get(s.corpus.license, "other") for s in sources})
@@ -780,24 +846,10 @@ def dataset_card(release: Release, sources: list[Source], stats: ReleaseStats, w
         "configs": configs,
     }
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True)
-    carried = stats["corpora"]
-    # The card is a data file: the same words and number formats whatever
-    # language the worker runs in.
+    # A data file in English, the Hub's convention: the same words and
+    # number formats whatever language the worker runs in.
     with translation.override("en"):
-        body = render_to_string(
-            "contributions/release_card.md",
-            {
-                "release": release,
-                # Only the corpora the release carries rows of.
-                "provenance": [
-                    (s, carried[str(s.corpus.id)]["documents"]) for s in sources if str(s.corpus.id) in carried
-                ],
-                "stats": stats,
-                "site_name": settings.SITE_NAME,
-                "processing_version": PROCESSING_VERSION,
-                "default_config": default,
-            },
-        )
+        body = card_markdown(card=card)
     return f"---\n{header}---\n\n{body}"
 
 
@@ -842,26 +894,51 @@ def release_notes(*, release: Release, stats: ReleaseStats) -> ReleaseNotes:
     }
 
 
+def release_notes_summary(*, notes: ReleaseNotes) -> str:
+    """The notes in one sentence, in the active language and its number
+    formats (the Atom feed; the release page has a table)."""
+
+    def shown(n: int) -> str:
+        return number_format(n, use_l10n=True, force_grouping=True)
+
+    lead = (
+        _("Compared with the release %(previous)s:") % {"previous": notes["previous"]}
+        if notes.get("previous") else _("The first release:")
+    )
+    added, removed = len(notes.get("corpora_added", [])), len(notes.get("corpora_removed", []))
+    documents_added, documents_removed = notes.get("documents_added", 0), notes.get("documents_removed", 0)
+    parts = [
+        ngettext("%(counter)s corpus added", "%(counter)s corpora added", added) % {"counter": shown(added)},
+        ngettext("%(counter)s corpus removed", "%(counter)s corpora removed", removed) % {"counter": shown(removed)},
+        ngettext("%(shown)s document added", "%(shown)s documents added", documents_added) % {
+            "shown": shown(documents_added)},
+        ngettext("%(shown)s document removed", "%(shown)s documents removed", documents_removed) % {
+            "shown": shown(documents_removed)},
+    ]
+    return f"{lead} {', '.join(parts)}."
+
+
 def release_notes_markdown(*, version: str, notes: ReleaseNotes) -> str:
     """The notes as an English Markdown text, a data file like the card."""
 
     def ids(values: list[int]) -> str:
         return f" ({', '.join(str(v) for v in values)})" if values else ""
 
+    # English grouping whatever the locale: "37,304".
     lines = [f"# {version}", ""]
     lines.append(f"Previous release: {notes['previous']}" if notes["previous"] else "First release.")
     lines += [
         "",
-        f"- Corpora added: {len(notes['corpora_added'])}{ids(notes['corpora_added'])}",
-        f"- Corpora removed: {len(notes['corpora_removed'])}{ids(notes['corpora_removed'])}",
-        f"- Documents added: {notes['documents_added']}",
-        f"- Documents removed: {notes['documents_removed']}",
-        f"- Documents removed on request: {notes['removed_on_request']}",
+        f"- Corpora added: {len(notes['corpora_added']):,}{ids(notes['corpora_added'])}",
+        f"- Corpora removed: {len(notes['corpora_removed']):,}{ids(notes['corpora_removed'])}",
+        f"- Documents added: {notes['documents_added']:,}",
+        f"- Documents removed: {notes['documents_removed']:,}",
+        f"- Documents removed on request: {notes['removed_on_request']:,}",
         "",
         "Words by license:",
         "",
     ]
-    lines += [f"- {row['license']}: {row['words']} ({row['change']:+d})" for row in notes["words_by_license"]]
+    lines += [f"- {row['license']}: {row['words']:,} ({row['change']:+,d})" for row in notes["words_by_license"]]
     return "\n".join(lines) + "\n"
 
 

@@ -135,7 +135,8 @@ def test_maintainers_publish_guidelines_in_versions_and_each_decision_records_it
     assert client.post(url, {"body": "Check the **license**."}).status_code == 302
     assert client.post(url, {"body": "Check the license and <script>x</script> the source."}).status_code == 302
     assert list(ReviewGuidelines.objects.values_list("version", flat=True)) == [2, 1]
-    response = client.post(url, {"body": "Check the license and <script>x</script> the source."})
+    response = client.post(url, {"body": "Check the license and <script>x</script> the source."},
+                           HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and "Nothing changed" in response.content.decode()
 
     corpus = waiting(member)

@@ -100,9 +100,13 @@ class ReleaseDetailSerializer(ReleaseSerializer):
     filters = ReleaseFiltersSerializer()
     stats = serializers.DictField(
         help_text="Once built: documents, words, configs, corpora (what it kept of each), words_by_license, "
-                  "duplicates_removed, languages, removed_ids and notes (what changed since the previous release)."
+                  "duplicates_removed, languages, removed_ids, notes (what changed since the previous release, "
+                  "as data to put into words in any language) and card (what the dataset card says, as data)."
     )
-    notes = serializers.CharField(help_text="Once built: what changed since the previous release, in Markdown.")
+    notes = serializers.CharField(
+        help_text="Once built: what changed since the previous release, in English Markdown whatever the "
+                  "language asked for, like the release's files; stats.notes holds the same as data."
+    )
 
     class Meta(ReleaseSerializer.Meta):
         fields = [*ReleaseSerializer.Meta.fields, "filters", "stats", "notes"]

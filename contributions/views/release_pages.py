@@ -14,6 +14,7 @@ from django.contrib.syndication.views import Feed
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models.fields.json import KeyTransform
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -30,7 +31,7 @@ from django.views.decorators.http import require_safe
 
 from .. import lifecycle, releases
 from ..lifecycle import PUBLISHED
-from ..models import JobStatus, Release
+from ..models import JobStatus, License, Release
 
 LIST_PAGE_SIZE = 20
 ENTRIES_PAGE_SIZE = 50
@@ -161,9 +162,26 @@ def _body_context(request: HttpRequest, release: Release, page_number: str, file
         "rows": rows,
         "query": query,
         "notes": release.summary_notes,  # type: ignore[attr-defined]
-        "card": releases.release_card(release=release),
+        "card": _card(release),
+        "license_names": dict(License.choices),
         "login_url": f"{reverse('account_login')}?next={request.path}",
         "maintainer": _audience(request) == "maintainer",
+    }
+
+
+def _card(release: Release) -> dict | None:
+    """The README.md of the release and, for a reader of another language,
+    the same card rendered in theirs (the README.md then shown below it)."""
+    card = releases.release_card(release=release)
+    translated = releases.release_card_translated(
+        release=release, card=release.summary_card, language=get_language()  # type: ignore[attr-defined]
+    )
+    if translated is None:
+        return dict(card) if card else None
+    return {
+        "metadata": card["metadata"] if card else [], "truncated": False,
+        "html": translated, "original_html": card["html"] if card else "",
+        "original_truncated": bool(card and card["truncated"]),
     }
 
 
@@ -267,9 +285,10 @@ class ReleaseFeed(Feed):
         return settings.SITE_NAME
 
     def items(self) -> list[Release]:
-        items = list(
+        items: list[Release] = list(
             Release.objects.filter(public=True, status=JobStatus.DONE)
             .only(*releases.LIST_FIELDS)
+            .annotate(summary_notes=KeyTransform("notes", "stats"))
             .order_by("-created_at")[:FEED_ITEMS]
         )
         totals = releases.releases_totals(release_ids=[release.pk for release in items])
@@ -288,7 +307,11 @@ class ReleaseFeed(Feed):
             "count": number_format(totals.words, force_grouping=True)}
         corpora = ngettext("from %(count)s corpus", "from %(count)s corpora", totals.corpora) % {
             "count": number_format(totals.corpora, force_grouping=True)}
-        return f"{documents}, {words}, {corpora}."
+        summary = f"{documents}, {words}, {corpora}."
+        notes = item.summary_notes  # type: ignore[attr-defined]
+        if not isinstance(notes, dict):  # a release built before its notes were kept
+            return summary
+        return f"{summary} {releases.release_notes_summary(notes=notes)}"  # type: ignore[arg-type]
 
     def item_link(self, item: Release) -> str:
         return reverse("contributions:release_detail", args=[item.version])
