@@ -47,16 +47,20 @@ def test_a_review_done_with_the_keyboard_only_from_the_queue_to_the_next_corpus(
 
     # j / k move from document to document.
     page.keyboard.press("j")
-    assert _focused(page).startswith("|doc-0|")
+    assert _focused(page).startswith("document-0|doc-0|")
     page.keyboard.press("j")
-    assert _focused(page).startswith("|doc-1|")
+    assert _focused(page).startswith("document-1|doc-1|")
     page.keyboard.press("k")
-    assert _focused(page).startswith("|doc-0|")
+    assert _focused(page).startswith("document-0|doc-0|")
     # x excludes the current one.
     page.keyboard.press("x")
     page.wait_for_load_state()
     page.wait_for_function("document.querySelector('article.document.excluded') !== null")
     assert list(Exclusion.objects.filter(corpus=first).values_list("value", flat=True)) == ["0"]
+    # The keyboard goes on from the document just excluded.
+    assert _focused(page).startswith("document-0|doc-0|")
+    page.keyboard.press("j")
+    assert _focused(page).startswith("document-1|doc-1|")
 
     # a chooses "Approve" and puts the focus on the button; Enter records it.
     page.keyboard.press("a")

@@ -109,8 +109,13 @@
     }
   });
 
-  // "Select the documents of this page": only with a script, so shown here.
   document.addEventListener("DOMContentLoaded", function () {
+    // Back from excluding a document: the keyboard goes on from it.
+    var back = /^#document-\d+$/.test(window.location.hash) && document.querySelector(window.location.hash);
+    if (back) {
+      back.focus();
+    }
+    // "Select the documents of this page": only with a script, so shown here.
     var all = document.getElementById("select-all");
     if (!all) {
       return;
