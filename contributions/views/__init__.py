@@ -9,11 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
@@ -387,7 +388,7 @@ def corpus_upload(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.error(
             request,
             _("%(name)s: larger than the limit of %(limit)s bytes.")
-            % {"name": safe_name(name), "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"},
+            % {"name": safe_name(name), "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)},
         )
     if len(uploads) > settings.UPLOAD_MAX_FILES_PER_REQUEST:
         messages.error(
@@ -563,6 +564,7 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
 def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
     following = review.review_next(reviewer=request.user, after=corpus)
+    guidelines = review.guidelines_current()
 
     def context() -> dict:
         analysis = review.review_analysis(corpus=corpus)
@@ -586,7 +588,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "exclusion_kinds": Exclusion.Kind,
             "bulk_last": review.exclusion_bulk_last(corpus=corpus, reviewer=request.user),
             "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
-            "guidelines": review.guidelines_current(), "guidelines_language": settings.LANGUAGE_CODE,
+            "guidelines": guidelines, "guidelines_language": settings.LANGUAGE_CODE,
             "next_corpus": following,
             "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
             "already_decided": corpus.reviews.filter(corpus_version=corpus.version, reviewer=request.user).exists(),
@@ -603,7 +605,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         request=request, name="review-page", with_forms=True,
         state=(request.user.pk, corpus.pk, corpus.version, corpus.updated_at, corpus.claimed_by_id,
                str(corpus.claim_expires_at), review.claim_is_active(corpus),
-               str(ReviewGuidelines.objects.aggregate(v=Max("version"))["v"]),
+               guidelines.version if guidelines else None,
                following.pk if following else None,
                fragments.page_state(request, [
                    *fragments.corpus_rows(corpus.pk, CorpusEvent, Comment, Review, Exclusion, CorpusFile),
