@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from . import accounts
 from .models import (
@@ -16,12 +17,14 @@ from .models import (
     AnalysisRun,
     Corpus,
     CorpusEvent,
+    Job,
     OutgoingEmail,
     Release,
     RoleChange,
     TrainingVersion,
     User,
 )
+from .texts import message_render
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,6 +95,14 @@ class JobAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     date_hierarchy = "created_at"
 
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "error_text"]
+
+    @admin.display(description=_("Error"))
+    def error_text(self, job: Job) -> str:
+        # Stored as a code (contributions.texts) or as text.
+        return message_render(job.error, technical=True)
+
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(JobAdmin):
@@ -118,9 +129,15 @@ class CorpusAdmin(admin.ModelAdmin):
     search_fields = ["title", "description", "submitter_pseudonym"]
     # The status moves only through the lifecycle, which writes the audit
     # trail; the files and the version belong to the submission.
-    readonly_fields = ["submitter", "submitter_pseudonym", "status", "status_reason", "version",
+    readonly_fields = ["submitter", "submitter_pseudonym", "status", "reason", "version",
                        "review_started_at", "created_at", "updated_at", "submitted_at"]
+    exclude = ["status_reason"]
     inlines = [CorpusEventInline]
+
+    @admin.display(description=_("Reason"))
+    def reason(self, corpus: Corpus) -> str:
+        # Stored as a code (contributions.texts): read in the maintainer's language.
+        return message_render(corpus.status_reason, technical=True)
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -55,6 +55,7 @@ from openllm_site.celery import app as celery_app
 
 from . import lifecycle
 from .models import Job, JobStatus
+from .texts import Message, message, message_dump
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +86,13 @@ class JobLost(Exception):
 
 class JobFailed(Exception):
     """The job cannot succeed, whatever the number of tries: it fails at
-    once with this message, and ``fields`` are saved on the row with it."""
+    once with this message, and ``fields`` are saved on the row with it.
+    A ``Message`` (contributions.texts) is kept as its code, and read in
+    the reader's language; a string is kept as it is."""
 
-    def __init__(self, message: str, **fields: Any) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, reason: str | Message, **fields: Any) -> None:
+        self.message = message_dump(reason)
+        super().__init__(self.message)
         self.fields = fields
 
 
@@ -213,7 +216,7 @@ class JobContext:
         self.saved_bytes = 0
         self._last_beat = 0.0
         self._deadline: float | None = None
-        self._budget_message = ""
+        self._budget_message: str | Message = ""
 
     def held(self) -> QuerySet[Job]:
         """The job's row, as long as this attempt holds it."""
@@ -244,10 +247,10 @@ class JobContext:
             yield
 
     @contextmanager
-    def budget(self, seconds: float, message: str) -> Iterator[None]:
+    def budget(self, seconds: float, reason: str | Message) -> Iterator[None]:
         """A part of the work that must end within ``seconds``: past that,
-        the next beat fails the job with ``message``."""
-        self._deadline, self._budget_message = time.monotonic() + seconds, message
+        the next beat fails the job with ``reason``."""
+        self._deadline, self._budget_message = time.monotonic() + seconds, reason
         try:
             yield
         finally:
@@ -312,9 +315,7 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
         return job
     _remove_orphan_workdirs()
     if job.attempt - job.attempt_base > kind.max_attempts:
-        message = _("stopped %(count)s times without finishing (the worker died or was stopped each time)") % {
-            "count": kind.max_attempts}
-        return _fail(kind, job, message, final=True)
+        return _fail(kind, job, message_dump(message("job.stopped", count=kind.max_attempts)), final=True)
     workdir = _workdir(kind, job)
     workdir.mkdir(parents=True, exist_ok=True)
     context = JobContext(kind, job, workdir)
@@ -343,7 +344,7 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
         final = kind.retry is Retry.NEVER or job.attempt - job.attempt_base >= kind.max_attempts
         # The details are for maintainers (on the row); people concerned by
         # the job (a submitter) read only that it broke.
-        reason = _("internal error (%(kind)s); the maintainers have the details") % {"kind": type(exc).__name__}
+        reason = message_dump(message("job.internal_error", detail=type(exc).__name__))
         return _fail(kind, job, f"{type(exc).__name__}: {exc}", reason=reason, final=final)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,7 @@ from . import lifecycle
 from .analysis.formats import FORMATS, FileRejected, FormatOptions, format_of, safe_name, short_name, upload_check
 from .jobs import job_cancel, job_enqueue
 from .models import AnalysisRun, Corpus, CorpusFile, CorpusStatus, User
+from .texts import message, message_dump
 
 STORED_NAME_BYTES = 100
 
@@ -80,7 +82,7 @@ def _check_editable(corpus: Corpus) -> None:
 def _cancel_analyses(corpus: Corpus) -> None:
     # The caller moves the corpus itself (back to draft, withdrawn...).
     for run in AnalysisRun.objects.filter(corpus=corpus, status__in=lifecycle.JOB_ACTIVE):
-        job_cancel(run, reason=_("the corpus changed"), settle=False)
+        job_cancel(run, reason=message_dump(message("analysis.corpus_changed")), settle=False)
 
 
 def corpus_create(*, submitter: User, **metadata: Any) -> Corpus:
@@ -132,7 +134,7 @@ def file_check(*, name: str, size: int, split: str, separator: str) -> tuple[str
                               % {"name": name, "accepted": accepted})
     if size > settings.UPLOAD_MAX_FILE_SIZE:
         raise FileTooLarge(_("%(name)s: larger than the limit of %(limit)s bytes.")
-                           % {"name": name, "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"})
+                           % {"name": name, "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)})
     if split not in CorpusFile.Split.values:
         raise ValidationError(_("%(name)s: unknown way to split the file into documents.") % {"name": name})
     if split == "separator" and not separator.strip():

@@ -20,6 +20,7 @@ from contributions import jobs, submissions
 from contributions.analysis import pipeline
 from contributions.jobs import Outcome, job_run
 from contributions.models import AnalysisPart, AnalysisRun, CorpusFile, CorpusStatus, DocumentFingerprint, JobStatus
+from contributions.texts import message_render
 
 from .corpora import FRENCH, add_file, analysed, analysis_finished, make_corpus, near_duplicates, shard_rows, submitted
 
@@ -459,7 +460,7 @@ def test_a_part_that_fails_reports_lines_in_its_file_and_the_problems_before_it(
     split = reanalysed(whole)
     assert split.parts_count > 5
     assert whole.status == split.status == JobStatus.FAILED
-    assert "bad.parquet" in whole.error and "161" in whole.error
+    assert "bad.parquet" in message_render(whole.error) and "161" in message_render(whole.error)
     assert split.error == whole.error and split.report == whole.report
     assert [problem["line"] for problem in split.report["problems"]] == [6, 151]  # in the parts before it
 
@@ -743,4 +744,4 @@ def test_the_parts_of_a_file_together_may_expand_no_more_than_the_file_read_whol
     split = reanalysed(whole)
     assert split.parts_count == 3 and all(part.chars < 5_000 for part in split.parts.all())
     assert whole.status == split.status == JobStatus.FAILED
-    assert "bombe de décompression" in whole.error and split.error == whole.error
+    assert "bombe de décompression" in message_render(whole.error) and split.error == whole.error

@@ -33,6 +33,7 @@ from contributions.models import (
     JobStatus,
     TrainingVersion,
 )
+from contributions.texts import message_render
 
 from .corpora import FRENCH, jsonl, submitted
 from .factories import MaintainerFactory, UserFactory
@@ -190,12 +191,13 @@ def test_a_job_killed_more_often_than_its_cap_fails_with_the_reason(name):
     assert job_run(name, job.pk) is Outcome.FAILED
     job = fresh(job)
     assert job.status == JobStatus.FAILED and job.finished_at is not None
-    assert f"{cap}" in job.error and "without finishing" in job.error
+    error = message_render(job.error)
+    assert f"{cap} times" in error and "without finishing" in error
     assert leftovers(name, job) == []
     if name == "analysis":
         # The corpus says why, and the run's fingerprints are gone with it.
         corpus = Corpus.objects.get(pk=job.corpus_id)
-        assert corpus.status == CorpusStatus.FAILED and "without finishing" in corpus.status_reason
+        assert corpus.status == CorpusStatus.FAILED and "without finishing" in message_render(corpus.status_reason)
         assert not DocumentFingerprint.objects.filter(run_id=job.pk).exists()
 
 
@@ -218,7 +220,9 @@ def test_an_exception_follows_the_declared_policy(name, monkeypatch):
         if name == "analysis":
             # The submitter reads that it broke, not the internals.
             reason = Corpus.objects.get(pk=job.corpus_id).status_reason
-            assert "OSError" in reason and "storage unavailable" not in reason
+            assert message_render(reason) == "internal error; the maintainers have the details"
+            # What broke is named for maintainers, never the exception's text.
+            assert "OSError" in message_render(reason, technical=True) and "storage unavailable" not in reason
         return
     # Back-off: queued again for later, not at once; then again until the cap.
     assert outcome is Outcome.REQUEUED and job.status == JobStatus.QUEUED and job.run_after > timezone.now()

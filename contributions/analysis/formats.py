@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import stat
 import struct
@@ -32,8 +33,8 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 import orjson
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+
+from ..texts import Message, message, message_render
 
 # One document: beyond this, it is skipped with a message naming its line.
 MAX_DOCUMENT_CHARS = 10_000_000
@@ -77,30 +78,31 @@ TEXT_FORMATS = {"txt", "md", "jsonl", "csv", "tsv"}
 FORMATS = TEXT_FORMATS | {"parquet", "zip", "tar.gz"}
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
 
+# First bytes, and the code of what they say a file is (contributions.texts).
 MAGIC = [
-    (b"\x89PNG", gettext_lazy("a PNG image")),
-    (b"\xff\xd8\xff", gettext_lazy("a JPEG image")),
-    (b"GIF87a", gettext_lazy("a GIF image")),
-    (b"GIF89a", gettext_lazy("a GIF image")),
-    (b"%PDF", gettext_lazy("a PDF document")),
-    (b"MZ", gettext_lazy("a Windows executable")),
-    (b"\x7fELF", gettext_lazy("an executable (ELF)")),
-    (b"\xca\xfe\xba\xbe", gettext_lazy("an executable (Mach-O or Java class)")),
-    (b"PK\x03\x04", gettext_lazy("a ZIP archive")),
-    (b"PK\x05\x06", gettext_lazy("a ZIP archive")),
-    (b"\x1f\x8b", gettext_lazy("a gzip-compressed file")),
-    (b"BZh", gettext_lazy("a bzip2-compressed file")),
-    (b"\xfd7zXZ", gettext_lazy("an xz-compressed file")),
-    (b"7z\xbc\xaf", gettext_lazy("a 7z archive")),
-    (b"Rar!", gettext_lazy("a RAR archive")),
-    (b"PAR1", gettext_lazy("a Parquet file")),
-    (b"RIFF", gettext_lazy("an audio or video file")),
-    (b"OggS", gettext_lazy("an audio file")),
-    (b"ID3", gettext_lazy("an MP3 file")),
-    (b"\x00\x00\x00\x18ftyp", gettext_lazy("a video file")),
-    (b"\x00\x00\x00\x20ftyp", gettext_lazy("a video file")),
-    (b"SQLite format 3", gettext_lazy("a SQLite database")),
-    (b"\xd0\xcf\x11\xe0", gettext_lazy("an Office document")),
+    (b"\x89PNG", "kind.png"),
+    (b"\xff\xd8\xff", "kind.jpeg"),
+    (b"GIF87a", "kind.gif"),
+    (b"GIF89a", "kind.gif"),
+    (b"%PDF", "kind.pdf"),
+    (b"MZ", "kind.windows"),
+    (b"\x7fELF", "kind.elf"),
+    (b"\xca\xfe\xba\xbe", "kind.macho"),
+    (b"PK\x03\x04", "kind.zip"),
+    (b"PK\x05\x06", "kind.zip"),
+    (b"\x1f\x8b", "kind.gzip"),
+    (b"BZh", "kind.bzip2"),
+    (b"\xfd7zXZ", "kind.xz"),
+    (b"7z\xbc\xaf", "kind.7z"),
+    (b"Rar!", "kind.rar"),
+    (b"PAR1", "kind.parquet"),
+    (b"RIFF", "kind.media"),
+    (b"OggS", "kind.audio"),
+    (b"ID3", "kind.mp3"),
+    (b"\x00\x00\x00\x18ftyp", "kind.video"),
+    (b"\x00\x00\x00\x20ftyp", "kind.video"),
+    (b"SQLite format 3", "kind.sqlite"),
+    (b"\xd0\xcf\x11\xe0", "kind.office"),
 ]
 
 
@@ -121,18 +123,21 @@ class RawDoc:
 
 @dataclass(slots=True)
 class Problem:
+    """A record skipped, or a file refused: ``message`` is put into words
+    where it is read, in the reader's language (contributions.texts)."""
+
     source: str
     line: int | None
-    message: str
+    message: Message
+
+    def as_message(self) -> Message:
+        """Where and what, as one message (a failure reason)."""
+        if self.line:
+            return message("problem.line", source=self.source, line=self.line, message=self.message)
+        return message("problem", source=self.source, message=self.message)
 
     def __str__(self) -> str:
-        if self.line:
-            return _("%(source)s, line %(line)s: %(message)s") % {
-                "source": self.source,
-                "line": self.line,
-                "message": self.message,
-            }
-        return _("%(source)s: %(message)s") % {"source": self.source, "message": self.message}
+        return message_render(self.as_message())
 
 
 @dataclass(slots=True)
@@ -149,9 +154,12 @@ class ReadProgress:
 
 
 class FileRejected(Exception):
-    def __init__(self, source: str, message: str, line: int | None = None) -> None:
-        self.problem = Problem(source, line, message)
-        super().__init__(str(self.problem))
+    def __init__(self, source: str, what: Message, line: int | None = None) -> None:
+        self.problem = Problem(source, line, what)
+        super().__init__(source, what, line)
+
+    def __str__(self) -> str:
+        return str(self.problem)
 
 
 def format_of(name: str) -> str | None:
@@ -183,29 +191,29 @@ def short_name(name: str, *, max_chars: int = 255, max_bytes: int | None = None)
     return stem + suffix
 
 
-def sniff(head: bytes, fmt: str) -> str | None:
+def sniff(head: bytes, fmt: str) -> Message | None:
     """What is wrong with a file whose first bytes are ``head``, for the
     format its name claims; None when the content fits."""
     if not head:
-        return _("the file is empty")
+        return message("format.empty")
     if fmt == "parquet":
-        return None if head.startswith(b"PAR1") else _("the content is not a Parquet file")
+        return None if head.startswith(b"PAR1") else message("format.not_parquet")
     if fmt == "zip":
-        return None if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) else _("the content is not a ZIP archive")
+        return None if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) else message("format.not_zip")
     if fmt == "tar.gz":
-        return None if head.startswith(b"\x1f\x8b") else _("the content is not a gzip-compressed tar archive")
+        return None if head.startswith(b"\x1f\x8b") else message("format.not_tar_gz")
     for magic, what in MAGIC:
         if head.startswith(magic):
-            return _("the content is not text: it looks like %(what)s") % {"what": what}
+            return message("format.not_text", what=message(what))
     encoding = detect_encoding(head)
     if encoding.startswith("utf-16"):
         return None
     sample = head.lstrip(codecs.BOM_UTF8).lstrip()[:512].lower()
     if sample.startswith((b"<!doctype html", b"<html")) or (b"<head" in sample and b"<body" in head.lower()):
-        return _("the content is HTML, not plain text: extract the text first")
+        return message("format.html")
     control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
     if control > len(head) * 0.05:
-        return _("the content is binary data, not text")
+        return message("format.binary")
     return None
 
 
@@ -257,7 +265,7 @@ class _Counting(io.RawIOBase):
         buffer[:n] = data
         self.count += n
         if self.limit is not None and self.count > self.limit:
-            raise FileRejected(self.source, _("decompression bomb: the archive expands far beyond its size"))
+            raise FileRejected(self.source, message("bomb.archive"))
         return n
 
 
@@ -624,11 +632,7 @@ def rows_before(stream, *, size: int, offset: int) -> int:
 
 def _check_bomb(source: str, declared: int, compressed: int) -> None:
     if declared > _expansion_limit(max(compressed, 1)):
-        raise FileRejected(
-            source,
-            _("decompression bomb: %(compressed)s bytes claim to expand to %(declared)s bytes")
-            % {"compressed": f"{compressed:,}", "declared": f"{declared:,}"},
-        )
+        raise FileRejected(source, message("bomb.declared", compressed=compressed, declared=declared))
 
 
 # ---------------------------------------------------------------- entry points
@@ -734,11 +738,7 @@ def check_expansion(source: str, size: int, chars: int) -> None:
     across the parts of a file read apart."""
     limit = _expansion_limit(size)
     if chars > limit:
-        raise FileRejected(
-            source,
-            _("decompression bomb: %(size)s bytes give more than %(limit)s characters of text")
-            % {"size": f"{size:,}", "limit": f"{limit:,}"},
-        )
+        raise FileRejected(source, message("bomb.text", size=size, limit=limit))
 
 
 @contextmanager
@@ -754,7 +754,7 @@ def _unreadable(source: str) -> Iterator[None]:
         raise
     except (zlib.error, struct.error, EOFError, OSError, ValueError, KeyError, IndexError, UnicodeError,
             zipfile.BadZipFile, tarfile.TarError, pa.ArrowException) as exc:
-        raise FileRejected(source, _("unreadable file (%(error)s)") % {"error": type(exc).__name__}) from None
+        raise FileRejected(source, message("format.unreadable", detail=type(exc).__name__)) from None
 
 
 def _head_text(head: bytes, fmt: str) -> io.TextIOWrapper:
@@ -795,9 +795,7 @@ def _lines(text: io.TextIOWrapper) -> Iterator[tuple[int, str | None]]:
 
 
 def _too_long(source: str, line: int) -> Problem:
-    return Problem(
-        source, line, _("document longer than %(limit)s characters: skipped") % {"limit": f"{MAX_DOCUMENT_CHARS:,}"}
-    )
+    return Problem(source, line, message("document.too_long", limit=MAX_DOCUMENT_CHARS))
 
 
 def _read_plain(text: io.TextIOWrapper, source: str, options: FormatOptions) -> Iterator[RawDoc | Problem]:
@@ -857,6 +855,44 @@ def _deeper_than(value: dict, limit: int) -> bool:
     return False
 
 
+# What the JSON parsers say (orjson's words, and the standard library's),
+# as codes: a parser's own words are English, written for programmers.
+_JSON_ERRORS = [
+    ("unexpected end of data", "json.end_of_data"),
+    ("Unterminated string", "json.unterminated_string"),
+    ("zero-length, empty document", "json.empty"),
+    ("Expecting value", "json.expected_value"),
+    ("expected a JSON value", "json.expected_value"),
+    ("Expecting property name", "json.expected_key"),
+    ("expected a string key", "json.expected_key"),
+    ("Expecting ':'", "json.expected_colon"),
+    ("expected ':'", "json.expected_colon"),
+    ("Expecting ','", "json.expected_comma"),
+    ("expected ','", "json.expected_comma"),
+    ("Extra data", "json.extra_data"),
+    ("content after document", "json.extra_data"),
+    ("control character", "json.control_character"),
+    ("trailing comma", "json.trailing_comma"),
+    ("Invalid \\", "json.invalid_escape"),
+    ("escaped sequence", "json.invalid_escape"),
+    ("surrogate", "json.invalid_escape"),
+    ("invalid literal", "json.invalid_literal"),
+    ("is infinity", "json.number_too_large"),
+    ("unexpected character", "json.unexpected_character"),
+]
+
+
+def json_error(exc: json.JSONDecodeError) -> Message:
+    """A JSON parser's error (orjson's is the standard library's class) as
+    a message: the column, and what is wrong in words of the reader's
+    language; a parser's words that are not known stay as a detail."""
+    said = exc.msg.lower()
+    for words, code in _JSON_ERRORS:
+        if words.lower() in said:
+            return message("json.invalid", column=exc.colno, reason=message(code))
+    return message("json.invalid_at", column=exc.colno, detail=exc.msg)
+
+
 def _read_jsonl(text: io.TextIOWrapper, source: str) -> Iterator[RawDoc | Problem]:
     for number, line in _lines(text):
         if line is None:
@@ -867,24 +903,20 @@ def _read_jsonl(text: io.TextIOWrapper, source: str) -> Iterator[RawDoc | Proble
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield Problem(source, number, _("invalid JSON (%(error)s)") % {"error": exc})
+            yield Problem(source, number, json_error(exc))
             continue
         if not isinstance(record, dict):
-            yield Problem(source, number, _("a JSON object is expected on each line"))
+            yield Problem(source, number, message("json.not_object"))
             continue
         value = record.pop("text", None)
         if not isinstance(value, str):
-            yield Problem(source, number, _('no "text" field with a string'))
+            yield Problem(source, number, message("json.no_text"))
             continue
         # The metadata is written back as JSON with each document: orjson
         # writes no more than 255 levels, and nothing real needs 32. No
         # record nests deeper than it has brackets: most need no walk.
         if line.count("{") + line.count("[") > MAX_JSON_DEPTH and _deeper_than(record, MAX_JSON_DEPTH):
-            yield Problem(
-                source,
-                number,
-                _("record nested more than %(limit)s levels deep: skipped") % {"limit": MAX_JSON_DEPTH},
-            )
+            yield Problem(source, number, message("json.too_deep", limit=MAX_JSON_DEPTH))
             continue
         yield RawDoc(value, source, number, record)
 
@@ -941,25 +973,30 @@ def _csv_header(lines: _RecordLines, reader, source: str, options: FormatOptions
     try:
         header = next(reader)
     except StopIteration:
-        raise FileRejected(source, _("the file is empty")) from None
+        raise FileRejected(source, message("format.empty")) from None
     except _RecordTooLong:
-        raise FileRejected(
-            source,
-            _("header line longer than %(limit)s characters") % {"limit": f"{lines.limit:,}"},
-            1,
-        ) from None
+        raise FileRejected(source, message("csv.header_too_long", limit=lines.limit), 1) from None
     except csv.Error as exc:
-        raise FileRejected(source, _("unreadable header (%(error)s)") % {"error": exc}, 1) from None
+        raise FileRejected(source, message("csv.header_unreadable", reason=_csv_error(exc)), 1) from None
     header = [h.lstrip("\ufeff").strip() for h in header]
     column = options.text_column.strip()
     if column not in header:
         shown = ", ".join(safe_name(h) for h in header[:20])
-        raise FileRejected(
-            source,
-            _('no column "%(column)s" (columns: %(columns)s)') % {"column": safe_name(column), "columns": shown},
-            1,
-        )
+        raise FileRejected(source, message("csv.no_column", column=safe_name(column), columns=shown), 1)
     return header, header.index(column)
+
+
+def _csv_error(exc: csv.Error) -> Message:
+    """What the csv module says is wrong with a record, in words of the
+    reader's language (its own words stay as a detail)."""
+    said = str(exc)
+    if "NUL" in said:
+        return message("csv.nul")
+    if "field larger than field limit" in said:
+        return message("csv.field_too_long", limit=MAX_DOCUMENT_CHARS)
+    if "new-line character" in said:
+        return message("csv.newline")
+    return message("csv.malformed", detail=said)
 
 
 def _read_csv(
@@ -984,26 +1021,19 @@ def _read_csv(
         except StopIteration:
             return
         except _RecordTooLong:
-            yield Problem(
-                source, line, _("row longer than %(limit)s characters: skipped") % {"limit": f"{MAX_RECORD_CHARS:,}"}
-            )
+            yield Problem(source, line, message("csv.row_too_long", limit=MAX_RECORD_CHARS))
             continue
         except csv.Error as exc:
             errors_in_a_row += 1
-            yield Problem(source, line, _("unreadable row (%(error)s)") % {"error": exc})
+            yield Problem(source, line, message("csv.row_unreadable", reason=_csv_error(exc)))
             if errors_in_a_row > 100:
-                raise FileRejected(source, _("too many unreadable rows in a row"), line) from None
+                raise FileRejected(source, message("csv.too_many_errors"), line) from None
             continue
         errors_in_a_row = 0
         if not row:
             continue
         if len(row) != len(header):
-            yield Problem(
-                source,
-                line,
-                _("%(found)s columns where the header has %(expected)s: skipped")
-                % {"found": len(row), "expected": len(header)},
-            )
+            yield Problem(source, line, message("csv.columns", found=len(row), expected=len(header)))
             continue
         meta = {h: v for i, (h, v) in enumerate(zip(header, row, strict=True)) if i != index}
         yield RawDoc(row[index], source, line, meta)
@@ -1117,22 +1147,18 @@ def _parquet_footer(stream, source: str, size: int, *, in_request: bool = False)
     max_size = UPLOAD_PARQUET_FOOTER if in_request else MAX_PARQUET_FOOTER
     max_entries = UPLOAD_PARQUET_FOOTER_ENTRIES if in_request else MAX_PARQUET_FOOTER_ENTRIES
     if size < 12:
-        raise FileRejected(source, _("the content is not a Parquet file"))
+        raise FileRejected(source, message("format.not_parquet"))
     stream.seek(size - 8)
     tail = stream.read(8)
     if tail[4:] != b"PAR1":
-        raise FileRejected(source, _("the content is not a Parquet file"))
+        raise FileRejected(source, message("format.not_parquet"))
     length = struct.unpack("<I", tail[:4])[0]
     if length > size - 12:
-        raise FileRejected(source, _("unreadable Parquet file (%(error)s)") % {"error": "footer larger than the file"})
+        raise FileRejected(source, message("parquet.footer_past_file"))
     if length > max_size:
         if in_request:
             return False
-        raise FileRejected(
-            source,
-            _("Parquet metadata of %(size)s bytes (at most %(limit)s)")
-            % {"size": f"{length:,}", "limit": f"{max_size:,}"},
-        )
+        raise FileRejected(source, message("parquet.footer_too_large", size=length, limit=max_size))
     stream.seek(size - 8 - length)
     footer = stream.read(length)
     stream.seek(0)
@@ -1141,13 +1167,9 @@ def _parquet_footer(stream, source: str, size: int, *, in_request: bool = False)
     except _TooManyEntries:
         if in_request:
             return False
-        raise FileRejected(
-            source,
-            _("Parquet metadata with more than %(limit)s entries: write it with fewer, larger row groups")
-            % {"limit": f"{max_entries:,}"},
-        ) from None
+        raise FileRejected(source, message("parquet.too_many_entries", limit=max_entries)) from None
     except ValueError as exc:
-        raise FileRejected(source, _("unreadable Parquet file (%(error)s)") % {"error": exc}) from None
+        raise FileRejected(source, message("parquet.unreadable", detail=str(exc))) from None
     return True
 
 
@@ -1166,7 +1188,7 @@ def _parquet_open(stream, source: str, **kwargs):
             **kwargs,
         )
     except (pa.ArrowException, OSError) as exc:
-        raise FileRejected(source, _("unreadable Parquet file (%(error)s)") % {"error": exc}) from None
+        raise FileRejected(source, message("parquet.unreadable", detail=str(exc))) from None
 
 
 def _is_text(kind) -> bool:
@@ -1184,19 +1206,14 @@ def _parquet_columns(parquet, source: str, options: FormatOptions) -> tuple[str,
     column = options.text_column.strip() or "text"
     schema = parquet.schema_arrow
     if column not in schema.names:
-        raise FileRejected(
-            source,
-            _('no column "%(column)s" (columns: %(columns)s)')
-            % {"column": safe_name(column), "columns": ", ".join(safe_name(n) for n in schema.names[:20])},
-        )
+        raise FileRejected(source, message(
+            "csv.no_column", column=safe_name(column), columns=", ".join(safe_name(n) for n in schema.names[:20])
+        ))
     names = Counter(schema.names)
     if names[column] > 1:
-        raise FileRejected(
-            source, _('%(count)s columns are named "%(column)s": keep one') % {"count": names[column],
-                                                                                "column": safe_name(column)}
-        )
+        raise FileRejected(source, message("parquet.same_name", count=names[column], column=safe_name(column)))
     if not _is_text(schema.field(column).type):
-        raise FileRejected(source, _('column "%(column)s" is not text') % {"column": safe_name(column)})
+        raise FileRejected(source, message("parquet.not_text", column=safe_name(column)))
     # A name that two columns share says nothing of either: left out.
     scalar = [
         f.name for f in schema
@@ -1262,10 +1279,7 @@ def _read_parquet(
     max_rows = max(BOMB_MIN_ROWS, size)
 
     def too_many_rows(count: int) -> FileRejected:
-        return FileRejected(
-            source,
-            _("decompression bomb: %(rows)s rows in %(size)s bytes") % {"rows": f"{count:,}", "size": f"{size:,}"},
-        )
+        return FileRejected(source, message("bomb.rows", rows=count, size=size))
 
     if rows > max_rows:
         raise too_many_rows(rows)
@@ -1298,13 +1312,13 @@ def _read_parquet(
                         raise too_many_rows(row)
                     progress.done = min(row * span // max(span_rows, 1), span)
                     if value is None:
-                        yield Problem(source, row, _("empty text"))
+                        yield Problem(source, row, message("parquet.empty_text"))
                     elif len(value) > MAX_DOCUMENT_CHARS:
                         yield _too_long(source, row)
                     else:
                         yield RawDoc(value, source, row, meta)
     except (pa.ArrowException, OSError) as exc:
-        raise FileRejected(source, _("unreadable Parquet data (%(error)s)") % {"error": exc}, row + 1) from None
+        raise FileRejected(source, message("parquet.data_unreadable", detail=str(exc)), row + 1) from None
     if groups is not None:
         groups.lines = row
 
@@ -1312,23 +1326,21 @@ def _read_parquet(
 # ---------------------------------------------------------------- archives
 
 
-def _member_problem(source: str, name: str) -> str | None:
+def _member_problem(source: str, name: str) -> Message | None:
     path = PurePosixPath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return _("absolute path: not opened")
+        return message("member.absolute")
     if ".." in path.parts:
-        return _("path goes outside the archive (..): not opened")
+        return message("member.outside")
     if name.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
-        return _("nested archive: not opened")
+        return message("member.nested")
     if format_of(name) not in TEXT_FORMATS | {"parquet"}:
-        return _("unsupported file type: skipped")
+        return message("member.unsupported")
     return None
 
 
 def _too_many_members(source: str) -> FileRejected:
-    return FileRejected(
-        source, _("more than %(limit)s files in the archive") % {"limit": f"{MAX_ARCHIVE_MEMBERS:,}"}
-    )
+    return FileRejected(source, message("archive.too_many_members", limit=MAX_ARCHIVE_MEMBERS))
 
 
 def _check_zip_directory(stream, source: str) -> None:
@@ -1345,11 +1357,7 @@ def _check_zip_directory(stream, source: str) -> None:
         return  # zipfile says what is wrong
     directory_size = end[zipfile._ECD_SIZE]
     if directory_size > MAX_ZIP_DIRECTORY:
-        raise FileRejected(
-            source,
-            _("the archive's table of contents is %(size)s bytes (at most %(limit)s)")
-            % {"size": f"{directory_size:,}", "limit": f"{MAX_ZIP_DIRECTORY:,}"},
-        )
+        raise FileRejected(source, message("zip.directory_too_large", size=directory_size, limit=MAX_ZIP_DIRECTORY))
     if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_ARCHIVE_MEMBERS:
         raise _too_many_members(source)
     start = end[zipfile._ECD_LOCATION] - directory_size
@@ -1377,7 +1385,7 @@ def _open_zip(stream, source: str, size: int | None) -> tuple[zipfile.ZipFile, l
         archive = zipfile.ZipFile(stream)
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-        raise FileRejected(source, _("not a valid ZIP archive (%(error)s)") % {"error": exc}) from None
+        raise FileRejected(source, message("zip.invalid", detail=str(exc))) from None
     if len(members) > MAX_ARCHIVE_MEMBERS:
         raise _too_many_members(source)
     _check_bomb(source, sum(m.file_size for m in members), size or sum(m.compress_size for m in members))
@@ -1401,11 +1409,11 @@ def _read_zip(
         name = f"{source}/{safe_name(info.filename)}"
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            yield Problem(name, None, _("link: not opened"))
+            yield Problem(name, None, message("member.link"))
             continue
         # Many tools leave the file type out (0): that is a regular file.
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-            yield Problem(name, None, _("special file: not opened"))
+            yield Problem(name, None, message("member.special"))
             continue
         problem = _member_problem(source, info.filename)
         if problem:
@@ -1415,11 +1423,7 @@ def _read_zip(
             # zipfile hands a whole compressed chunk to the bzip2 and lzma
             # decompressors, which may expand it a millionfold at once.
             method = zipfile.compressor_names.get(info.compress_type, str(info.compress_type))
-            yield Problem(
-                name,
-                None,
-                _("compression method %(method)s is not supported: use the usual one (Deflate)") % {"method": method},
-            )
+            yield Problem(name, None, message("zip.compression", method=method))
             continue
         start = counter.count
         try:
@@ -1431,20 +1435,26 @@ def _read_zip(
                     yield item
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
             # Encrypted or corrupt members, unsupported compression.
-            yield Problem(name, None, _("unreadable member (%(error)s)") % {"error": exc})
+            yield Problem(name, None, _zip_member_error(exc))
+
+
+def _zip_member_error(exc: Exception) -> Message:
+    said = str(exc)
+    if "encrypted" in said:
+        return message("member.encrypted")
+    if "Bad CRC-32" in said:
+        return message("member.damaged")
+    return message("member.unreadable", detail=f"{type(exc).__name__}: {said}")
 
 
 class _HeaderRefused(Exception):
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
+    def __init__(self, what: Message) -> None:
+        self.message = what
+        super().__init__(what)
 
 
 def _extended_too_large(size: int) -> _HeaderRefused:
-    return _HeaderRefused(
-        _("extended header of %(size)s bytes (at most %(limit)s): not read")
-        % {"size": f"{size:,}", "limit": f"{MAX_EXTENDED_HEADER:,}"}
-    )
+    return _HeaderRefused(message("tar.extended_too_large", size=size, limit=MAX_EXTENDED_HEADER))
 
 
 _EXTENDED_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
@@ -1460,9 +1470,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
     def fromtarfile(cls, archive):
         depth = getattr(archive, "_openllm_header_depth", 0)
         if depth > MAX_HEADER_CHAIN:
-            raise _HeaderRefused(
-                _("more than %(limit)s extended headers in a row") % {"limit": MAX_HEADER_CHAIN}
-            )
+            raise _HeaderRefused(message("tar.header_chain", limit=MAX_HEADER_CHAIN))
         archive._openllm_header_depth = depth + 1
         try:
             return super().fromtarfile(archive)
@@ -1506,7 +1514,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
         try:
             numbers = 2 * int(count)
         except ValueError:
-            raise _HeaderRefused(_("invalid sparse map")) from None
+            raise _HeaderRefused(message("tar.sparse_map")) from None
         read = tarfile.BLOCKSIZE
         while data.count(b"\n") < numbers:
             if read >= MAX_EXTENDED_HEADER:
@@ -1518,6 +1526,18 @@ class _BoundedTarInfo(tarfile.TarInfo):
             read += len(block)
         next.offset_data = archive.fileobj.tell()
         next.sparse = []
+
+
+# What the checks of a safe extraction (tarfile's "data" filter) refuse, by
+# the name of their exception.
+_TAR_REFUSED = {
+    "AbsolutePathError": message("member.absolute"),
+    "OutsideDestinationError": message("member.outside"),
+    "SpecialFileError": message("member.special"),
+    "AbsoluteLinkError": message("member.link"),
+    "LinkOutsideDestinationError": message("member.link"),
+    "LinkFallbackError": message("member.link"),
+}
 
 
 def _read_tar(stream, source: str, options: FormatOptions, size: int | None) -> Iterator[RawDoc | Problem]:
@@ -1544,19 +1564,18 @@ def _read_tar(stream, source: str, options: FormatOptions, size: int | None) -> 
                     # would also refuse links out and device files.
                     member = tarfile.data_filter(member, "/nonexistent-destination")
                 except tarfile.FilterError as exc:
-                    problem = _("refused (%(reason)s): not opened") % {"reason": type(exc).__name__}
+                    problem = _TAR_REFUSED.get(type(exc).__name__) or message(
+                        "member.refused", detail=type(exc).__name__)
             if problem is None and (member.issym() or member.islnk()):
-                problem = _("link: not opened")
+                problem = message("member.link")
             elif problem is None and (not member.isreg() or member.issparse()):
-                problem = _("special file: not opened")
+                problem = message("member.special")
             if problem:
                 yield Problem(name, None, problem)
                 continue
             if format_of(member.name) == "parquet":
                 # Parquet needs to seek; members of a streamed tar cannot.
-                yield Problem(
-                    name, None, _("Parquet inside a tar.gz cannot be read: put it in a ZIP or upload it alone")
-                )
+                yield Problem(name, None, message("parquet.in_tar"))
                 continue
             extracted = archive.extractfile(member)
             if extracted is None:
@@ -1566,7 +1585,7 @@ def _read_tar(stream, source: str, options: FormatOptions, size: int | None) -> 
     except _HeaderRefused as exc:
         raise FileRejected(source, exc.message) from None
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise FileRejected(source, _("not a valid tar.gz archive (%(error)s)") % {"error": exc}) from None
+        raise FileRejected(source, message("tar.invalid", detail=f"{type(exc).__name__}: {exc}")) from None
 
 
 def _member_documents(

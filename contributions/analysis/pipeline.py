@@ -68,6 +68,7 @@ from ..payloads import (
     ReportProblem,
     SampleDocument,
 )
+from ..texts import Message, message, message_dump
 from .dedup import NUM_PERM, NearDuplicateIndex, signatures
 from .formats import (
     EntryRange,
@@ -182,7 +183,7 @@ class DocumentAnalyzer:
             text = clean.text
             if not text:
                 self.empty += 1
-                self.problem(Problem(raw.source, raw.line, _("empty document: skipped")))
+                self.problem(Problem(raw.source, raw.line, message("document.empty")))
                 continue
             index = self.documents
             self.documents += 1
@@ -471,12 +472,12 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
         corpus_try_transition(corpus_id=corpus.id, to=CorpusStatus.PROCESSING, expected_version=run.corpus_version)
     files = list(CorpusFile.objects.filter(corpus=corpus).order_by("id"))
     if not files:
-        raise JobFailed(_("no file to analyse"))
+        raise JobFailed(message("analysis.no_file"))
     total = sum(f.size for f in files)
     parts = list(run.parts.order_by("number"))
     if parts:
         if any(part.status in (JobStatus.FAILED, JobStatus.CANCELLED) for part in parts):
-            raise JobFailed(_("a part of the analysis failed"))  # its failure failed the run first, normally
+            raise JobFailed(message("analysis.part_failed"))  # its failure failed the run first, normally
         done = [part for part in parts if part.status == JobStatus.DONE]
         # A claim starts its progress at zero: the parts' is what counts.
         context.beat(force=True, progress_done=sum(part.progress_total for part in done),
@@ -507,10 +508,10 @@ def analysis_run(run: AnalysisRun, context: JobContext) -> Done[AnalysisRun]:
             done_before += stored.size
             context.beat(force=True, progress_done=done_before, documents_done=analyzer.documents)
         if not analyzer.documents:
-            raise FileRejected("corpus", _("no usable document in the files"))
+            # The problems met on the way say why nothing was usable.
+            raise JobFailed(message("analysis.nothing_usable"), report=analyzer.problems_report())
     except FileRejected as exc:
-        # The problems met on the way say why nothing was usable.
-        raise JobFailed(str(exc), report=analyzer.problems_report()) from None
+        raise JobFailed(exc.problem.as_message(), report=analyzer.problems_report()) from None
     except JobFailed as exc:
         raise JobFailed(exc.message, report=analyzer.problems_report()) from None
     shards.close_shard()
@@ -521,9 +522,8 @@ def _seed(run: AnalysisRun) -> str:
     return f"{run.corpus_id}-{run.corpus_version}"
 
 
-def _too_slow(stored: CorpusFile) -> str:
-    return _("%(name)s: reading took longer than %(seconds)s s; the file is malformed or far larger than it looks") % {
-        "name": stored.original_name, "seconds": int(_budget(stored.size))}
+def _too_slow(stored: CorpusFile) -> Message:
+    return message("analysis.too_slow", name=safe_name(stored.original_name), seconds=int(_budget(stored.size)))
 
 
 def _finish(
@@ -532,7 +532,7 @@ def _finish(
     """Near-duplicates, their side table and the report, once every
     document is in the shards."""
     assert analyzer.near is not None
-    with context.budget(_budget(total), _("finding near-duplicates took too long")):
+    with context.budget(_budget(total), message("analysis.near_too_slow")):
         near = analyzer.near.duplicates()
         context.beat()
     sidecar = shards.save_table(
@@ -652,11 +652,11 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
     context.beat(force=True)
     run = part.run
     if run.status not in lifecycle.JOB_ACTIVE:
-        raise JobFailed(_("the analysis this part belongs to has ended"))
+        raise JobFailed(message("analysis.run_ended"))
     corpus = run.corpus
     files = list(CorpusFile.objects.filter(corpus=corpus, id__gte=part.file_id or 0).order_by("id")[: part.file_count])
     if part.file_id is None or len(files) < part.file_count or files[0].pk != part.file_id:
-        raise JobFailed(_("the file of this part was removed"))
+        raise JobFailed(message("analysis.part_file_removed"))
     analyzer = DocumentAnalyzer(
         workdir=context.workdir, seed=_seed(run), accepted_lookup=_accepted_lookup(corpus.id),
         declared_languages=corpus.languages, near_index=False,
@@ -683,7 +683,7 @@ def analysis_part_run(part: AnalysisPart, context: JobContext) -> Done[AnalysisP
         if isinstance(exc, JobFailed):
             raise JobFailed(exc.message, summary=summary) from None
         line = exc.problem.line + offset if exc.problem.line is not None else None
-        raise JobFailed(str(Problem(exc.problem.source, line, exc.problem.message)), summary=summary) from None
+        raise JobFailed(Problem(exc.problem.source, line, exc.problem.message).as_message(), summary=summary) from None
     part.documents, part.lines, part.chars, part.shards = analyzer.documents, lines, chars, shards.names
     _merge_from(run, part, context)
     return Done(
@@ -764,11 +764,11 @@ def _merge(
     yet (the workers merge each as soon as it can be, so normally none),
     then what needs the whole corpus: near-duplicates and the report, as a
     single process would have made them."""
-    with context.budget(_budget(total), _("merging the parts of the analysis took too long")):
+    with context.budget(_budget(total), message("analysis.merge_too_slow")):
         _merge_ready(run, context)
         run.refresh_from_db(fields=["merged_parts", "merge_state"])
         if run.merged_parts < len(parts):  # another worker holds it: never, every part is done
-            raise JobFailed(_("the parts of the analysis could not be merged"))
+            raise JobFailed(message("analysis.merge_failed"))
         state: AnalysisMergeState = run.merge_state
         _merged_orphans_delete(run, state["shards"])
         analyzer = DocumentAnalyzer(workdir=context.workdir, seed=_seed(run), declared_languages=corpus.languages)
@@ -780,8 +780,7 @@ def _merge(
             _near_index_add(analyzer.near, name)
             context.beat()
     if not analyzer.documents:
-        nothing = FileRejected("corpus", _("no usable document in the files"))
-        raise JobFailed(str(nothing), report=analyzer.problems_report())
+        raise JobFailed(message("analysis.nothing_usable"), report=analyzer.problems_report())
     shards = ShardWriter(context.workdir, context.save_path)
     shards.names = list(state["shards"])
     context.saved_bytes += state.get("bytes", 0)  # the merged shards, saved by many workers
@@ -878,7 +877,7 @@ def _merge_part(run: AnalysisRun, part: AnalysisPart, context: JobContext) -> bo
         try:
             check_expansion(safe_name(part.file.original_name), part.file.size, chars)
         except FileRejected as exc:
-            raise JobFailed(str(exc)) from None
+            raise JobFailed(exc.problem.as_message()) from None
     saved: list[str] = []
     saved_bytes = 0
     # Each merge its own names: two merging the same part at once must not
@@ -1128,7 +1127,7 @@ def analysis_part_retry(part: AnalysisPart) -> None:
 def analysis_cleanup(run: AnalysisRun) -> None:
     DocumentFingerprint.objects.filter(run_id=run.id).delete()
     for part in AnalysisPart.objects.filter(run_id=run.id, status__in=lifecycle.JOB_ACTIVE):
-        job_cancel(part, reason=run.error or "cancelled", settle=False)
+        job_cancel(part, reason=run.error or message_dump(message("job.cancelled")), settle=False)
     _parts_files_delete(run)
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -162,7 +163,7 @@ class CorpusFiles(generics.ListAPIView):
         if oversized:
             raise ValidationError(
                 _("%(name)s: larger than the limit of %(limit)s bytes.")
-                % {"name": oversized[0], "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"}
+                % {"name": oversized[0], "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)}
             )
         serializer = FileUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

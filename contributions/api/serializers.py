@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from ..models import LANGUAGES, AnalysisRun, Corpus, CorpusFile
 from ..submissions import METADATA_FIELDS, metadata_problems
+from ..texts import message_code, message_render
 
 CORPUS_READ_FIELDS = [
     "id", *METADATA_FIELDS, "status", "version", "created_at", "updated_at", "submitted_at",
@@ -86,9 +87,17 @@ class FileUploadSerializer(UploadOptionsSerializer):
     )
 
 
+class MessageField(serializers.CharField):
+    """A stored message (contributions.texts), in the caller's language."""
+
+    def to_representation(self, value) -> str:
+        return message_render(value)
+
+
 class AnalysisSerializer(serializers.ModelSerializer):
     percent = serializers.SerializerMethodField()
     report = serializers.SerializerMethodField()
+    error = MessageField(read_only=True, help_text="Why the analysis failed, in the caller's language.")
 
     class Meta:
         model = AnalysisRun
@@ -106,8 +115,16 @@ class AnalysisSerializer(serializers.ModelSerializer):
         return min(99, run.progress_done * 100 // run.progress_total)
 
     def get_report(self, run: AnalysisRun) -> dict | None:
-        """The report, once the analysis is done."""
-        return run.report if run.is_done else None
+        """The report, once the analysis is done. Each problem's message is
+        in the caller's language; ``code`` names it for programs."""
+        if not run.is_done:
+            return None
+        report = dict(run.report)
+        report["problems"] = [
+            {**problem, "message": message_render(problem["message"]), "code": message_code(problem["message"])}
+            for problem in report.get("problems") or []
+        ]
+        return report
 
 
 class CorpusStatusSerializer(serializers.Serializer):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import template
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString
@@ -38,6 +40,13 @@ def markdown(text: str, heading_offset: int = 0) -> SafeString:
 
 
 @register.filter
+def grouped(label: str) -> str:
+    """The numbers of a stored label ("10000–30000", "≥ 100000") with the
+    reader's thousands separator."""
+    return re.sub(r"\d{4,}", lambda match: number_format(int(match.group()), force_grouping=True), str(label))
+
+
+@register.filter
 def language_name(code: str) -> str:
     name = language_label(code)
     return f"{name} ({code})" if name != code else code
@@ -45,7 +54,7 @@ def language_name(code: str) -> str:
 
 # The non-commercial licenses' names without the "restricted" note that
 # their choices carry in the form: pages show that note as a badge.
-_RESTRICTED_NAMES = {
+_RESTRICTED_NAMES: dict[str, str] = {
     License.CC_BY_NC: "Creative Commons BY-NC 4.0 (CC-BY-NC-4.0)",
     License.CC_BY_NC_SA: "Creative Commons BY-NC-SA 4.0 (CC-BY-NC-SA-4.0)",
 }
