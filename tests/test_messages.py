@@ -44,8 +44,8 @@ def test_a_failed_analysis_is_told_in_french_on_the_french_page(client, member):
     client.force_login(member)
     html = corpus_page(client, corpus)
     assert "aucun document utilisable dans les fichiers</p>" in html
-    assert f"<code>a.jsonl, ligne 1</code> : pas de champ «{NBSP}text{NBSP}» contenant une chaîne" in html
-    assert f"<code>a.jsonl, ligne 2</code> : JSON invalide à la colonne 18{NBSP}: fin des données inattendue" in html
+    assert f"<code>a.jsonl, ligne 1</code>{NBSP}: pas de champ «{NBSP}text{NBSP}» contenant une chaîne" in html
+    assert f"<code>a.jsonl, ligne 2</code>{NBSP}: JSON invalide à la colonne 18{NBSP}: fin des données inattendue" in html
     # Nothing of what the parser said in its own words.
     for english in ("unexpected", "end of data", "column 18", "char 17", "no usable", "invalid JSON"):
         assert english not in html
@@ -61,8 +61,8 @@ def test_the_same_failure_is_told_in_english_to_an_english_reader(client, member
     else:
         html = corpus_page(client, corpus, HTTP_ACCEPT_LANGUAGE="en")
     assert "The analysis failed: no usable document in the files" in html
-    assert '<code>a.jsonl, line 1</code> : no &quot;text&quot; field with a string' in html
-    assert "<code>a.jsonl, line 2</code> : invalid JSON at column 18: unexpected end of data" in html
+    assert '<code>a.jsonl, line 1</code>: no &quot;text&quot; field with a string' in html
+    assert "<code>a.jsonl, line 2</code>: invalid JSON at column 18: unexpected end of data" in html
     assert "fin des données" not in html and "aucun document" not in html
 
 
@@ -109,10 +109,10 @@ def test_the_report_of_a_finished_analysis_lists_problems_in_the_readers_languag
     assert run.status == JobStatus.DONE
     client.force_login(member)
     french = corpus_page(client, corpus)
-    assert f"<code>a.jsonl, ligne 3</code> : JSON invalide à la colonne 18{NBSP}: fin des données inattendue" in french
+    assert f"<code>a.jsonl, ligne 3</code>{NBSP}: JSON invalide à la colonne 18{NBSP}: fin des données inattendue" in french
     # The report's rendering is kept in the cache once per language.
     english = corpus_page(client, corpus, HTTP_ACCEPT_LANGUAGE="en")
-    assert "<code>a.jsonl, line 3</code> : invalid JSON at column 18: unexpected end of data" in english
+    assert "<code>a.jsonl, line 3</code>: invalid JSON at column 18: unexpected end of data" in english
 
 
 def test_a_reason_stored_as_plain_text_before_codes_still_shows(client, member):
@@ -125,7 +125,7 @@ def test_a_reason_stored_as_plain_text_before_codes_still_shows(client, member):
     client.force_login(member)
     html = corpus_page(client, corpus)
     assert "corpus : aucun document utilisable dans les fichiers</p>" in html
-    assert "<code>a.jsonl, ligne 2</code> : JSON invalide (ancien)" in html
+    assert f"<code>a.jsonl, ligne 2</code>{NBSP}: JSON invalide (ancien)" in html
     progress = client.get(reverse("contributions:corpus_progress", args=[corpus.pk])).json()
     assert progress["analysis"]["error"] == "ancienne erreur"
 
