@@ -87,7 +87,7 @@ def demo_data_create(*, member: User, reviewer: User, maintainer: User) -> bool:
     if Corpus.objects.filter(submitter=member).exists():
         return False
     if review.guidelines_current() is None:
-        review.guidelines_publish(author=maintainer, body=DEMO_GUIDELINES)
+        review.guidelines_publish(author=maintainer, body=DEMO_GUIDELINES, based_on=None)
     for seed, spec in enumerate(DEMO_CORPORA):
         spec = dict(spec)
         count, to_release = spec.pop("documents"), spec.pop("release")

@@ -3,11 +3,13 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.urls import reverse_lazy
 from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .analysis.labels import QUALITY as QUALITY_LABELS
 from .analysis.text import QUALITY_FLAGS
 from .models import (
     LANGUAGES,
@@ -48,9 +50,15 @@ class SignupForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
+    language = forms.ChoiceField(
+        label=_("Language"), required=False,
+        choices=[("", _("Not chosen: the language the page is read in")), *settings.LANGUAGES],
+        help_text=_("The language of the site and of the emails you get."),
+    )
+
     class Meta:
         model = User
-        fields = ["display_name", "affiliation", "public_profile", "review_digest"]
+        fields = ["display_name", "affiliation", "public_profile", "review_digest", "language"]
         help_texts = {
             "public_profile": _("Show your name and affiliation on your public page and on your contributions."),
         }
@@ -162,6 +170,8 @@ class DecisionForm(forms.Form):
 
 
 class GuidelinesForm(forms.Form):
+    # The version the maintainer started from: another published meanwhile is not overwritten unseen.
+    based_on = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     body = forms.CharField(
         label=_("Reviewing guidelines"), widget=forms.Textarea(attrs={"rows": 16}), max_length=50_000,
         help_text=_("Markdown. Saving publishes a new version; the earlier ones stay readable."),
@@ -250,7 +260,7 @@ class ReleaseForm(forms.Form):
     drop_flags = forms.MultipleChoiceField(
         label=_("Drop documents with these quality flags"),
         required=False,
-        choices=[(f, f) for f in QUALITY_FLAGS],
+        choices=[(f, QUALITY_LABELS.get(f, f)) for f in QUALITY_FLAGS],
         widget=forms.CheckboxSelectMultiple,
     )
     public = forms.BooleanField(label=_("Public: anyone may download it"), required=False)

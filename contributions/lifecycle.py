@@ -151,9 +151,12 @@ def corpus_transition(
         if reason is not None:
             corpus.status_reason = reason
         corpus.updated_at = timezone.now()
+        # "I am reviewing this" holds a corpus while it waits for review: any
+        # move ends it (a resubmitted version starts free).
+        corpus.claimed_by, corpus.claim_expires_at = None, None
         for name, value in fields.items():
             setattr(corpus, name, value)
-        corpus.save(update_fields=["status", "status_reason", "updated_at", *fields])
+        corpus.save(update_fields=["status", "status_reason", "updated_at", "claimed_by", "claim_expires_at", *fields])
         return corpus
 
 

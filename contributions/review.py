@@ -77,7 +77,9 @@ def review_queue(
 
 
 def _claimed_by_another(reviewer: User) -> Q:
-    return Q(claim_expires_at__gt=timezone.now()) & ~Q(claimed_by=reviewer)
+    """The one definition of a claim that holds (``claim_is_active`` is its
+    Python side): a reviewer's, not expired. A deleted reviewer's holds none."""
+    return Q(claimed_by__isnull=False, claim_expires_at__gt=timezone.now()) & ~Q(claimed_by=reviewer)
 
 
 def review_next(*, reviewer: User, after: Corpus | None = None) -> Corpus | None:
@@ -106,7 +108,7 @@ def corpus_claim(*, corpus: Corpus, reviewer: User) -> Corpus:
     _check_reviewer(corpus, reviewer)
     now = timezone.now()
     claimed = Corpus.objects.filter(pk=corpus.pk, status=CorpusStatus.AWAITING_REVIEW).exclude(
-        Q(claim_expires_at__gt=now) & ~Q(claimed_by=reviewer)
+        _claimed_by_another(reviewer)
     ).update(claimed_by=reviewer, claim_expires_at=now + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES))
     corpus.refresh_from_db(fields=["claimed_by", "claim_expires_at", "status"])
     if not claimed:
@@ -116,9 +118,12 @@ def corpus_claim(*, corpus: Corpus, reviewer: User) -> Corpus:
     return corpus
 
 
-def corpus_claim_release(*, corpus: Corpus, reviewer: User) -> None:
-    """Give a claim up (only one's own: another reviewer's claim expires)."""
-    Corpus.objects.filter(pk=corpus.pk, claimed_by=reviewer).update(claimed_by=None, claim_expires_at=None)
+def corpus_claim_release(*, corpus: Corpus, reviewer: User) -> bool:
+    """Give a claim up (only one's own: another reviewer's claim expires).
+    False when the reviewer held none."""
+    return bool(
+        Corpus.objects.filter(pk=corpus.pk, claimed_by=reviewer).update(claimed_by=None, claim_expires_at=None)
+    )
 
 
 # ---------------------------------------------------------------- guidelines
@@ -128,24 +133,37 @@ def guidelines_current() -> ReviewGuidelines | None:
     return ReviewGuidelines.objects.select_related("author").order_by("-version").first()
 
 
-def guidelines_publish(*, author: User, body: str) -> ReviewGuidelines:
+def guidelines_publish(*, author: User, body: str, based_on: int | None) -> ReviewGuidelines:
     """A new version of the reviewing guidelines, in force at once; the
     earlier ones stay, and every decision records the version it was made
-    under."""
+    under. ``based_on``: the version the maintainer edited (None: there was
+    none); if another was published meanwhile, theirs would silently undo
+    it, so it is refused."""
     if not author.is_maintainer:
         raise PermissionDenied
     body = body.strip()
-    if not body:
+    if not body.strip(INVISIBLE):
         raise ValidationError(_("The guidelines are empty."))
-    with transaction.atomic():
-        # Numbered under a lock on the newest version, so two maintainers
-        # saving at once get two versions, not an error.
-        latest = ReviewGuidelines.objects.select_for_update().order_by("-version").first()
-        if latest is not None and latest.body == body:
-            raise ValidationError(_("Nothing changed in the guidelines."))
-        return ReviewGuidelines.objects.create(
-            version=(latest.version + 1) if latest else 1, body=body, author=author
-        )
+    latest = ReviewGuidelines.objects.order_by("-version").first()
+    if (latest.version if latest else None) != based_on:
+        raise ValidationError(_("Another maintainer published version %(version)s meanwhile: read it, then publish "
+                                "yours.") % {"version": latest.version if latest else 0})
+    if latest is not None and latest.body == body:
+        raise ValidationError(_("Nothing changed in the guidelines."))
+    try:
+        # Two maintainers saving at once both read the same latest version:
+        # the unique version number lets one of them through.
+        with transaction.atomic():
+            return ReviewGuidelines.objects.create(
+                version=(latest.version + 1) if latest else 1, body=body, author=author
+            )
+    except IntegrityError:
+        raise ValidationError(_("Another maintainer published a version meanwhile: read it, then publish "
+                                "yours.")) from None
+
+
+# Characters that show nothing (what .strip() leaves of an "empty" text).
+INVISIBLE = " \t\n\r\u00a0\u200b\u200c\u200d\u2060\ufeff"
 
 
 def review_analysis(*, corpus: Corpus) -> AnalysisRun | None:
@@ -278,22 +296,38 @@ def _check_can_exclude(corpus: Corpus, reviewer: User) -> None:
         raise ValidationError(_("Exclusions are set while the corpus waits for review."))
 
 
+def _locked_for_exclusions(corpus: Corpus, reviewer: User) -> Corpus:
+    """The corpus row, locked until the end of the transaction, still
+    waiting for review at the same version: exclusions change only under
+    this lock, which a decision takes too, so none lands after the approval
+    that the training-ready version is built from."""
+    locked = Corpus.objects.select_for_update().get(pk=corpus.pk)
+    _check_can_exclude(locked, reviewer)
+    if locked.version != corpus.version:
+        raise ValidationError(_("The corpus has a new version since: look at it again."))
+    return locked
+
+
 def exclusion_add(*, corpus: Corpus, reviewer: User, kind: str, value: str = "") -> Exclusion:
     _check_can_exclude(corpus, reviewer)
     if kind not in Exclusion.Kind.values:
         raise ValidationError(_("Unknown exclusion."))
     if kind == Exclusion.Kind.DOCUMENT and parse_index(value) is None:
         raise ValidationError(_("Give the number of the document."))
-    exclusion, _created = Exclusion.objects.get_or_create(
-        corpus=corpus, corpus_version=corpus.version, kind=kind, value=str(value),
-        defaults={"created_by": reviewer},
-    )
+    with transaction.atomic():
+        corpus = _locked_for_exclusions(corpus, reviewer)
+        exclusion, _created = Exclusion.objects.get_or_create(
+            corpus=corpus, corpus_version=corpus.version, kind=kind, value=str(value),
+            defaults={"created_by": reviewer},
+        )
     return exclusion
 
 
 def exclusion_remove(*, corpus: Corpus, reviewer: User, exclusion_id: int) -> None:
     _check_can_exclude(corpus, reviewer)
-    Exclusion.objects.filter(id=exclusion_id, corpus=corpus, corpus_version=corpus.version).delete()
+    with transaction.atomic():
+        corpus = _locked_for_exclusions(corpus, reviewer)
+        Exclusion.objects.filter(id=exclusion_id, corpus=corpus, corpus_version=corpus.version).delete()
 
 
 def exclusion_bulk_add(
@@ -322,19 +356,23 @@ def exclusion_bulk_add(
     if len(indexes) > limit:
         raise ValidationError(_("More than %(limit)s documents at once: narrow the filter.") % {"limit": limit})
     batch = secrets.token_hex(8)
-    kept = set(
-        Exclusion.objects.filter(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT)
-        .values_list("value", flat=True)
-    )
-    Exclusion.objects.bulk_create(
-        [
-            Exclusion(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT, value=str(i),
-                      batch=batch, created_by=reviewer)
-            for i in indexes if str(i) not in kept
-        ],
-        batch_size=1000, ignore_conflicts=True,
-    )
-    added = Exclusion.objects.filter(corpus=corpus, batch=batch).count()
+    # The documents are found first (a scan of the shards), then written
+    # under the lock, in one transaction: all of the step or none of it.
+    with transaction.atomic():
+        corpus = _locked_for_exclusions(corpus, reviewer)
+        kept = set(
+            Exclusion.objects.filter(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT)
+            .values_list("value", flat=True)
+        )
+        Exclusion.objects.bulk_create(
+            [
+                Exclusion(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT, value=str(i),
+                          batch=batch, created_by=reviewer)
+                for i in indexes if str(i) not in kept
+            ],
+            batch_size=1000, ignore_conflicts=True,
+        )
+        added = Exclusion.objects.filter(corpus=corpus, batch=batch).count()
     return batch, added
 
 
@@ -356,9 +394,11 @@ def exclusion_bulk_undo(*, corpus: Corpus, reviewer: User, batch: str) -> int:
     _check_can_exclude(corpus, reviewer)
     if not batch:
         raise ValidationError(_("Unknown exclusion."))
-    deleted, _detail = Exclusion.objects.filter(
-        corpus=corpus, corpus_version=corpus.version, batch=batch
-    ).delete()
+    with transaction.atomic():
+        corpus = _locked_for_exclusions(corpus, reviewer)
+        deleted, _detail = Exclusion.objects.filter(
+            corpus=corpus, corpus_version=corpus.version, batch=batch
+        ).delete()
     return deleted
 
 

@@ -133,18 +133,23 @@ def test_maintainers_publish_guidelines_in_versions_and_each_decision_records_it
     signed_in(client, maintainer)
     url = reverse("contributions:review_guidelines")
     assert client.post(url, {"body": "Check the **license**."}).status_code == 302
-    assert client.post(url, {"body": "Check the license and <script>x</script> the source."}).status_code == 302
+    body = "Check the license and <script>x</script> the source."
+    assert client.post(url, {"body": body, "based_on": "1"}).status_code == 302
     assert list(ReviewGuidelines.objects.values_list("version", flat=True)) == [2, 1]
-    response = client.post(url, {"body": "Check the license and <script>x</script> the source."},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(url, {"body": body, "based_on": "2"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and "Nothing changed" in response.content.decode()
+    # Edited from version 1 while version 2 came out: not published over it unseen.
+    response = client.post(url, {"body": "Approve quickly.", "based_on": "1"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Another maintainer published version 2 meanwhile" in response.content.decode()
+    response = client.post(url, {"body": "\u200b \n", "based_on": "2"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "The guidelines are empty" in response.content.decode()
 
     corpus = waiting(member)
     signed_in(client, reviewer)
     html = page(client, corpus)
     assert "Reviewing guidelines (version 2)" in html
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>x</script>" not in html
-    assert client.post(url, {"body": "Approve everything."}).status_code == 403
+    assert client.post(url, {"body": "Approve everything.", "based_on": "2"}).status_code == 403
     assert ReviewGuidelines.objects.count() == 2
     review.review_decide(corpus=corpus, reviewer=reviewer, decision=Decision.APPROVE)
     assert Review.objects.get(corpus=corpus).guidelines_version == 2
@@ -249,3 +254,58 @@ def test_the_page_says_in_plain_words_what_the_analysis_contradicts_in_the_decla
     declared, _run = analysed(member, [("a.jsonl", jsonl(*FRENCH))], languages=["fr"])
     html = page(client, declared)
     assert "declared no personal data" not in html and "not declared" not in html
+
+
+def test_two_maintainers_publishing_at_once_get_a_message_not_an_error(monkeypatch):
+    from django.db import IntegrityError
+
+    first, second = MaintainerFactory(), MaintainerFactory()
+    review.guidelines_publish(author=first, body="v1", based_on=None)
+
+    def published_meanwhile(**fields):
+        raise IntegrityError("duplicate key value violates unique constraint (version)=(2)")
+
+    # What the database says when another maintainer's version 2 committed between the read and the write.
+    monkeypatch.setattr(ReviewGuidelines.objects, "create", published_meanwhile)
+    with pytest.raises(ValidationError, match="Another maintainer published a version meanwhile"):
+        review.guidelines_publish(author=second, body="v2", based_on=1)
+
+
+def test_a_deleted_reviewers_claim_holds_nothing(member):
+    from contributions import accounts
+
+    gone, other = ReviewerFactory(), ReviewerFactory()
+    corpus = waiting(member)
+    review.corpus_claim(corpus=corpus, reviewer=gone)
+    accounts.user_delete(user=gone)
+    assert review.review_next(reviewer=other) == corpus
+    assert list(review.review_queue(reviewer=other, hide_claimed=True)) == [corpus]
+    assert review.corpus_claim(corpus=corpus, reviewer=other).claimed_by == other
+
+
+def test_a_claim_ends_when_the_corpus_leaves_the_review(member):
+    first, second = ReviewerFactory(), ReviewerFactory()
+    corpus = waiting(member)
+    review.corpus_claim(corpus=corpus, reviewer=first)
+    review.review_decide(corpus=corpus, reviewer=second, decision=Decision.REQUEST_CHANGES, comment="Menus.")
+    corpus.refresh_from_db()
+    assert corpus.claimed_by is None and corpus.claim_expires_at is None
+
+
+def test_no_exclusion_lands_after_the_approval(member):
+    reviewer, maintainer = ReviewerFactory(), MaintainerFactory()
+    corpus = waiting(member)
+    stale = Corpus.objects.get(pk=corpus.pk)  # the page was opened before the approval
+    review.review_decide(corpus=corpus, reviewer=maintainer, decision=Decision.APPROVE)
+    with pytest.raises(ValidationError, match="waits for review"):
+        review.exclusion_bulk_add(corpus=stale, reviewer=reviewer, documents=[0])
+    with pytest.raises(ValidationError, match="waits for review"):
+        review.exclusion_add(corpus=stale, reviewer=reviewer, kind=Exclusion.Kind.DOCUMENT, value="1")
+    assert not Exclusion.objects.exists()
+
+
+def test_a_blank_query_is_no_filter_for_a_bulk_exclusion(client, member):
+    corpus = waiting(member)
+    signed_in(client, ReviewerFactory())
+    client.post(reverse("contributions:review_exclude_bulk", args=[corpus.pk]), {"scope": "filter", "q": "   "})
+    assert not Exclusion.objects.exists()

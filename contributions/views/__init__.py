@@ -575,16 +575,19 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             documents_page(run=analysis, page=page_number, query=query, flag=flag, personal_data=personal_data)
             if analysis else None
         )
-        exclusions = list(corpus.exclusions.filter(corpus_version=corpus.version))
+        # Of the documents excluded one by one (tens of thousands, after a
+        # bulk step), only those of this page are read, and the rest counted.
+        excluded = corpus.exclusions.filter(corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT)
+        shown = [str(doc["doc_index"]) for doc in documents["documents"]] if documents else []
         return {
             "corpus": corpus, "analysis": analysis, "report_html": _report_html(analysis, part="details"),
             "report_summary": _report_html(analysis, part="summary"),
             "warnings": review.review_warnings(corpus=corpus, analysis=analysis),
             "documents": documents, "query": query, "flag": flag, "personal_data": personal_data,
             "filtered": bool(query or flag or personal_data),
-            "excluded_documents": {int(e.value) for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT},
-            "exclusions": [e for e in exclusions if e.kind != Exclusion.Kind.DOCUMENT],
-            "excluded_count": sum(1 for e in exclusions if e.kind == Exclusion.Kind.DOCUMENT),
+            "excluded_documents": {int(v) for v in excluded.filter(value__in=shown).values_list("value", flat=True)},
+            "exclusions": corpus.exclusions.filter(corpus_version=corpus.version).exclude(kind=Exclusion.Kind.DOCUMENT),
+            "excluded_count": excluded.count(),
             "exclusion_kinds": Exclusion.Kind,
             "bulk_last": review.exclusion_bulk_last(corpus=corpus, reviewer=request.user),
             "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
@@ -634,8 +637,8 @@ def review_live(request: AuthenticatedRequest, pk: int) -> JsonResponse:
 def review_claim(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     corpus = _review_target(request, pk)
     if request.POST.get("release"):
-        review.corpus_claim_release(corpus=corpus, reviewer=request.user)
-        messages.success(request, _("The corpus is free for other reviewers again."))
+        if review.corpus_claim_release(corpus=corpus, reviewer=request.user):
+            messages.success(request, _("The corpus is free for other reviewers again."))
     else:
         try:
             review.corpus_claim(corpus=corpus, reviewer=request.user)
@@ -665,7 +668,8 @@ def review_exclude_bulk(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 numbers = map(review.parse_index, request.POST.getlist("document")[:1000])
                 selected = [i for i in numbers if i is not None]
             _batch, count = review.exclusion_bulk_add(
-                corpus=corpus, reviewer=request.user, documents=selected, query=request.POST.get("q", "")[:200],
+                corpus=corpus, reviewer=request.user, documents=selected,
+                query=request.POST.get("q", "").strip()[:200],
                 flag=request.POST.get("flag", "")[:64], personal_data=request.POST.get("pii") == "1",
             )
             messages.success(request, ngettext(
@@ -682,13 +686,18 @@ def review_exclude_bulk(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def review_guidelines(request: AuthenticatedRequest) -> HttpResponse:
     """The reviewing guidelines and their versions; maintainers publish a
     new version here."""
-    form = GuidelinesForm(request.POST or None, initial={"body": getattr(review.guidelines_current(), "body", "")})
+    current = review.guidelines_current()
+    form = GuidelinesForm(request.POST or None, initial={
+        "body": current.body if current else "", "based_on": current.version if current else None,
+    })
     if request.method == "POST":
         if not request.user.is_maintainer:
             raise PermissionDenied
         if form.is_valid():
             try:
-                guidelines = review.guidelines_publish(author=request.user, body=form.cleaned_data["body"])
+                guidelines = review.guidelines_publish(
+                    author=request.user, body=form.cleaned_data["body"], based_on=form.cleaned_data["based_on"]
+                )
             except ValidationError as exc:
                 form.add_error("body", exc)
             else:
