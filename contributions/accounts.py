@@ -57,14 +57,29 @@ def member_register(*, user: User, display_name: str) -> User:
 
 
 def profile_update(
-    *, user: User, display_name: str, affiliation: str, public_profile: bool, review_digest: bool = True
+    *, user: User, display_name: str, affiliation: str, public_profile: bool, review_digest: bool = True,
+    language: str | None = None,
 ) -> User:
     user.display_name = display_name.strip()
     user.affiliation = affiliation.strip()
     user.public_profile = public_profile
     user.review_digest = review_digest
-    user.save(update_fields=["display_name", "affiliation", "public_profile", "review_digest"])
+    fields = ["display_name", "affiliation", "public_profile", "review_digest"]
+    if language is not None and (language == "" or language in dict(settings.LANGUAGES)):
+        user.language = language
+        fields.append("language")
+    user.save(update_fields=fields)
     return user
+
+
+def member_language_set(*, user: User, language: str) -> bool:
+    """The language the site and its emails speak to ``user`` (one of the
+    site's languages; anything else is ignored). True when it changed."""
+    if language not in dict(settings.LANGUAGES) or user.language == language:
+        return False
+    user.language = language
+    user.save(update_fields=["language"])
+    return True
 
 
 @transaction.atomic

@@ -4,9 +4,11 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.sites.shortcuts import get_current_site
+from django.utils import translation
 from django.utils.crypto import get_random_string
 
 from . import accounts, emails
+from .models import User
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -14,13 +16,20 @@ class AccountAdapter(DefaultAccountAdapter):
         return settings.SIGNUP_OPEN
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        # Rendered as allauth does, then delivered by the worker.
+        # Rendered as allauth does, then delivered by the worker; in the
+        # member's language, or the page's for an address with no account.
         ctx = {"request": self.request, "email": email, "current_site": get_current_site(self.request)}
         ctx.update(context)
-        emails.email_queue(message=self.render_mail(template_prefix, email, ctx))
+        user = context.get("user") or User.objects.filter(email__iexact=email).first()
+        with translation.override(getattr(user, "language", "") or translation.get_language()):
+            message = self.render_mail(template_prefix, email, ctx)
+        emails.email_queue(message=message)
 
     def save_user(self, request, user, form, commit: bool = True):
         user = super().save_user(request, user, form, commit=False)
+        # The language the site was read in when signing up (one of the site's).
+        if (language := translation.get_language()) in dict(settings.LANGUAGES):
+            user.language = language
         return accounts.member_register(user=user, display_name=form.cleaned_data.get("display_name", ""))
 
     def respond_email_verification_sent(self, request, user):

@@ -17,6 +17,7 @@ from itertools import count
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import pgettext
 
 WIDTH = 640
 BAR_HEIGHT = 22
@@ -49,7 +50,10 @@ class Chart:
         return self._bars() if self.kind == "bars" else self._columns()
 
     def _frame(self, height: int, body: SafeString) -> SafeString:
-        summary = "; ".join(f"{label}: {_number(value)}" for label, value in self.rows)
+        summary = pgettext("chart summary", "; ").join(
+            pgettext("chart summary", "%(label)s: %(value)s") % {"label": label, "value": _number(value)}
+            for label, value in self.rows
+        )
         return format_html(
             '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
             'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'

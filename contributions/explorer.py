@@ -47,6 +47,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -323,6 +324,9 @@ def _connect(local: bool) -> duckdb.DuckDBPyConnection:
         ":memory:",
         config={
             "memory_limit": MEMORY_LIMIT,
+            # Past the memory limit DuckDB spills to disk: under var/, not
+            # into ".tmp" of whatever directory the process started in.
+            "temp_directory": str(settings.JOB_WORK_DIR / "duckdb"),
             "threads": THREADS,
             "preserve_insertion_order": True,
             "autoinstall_known_extensions": False,

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 
 from .accounts import agreement_current_version, agreement_is_current
 
@@ -67,4 +69,20 @@ class AgreementRequiredMiddleware:
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('contributions:agreement')}?{query}")
             request.session[AGREEMENT_SESSION_KEY] = version
+        return self.get_response(request)
+
+
+class MemberLanguageMiddleware:
+    """A signed-in member who chose a language (in the profile, with the
+    language switch, or at sign-up) reads the site in it, whatever the
+    browser or the cookie says. After AuthenticationMiddleware."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = getattr(request.user, "language", "")
+        if language and language != translation.get_language() and language in dict(settings.LANGUAGES):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return self.get_response(request)

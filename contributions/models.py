@@ -53,9 +53,9 @@ class User(AbstractBaseUser):
     )
     # Stands for the member wherever their contributions are published, and
     # stays on those contributions after the account is deleted.
-    pseudonym = models.CharField(max_length=40, unique=True, default=new_pseudonym, editable=False)
-    is_active = models.BooleanField(default=True)
-    date_joined = models.DateTimeField(default=timezone.now)
+    pseudonym = models.CharField(_("pseudonym"), max_length=40, unique=True, default=new_pseudonym, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
 
     objects = UserManager()
 
@@ -108,11 +108,13 @@ class User(AbstractBaseUser):
 
 
 class AgreementAcceptance(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agreements")
-    version = models.CharField(max_length=32)
-    accepted_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="agreements", verbose_name=_("member"))
+    version = models.CharField(_("version"), max_length=32)
+    accepted_at = models.DateTimeField(_("accepted"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("agreement acceptance")
+        verbose_name_plural = _("agreement acceptances")
         constraints = [models.UniqueConstraint(fields=["user", "version"], name="one_acceptance_per_version")]
         ordering = ["-accepted_at"]
 
@@ -121,13 +123,17 @@ class AgreementAcceptance(models.Model):
 
 
 class RoleChange(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_changes")
-    changed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    old_role = models.CharField(max_length=16, choices=Role.choices)
-    new_role = models.CharField(max_length=16, choices=Role.choices)
-    changed_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_changes", verbose_name=_("member"))
+    changed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("changed by"),
+    )
+    old_role = models.CharField(_("former role"), max_length=16, choices=Role.choices)
+    new_role = models.CharField(_("new role"), max_length=16, choices=Role.choices)
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("role change")
+        verbose_name_plural = _("role changes")
         ordering = ["-changed_at"]
 
     def __str__(self) -> str:
@@ -147,23 +153,23 @@ class Job(models.Model):
     wakes a worker, which claims the row with a conditional update. Every
     kind of job follows the same rules (contributions.jobs)."""
 
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     # Each claim increments it; the worker's writes carry it, so a worker
     # that lost its claim cannot overwrite the one that took over.
-    attempt = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveIntegerField(_("attempt"), default=0)
     # A maintainer's retry grants a fresh set of attempts from here, without
     # ever reusing an attempt number (which fences the workers).
     attempt_base = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     # Not claimed before this time (a retry's back-off); the sweeper counts
     # a lost message from it.
-    run_after = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    run_after = models.DateTimeField(_("not before"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # Which worker process holds the claim ("host:pid"), for the operations page.
-    worker = models.CharField(max_length=200, blank=True)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
     progress_done = models.BigIntegerField(default=0)
     progress_total = models.BigIntegerField(default=0)
     # What the finished job keeps in storage.
@@ -213,13 +219,15 @@ class OutgoingEmail(Job):
     and the worker delivers it, so a lost broker message is found again by the
     sweeper instead of losing the email."""
 
-    to = models.EmailField()
-    subject = models.CharField(max_length=255)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
-    from_email = models.CharField(max_length=255)
+    to = models.EmailField(_("to"))
+    subject = models.CharField(_("subject"), max_length=255)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    from_email = models.CharField(_("from"), max_length=255)
 
     class Meta(Job.Meta):
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
         pass
 
     def __str__(self) -> str:
@@ -286,9 +294,11 @@ class CorpusStatus(models.TextChoices):
 
 
 class Corpus(models.Model):
-    submitter = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="corpora")
+    submitter = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="corpora", verbose_name=_("submitter"),
+    )
     # Kept when the account is deleted: the corpus stays credited to it.
-    submitter_pseudonym = models.CharField(max_length=40)
+    submitter_pseudonym = models.CharField(_("submitter's pseudonym"), max_length=40)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"))
     languages = models.JSONField(_("languages"), default=list)
@@ -298,30 +308,33 @@ class Corpus(models.Model):
     domain = models.CharField(_("domain"), max_length=32, choices=Domain.choices)
     period_start = models.PositiveSmallIntegerField(_("period covered: from (year)"), null=True, blank=True)
     period_end = models.PositiveSmallIntegerField(_("period covered: to (year)"), null=True, blank=True)
-    rights_attested = models.BooleanField(default=False)
+    rights_attested = models.BooleanField(_("rights attested"), default=False)
     web_collected = models.BooleanField(_("gathered from the web"), default=False)
-    tdm_respected = models.BooleanField(default=False)
+    tdm_respected = models.BooleanField(_("text and data mining opt-outs respected"), default=False)
     may_contain_personal_data = models.BooleanField(_("may contain personal data"), default=False)
-    status = models.CharField(max_length=32, choices=CorpusStatus.choices, default=CorpusStatus.DRAFT)
-    status_reason = models.TextField(blank=True)
+    status = models.CharField(_("status"), max_length=32, choices=CorpusStatus.choices, default=CorpusStatus.DRAFT)
+    status_reason = models.TextField(_("reason of the status"), blank=True)
     # Bumped at every submission: an analysis belongs to one version.
-    version = models.PositiveIntegerField(default=0)
-    review_started_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    submitted_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=0)
+    review_started_at = models.DateTimeField(_("review started"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     # What the analysis of the current version found, kept on the row so
     # that lists and statistics never read a report or a file.
-    documents = models.BigIntegerField(default=0)
-    words = models.BigIntegerField(default=0)
-    characters = models.BigIntegerField(default=0)
+    documents = models.BigIntegerField(_("documents"), default=0)
+    words = models.BigIntegerField(_("words"), default=0)
+    characters = models.BigIntegerField(_("characters"), default=0)
     # "I am reviewing this": shown to other reviewers, and hidden from their
     # queue on request, until it expires (review.corpus_claim).
-    claimed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("reviewer on it"),
+    )
+    claim_expires_at = models.DateTimeField(_("reviewer on it until"), null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "corpora"
+        verbose_name = _("corpus")
+        verbose_name_plural = _("corpora")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "submitted_at"])]
 
@@ -378,9 +391,9 @@ class AnalysisRun(Job):
     """One analysis of one version of a corpus: its progress (in bytes of
     its files), and the report once done."""
 
-    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="analyses")
-    corpus_version = models.PositiveIntegerField()
-    documents_done = models.BigIntegerField(default=0)
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="analyses", verbose_name=_("corpus"))
+    corpus_version = models.PositiveIntegerField(_("corpus version"))
+    documents_done = models.BigIntegerField(_("documents analysed"), default=0)
     report = models.JSONField(default=dict, blank=True)
     shards = models.JSONField(default=list, blank=True)
     # The near-duplicates found within the corpus (doc_index, duplicate_of).
@@ -395,6 +408,8 @@ class AnalysisRun(Job):
     merge_state = models.JSONField(default=dict, blank=True)
 
     class Meta(Job.Meta):
+        verbose_name = _("analysis")
+        verbose_name_plural = _("analyses")
         ordering = ["-created_at"]
         get_latest_by = "created_at"
 
@@ -467,13 +482,17 @@ class CorpusEvent(models.Model):
     """The audit trail: every status change of a corpus, and who made it."""
 
     corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    from_status = models.CharField(max_length=32, choices=CorpusStatus.choices)
-    to_status = models.CharField(max_length=32, choices=CorpusStatus.choices)
-    comment = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by"),
+    )
+    from_status = models.CharField(_("former status"), max_length=32, choices=CorpusStatus.choices)
+    to_status = models.CharField(_("new status"), max_length=32, choices=CorpusStatus.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("corpus event")
+        verbose_name_plural = _("corpus events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -586,15 +605,19 @@ class TrainingVersion(Job):
     applied, personal data replaced by placeholders, accepted duplicates
     removed."""
 
-    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="training_versions")
-    corpus_version = models.PositiveIntegerField()
+    corpus = models.ForeignKey(
+        Corpus, on_delete=models.CASCADE, related_name="training_versions", verbose_name=_("corpus"),
+    )
+    corpus_version = models.PositiveIntegerField(_("corpus version"))
     shards = models.JSONField(default=list, blank=True)
-    documents = models.BigIntegerField(default=0)
-    words = models.BigIntegerField(default=0)
-    characters = models.BigIntegerField(default=0)
+    documents = models.BigIntegerField(_("documents"), default=0)
+    words = models.BigIntegerField(_("words"), default=0)
+    characters = models.BigIntegerField(_("characters"), default=0)
     excluded = models.JSONField(default=dict, blank=True)
 
     class Meta(Job.Meta):
+        verbose_name = _("training-ready version")
+        verbose_name_plural = _("training-ready versions")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -641,13 +664,15 @@ class AccountEvent(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         REINSTATED = "reinstated", _("Suspension lifted")
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_events")
-    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    reason = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_events", verbose_name=_("member"))
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("date"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("account event")
+        verbose_name_plural = _("account events")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -690,7 +715,9 @@ class Release(Job):
     corpus versions. Visible only once its build is done."""
 
     version = models.SlugField(_("version"), max_length=40, unique=True)
-    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by"),
+    )
     public = models.BooleanField(_("public"), default=False)
     # The inputs: which corpus versions (ReleaseEntry, recorded once at
     # creation), and the filters applied to their documents.
@@ -700,9 +727,11 @@ class Release(Job):
     prefix = models.CharField(max_length=255, blank=True)
     files = models.JSONField(default=list, blank=True)  # [{"path", "sha256", "bytes"}]
     stats = models.JSONField(default=dict, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(_("notes"), blank=True)
 
     class Meta(Job.Meta):
+        verbose_name = _("release")
+        verbose_name_plural = _("releases")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -46,12 +47,13 @@ def _label(choices: Any, value: str) -> str:
         return value
 
 
-# What a reviewer did, as the notification says it (the choices' labels are
-# the buttons' verbs).
+# What a reviewer did, as the notification says it: a whole sentence for
+# each decision (the choices' labels are the buttons' verbs, and a verb put
+# into a sentence cannot agree with it in every language).
 DECISION_DONE = {
-    Decision.APPROVE: gettext_lazy("approved"),
-    Decision.REQUEST_CHANGES: gettext_lazy("changes requested"),
-    Decision.REJECT: gettext_lazy("rejected"),
+    Decision.APPROVE: gettext_lazy("A reviewer approved your corpus “%(title)s”."),
+    Decision.REQUEST_CHANGES: gettext_lazy("A reviewer asked for changes to your corpus “%(title)s”."),
+    Decision.REJECT: gettext_lazy("A reviewer rejected your corpus “%(title)s”."),
 }
 
 
@@ -59,13 +61,12 @@ def notification_text(kind: str, params: dict[str, Any]) -> str:
     """The words of a notification, in the active language."""
     p = params
     if kind == K.DECISION:
-        decision = str(DECISION_DONE.get(p["decision"], p["decision"]))
+        done = DECISION_DONE.get(p["decision"]) or gettext_lazy("A reviewer reviewed your corpus “%(title)s”.")
+        text = str(done) % {"title": p["title"]} + " "
         if p.get("settled"):
-            text = _("%(title)s: %(decision)s by a reviewer; the corpus is now “%(status)s”.") % {
-                "title": p["title"], "decision": decision, "status": _label(CorpusStatus, p["status"])}
+            text += _("Its status is now “%(status)s”.") % {"status": _label(CorpusStatus, p["status"])}
         else:
-            text = _("%(title)s: %(decision)s by a reviewer; more reviews are needed.") % {
-                "title": p["title"], "decision": decision}
+            text += _("Other reviews are needed before the decision.")
         return f"{text}\n\n{p['comment']}" if p.get("comment") else text
     if kind == K.COMMENT:
         return _("%(author)s wrote on %(title)s:") % {"author": p["author"], "title": p["title"]} + "\n\n" + p["body"]
@@ -74,7 +75,7 @@ def notification_text(kind: str, params: dict[str, Any]) -> str:
             "Your corpus %(title)s is in the release %(release)s: %(count)s document.",
             "Your corpus %(title)s is in the release %(release)s: %(count)s documents.",
             p["documents"],
-        ) % {"title": p["title"], "release": p["release"], "count": p["documents"]}
+        ) % {"title": p["title"], "release": p["release"], "count": number_format(p["documents"], force_grouping=True)}
     if kind == K.UNPUBLISHED:
         text = _("Your corpus %(title)s was unpublished by a maintainer after a report (%(reason)s).") % {
             "title": p["title"], "reason": _label(Report.Reason, p["reason"])}
@@ -92,7 +93,7 @@ def notification_text(kind: str, params: dict[str, Any]) -> str:
                 "Your removal request was accepted: %(count)s document will be left out of every later release.",
                 "Your removal request was accepted: %(count)s documents will be left out of every later release.",
                 p["documents"],
-            ) % {"count": p["documents"]}
+            ) % {"count": number_format(p["documents"], force_grouping=True)}
         return _("Your removal request was refused. The maintainers explain why by email.")
     return str(p.get("text", ""))
 
@@ -128,8 +129,8 @@ def notify(
         Notification.objects.create(user=user, corpus=corpus, kind=kind, params=params)
         if not email:
             continue
-        # Emails go out in the site's language; the page shows the reader's.
-        with translation.override(settings.LANGUAGE_CODE):
+        # Emails go out in the member's language; the page shows the reader's.
+        with translation.override(user.language or settings.LANGUAGE_CODE):
             path = reverse("contributions:corpus_detail", args=[corpus.pk]) if corpus else reverse(
                 "contributions:notifications")
             body = render_to_string(
@@ -176,7 +177,7 @@ def review_digest_send() -> int:
         count = sum(1 for submitter in waiting if submitter != reviewer.pk)
         if not count:
             continue
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(reviewer.language or settings.LANGUAGE_CODE):
             body = render_to_string(
                 "contributions/email/digest.txt",
                 {"user": reviewer, "count": count, "url": site_url(reverse("contributions:review_queue")),

@@ -231,6 +231,6 @@ jobs.register(
         max_attempts=3,
         retry=jobs.Retry.BACKOFF,
         on_retry=removal_search_retry,
-        describe=lambda search: f"removal request {search.request_id}",
+        describe=lambda search: _("removal request %(number)s") % {"number": search.request_id},
     )
 )

@@ -22,7 +22,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, F, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import lifecycle, submissions
 from .models import Corpus, CorpusFile, ResumableUpload, User
@@ -75,12 +77,16 @@ def upload_create(
     mine = receiving.filter(user=user).aggregate(count=Count("id"), bytes=Sum("length"))
     if mine["count"] >= settings.RESUMABLE_UPLOADS_PER_MEMBER:
         raise ValidationError(
-            _("You have %(count)s uploads under way: finish or cancel one first.") % {"count": mine["count"]}
+            ngettext(
+                "You have %(count)s upload under way: finish or cancel it first.",
+                "You have %(count)s uploads under way: finish or cancel one first.",
+                mine["count"],
+            ) % {"count": mine["count"]}
         )
     if (mine["bytes"] or 0) + length > settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER:
         raise ValidationError(
             _("Your uploads under way would hold more than %(limit)s bytes: finish or cancel one first.")
-            % {"limit": f"{settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER:,}"}
+            % {"limit": number_format(settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER, force_grouping=True)}
         )
     # Every upload under way will write the rest of its bytes: this one
     # starts only if the disk holds them all, and a margin besides.

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import ApiToken, User
 
@@ -40,7 +41,11 @@ def token_create(*, user: User, name: str, days: int) -> tuple[ApiToken, str]:
         )
     if tokens_active(user=user).count() >= TOKENS_PER_MEMBER:
         raise ValidationError(
-            _("You have %(count)s active tokens: revoke one first.") % {"count": TOKENS_PER_MEMBER}
+            ngettext(
+                "You have %(count)s active token: revoke it first.",
+                "You have %(count)s active tokens: revoke one first.",
+                TOKENS_PER_MEMBER,
+            ) % {"count": TOKENS_PER_MEMBER}
         )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()

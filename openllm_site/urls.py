@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from contributions.views import healthz
+from contributions.views.language import language_set
 
 # The admin signs in through allauth, with its rate limits, never through
 # its own unprotected form.
@@ -21,6 +22,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # The language switch also remembers a signed-in member's choice.
+    path("i18n/setlang/", language_set, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("contributions.api.urls")),
     path("", include("contributions.urls")),

@@ -474,7 +474,7 @@ def test_uploads_under_way_are_bounded_per_member_and_by_the_disk(member, settin
     create(client, corpus, length=600)
     too_much = client.post("/api/v1/uploads/", HTTP_UPLOAD_LENGTH="600",
                            HTTP_UPLOAD_METADATA=metadata(filename="b.txt", corpus=corpus.pk))
-    assert too_much.status_code == 400 and "1,000" in too_much.json()["message"]
+    assert too_much.status_code == 400 and "1\u00a0000" in too_much.json()["message"]
     settings.RESUMABLE_UPLOAD_BYTES_PER_MEMBER = 10**12
     import shutil
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -141,7 +142,7 @@ class UploadCreate(TusView):
         length = _integer(request, "Upload-Length")
         if length > settings.UPLOAD_MAX_FILE_SIZE:
             return _error(413, "too_large", _("Larger than the limit of %(limit)s bytes.") % {
-                "limit": f"{settings.UPLOAD_MAX_FILE_SIZE:,}"}, "Upload-Length")
+                "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)}, "Upload-Length")
         metadata = resumable.metadata_parse(request.headers.get("Upload-Metadata", ""))
         name = metadata.get("filename") or metadata.get("name") or ""
         if not name:
