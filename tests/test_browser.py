@@ -123,7 +123,7 @@ def test_reviewer_approves_a_corpus_in_the_browser(page, celery_worker):
     sign_in(page, maintainer)
 
     page.get_by_role("link", name="Relecture").click()
-    page.get_by_role("link", name="Procès-verbaux").click()
+    page.get_by_role("link", name="Procès-verbaux", exact=True).click()
     assert page.get_by_text("La bibliothèque propose désormais").first.is_visible()
     page.get_by_label("Approuver").check()
     page.get_by_label("Commentaire").fill("Corpus propre, licence claire.")

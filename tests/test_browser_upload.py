@@ -157,7 +157,7 @@ def test_a_file_goes_in_chunks_with_a_progress_bar_and_shows_up_in_place(browser
         expect(row.locator("[data-status]")).to_have_text("Ajouté au corpus.")
         expect(row.locator("progress")).to_have_attribute("value", "100")
         expect(row.get_by_role("button")).to_be_hidden()  # nothing left to pause
-        assert page.get_by_label(path.name).evaluate("element => element.tagName") == "PROGRESS"
+        assert page.get_by_label(path.name, exact=True).evaluate("element => element.tagName") == "PROGRESS"
         expect(row.locator("[data-numbers]")).to_have_text(re.compile(r"^([\d,]+\sKio) sur \1$"))
         # The new file is listed: the part of the page swapped in place, not reloaded.
         expect(page.locator("#corpus-files").get_by_role("link", name=path.name)).to_be_visible()
