@@ -45,7 +45,8 @@ def test_a_failed_analysis_is_told_in_french_on_the_french_page(client, member):
     html = corpus_page(client, corpus)
     assert "aucun document utilisable dans les fichiers</p>" in html
     assert f"<code>a.jsonl, ligne 1</code>{NBSP}: pas de champ «{NBSP}text{NBSP}» contenant une chaîne" in html
-    assert f"<code>a.jsonl, ligne 2</code>{NBSP}: JSON invalide à la colonne 18{NBSP}: fin des données inattendue" in html
+    broken = f"JSON invalide à la colonne 18{NBSP}: fin des données inattendue"
+    assert f"<code>a.jsonl, ligne 2</code>{NBSP}: {broken}" in html
     # Nothing of what the parser said in its own words.
     for english in ("unexpected", "end of data", "column 18", "char 17", "no usable", "invalid JSON"):
         assert english not in html
@@ -109,7 +110,8 @@ def test_the_report_of_a_finished_analysis_lists_problems_in_the_readers_languag
     assert run.status == JobStatus.DONE
     client.force_login(member)
     french = corpus_page(client, corpus)
-    assert f"<code>a.jsonl, ligne 3</code>{NBSP}: JSON invalide à la colonne 18{NBSP}: fin des données inattendue" in french
+    broken = f"JSON invalide à la colonne 18{NBSP}: fin des données inattendue"
+    assert f"<code>a.jsonl, ligne 3</code>{NBSP}: {broken}" in french
     # The report's rendering is kept in the cache once per language.
     english = corpus_page(client, corpus, HTTP_ACCEPT_LANGUAGE="en")
     assert "<code>a.jsonl, line 3</code>: invalid JSON at column 18: unexpected end of data" in english
