@@ -64,6 +64,7 @@ from .models import (
 )
 from .notifications import notify_released
 from .payloads import ReleaseCardData, ReleaseFile, ReleaseNotes, ReleaseStats
+from .texts import message
 
 logger = logging.getLogger(__name__)
 
@@ -460,7 +461,7 @@ def release_build(release: Release, context: JobContext) -> Done[Release]:
     out = context.workdir / "out"
     files, stats = build_into(release, out, context.workdir, beat=context.beat)
     if not stats["documents"]:
-        raise JobFailed(_("no document left to release: its corpora were unpublished, or the filters left nothing"))
+        raise JobFailed(message("release.empty"))
     for entry in files:
         stored = context.save_path(entry["path"], out / entry["path"])
         if entry["path"].endswith(".parquet"):

@@ -194,6 +194,9 @@ MESSAGES: dict[str, Promise] = {
     "job.internal_error": gettext_lazy("internal error; the maintainers have the details"),
     "job.cancelled": gettext_lazy("cancelled"),
     "job.cancelled_by_maintainer": gettext_lazy("cancelled by a maintainer"),
+    "release.empty": gettext_lazy(
+        "no document left to release: its corpora were unpublished, or the filters left nothing"
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from django.utils import translation
 from contributions import lifecycle, releases, removals, review
 from contributions.jobs import job_run
 from contributions.models import CorpusStatus, Decision, JobStatus, Release, TrainingVersion
+from contributions.texts import message_render
 
 from .corpora import FRENCH, analysed, job_finished, jsonl
 from .factories import MaintainerFactory, UserFactory
@@ -340,4 +341,9 @@ def test_a_release_whose_corpora_were_all_unpublished_fails_with_the_reason(memb
     lifecycle.corpus_transition(corpus_id=corpus.id, to=CorpusStatus.WITHDRAWN, actor=maintainer_user)
     job_run("release", release.id)
     release.refresh_from_db()
-    assert release.status == JobStatus.FAILED and release.error.startswith("no document left to release")
+    assert release.status == JobStatus.FAILED
+    # Kept as a code, told in the reader's language.
+    with translation.override("fr"):
+        assert message_render(release.error).startswith("plus aucun document à publier")
+    with translation.override("en"):
+        assert message_render(release.error).startswith("no document left to release")
