@@ -26,9 +26,9 @@ from .analysis.labels import QUALITY as QUALITY_LABELS
 from .charts import Chart
 from .fragments import newest, read_state
 from .fragments import public_releases as public_releases_reads
+from .languages import language_name
 from .lifecycle import PUBLISHED
 from .models import (
-    LANGUAGES,
     RESTRICTED_LICENSES,
     AnalysisRun,
     Corpus,
@@ -82,8 +82,6 @@ SAMPLE_CHARS = 1_500
 # whatever the size of the corpus.
 SAMPLE_READ_ROWS = 64
 SAMPLE_CACHE_SECONDS = 24 * 3600
-
-_LANGUAGE_NAMES = dict(LANGUAGES)
 
 
 def public_releases() -> QuerySet[Release]:
@@ -221,11 +219,6 @@ def credit_name(corpus: Corpus) -> str:
     return corpus.submitter_pseudonym
 
 
-def language_label(code: str) -> str:
-    name = _LANGUAGE_NAMES.get(code)
-    return f"{name} ({code})" if name else code
-
-
 # ---------------------------------------------------------------- corpus page
 
 
@@ -249,7 +242,7 @@ def corpus_charts(*, report: dict[str, Any]) -> list[Chart]:
     documents = _("Documents")
     languages = Chart(
         title=_("Documents by language"), value_label=documents, label_header=_("Language"),
-        rows=[(language_label(share["language"]), share["documents"]) for share in report.get("languages") or []],
+        rows=[(language_name(share["language"]), share["documents"]) for share in report.get("languages") or []],
     )
     buckets = [(bucket["label"], bucket["documents"]) for bucket in report.get("length_histogram") or []]
     # Up to the longest documents: the empty buckets past them only squeeze the chart.

@@ -132,3 +132,9 @@ def language_label(code: str) -> str:
     if code in LANG_INFO:
         return str(get_language_info(code)["name_translated"])
     return code
+
+
+def language_name(code: str) -> str:
+    """How pages show a language: its name and its code ("Serbe (sr)")."""
+    name = language_label(code)
+    return f"{name} ({code})" if name != code else code

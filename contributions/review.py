@@ -350,7 +350,7 @@ def exclusion_bulk_add(
             run=analysis, query=query, flag=flag, personal_data=personal_data), limit + 1))
     else:
         # Only numbers the version has (a form can send anything).
-        indexes = sorted({i for i in documents if 0 <= i < max(corpus.documents, 0)})
+        indexes = sorted({i for i in documents if 0 <= i < corpus.documents})
     if not indexes:
         raise ValidationError(_("No document selected."))
     if len(indexes) > limit:
@@ -390,14 +390,15 @@ def exclusion_bulk_last(*, corpus: Corpus, reviewer: User) -> dict[str, Any] | N
 
 
 def exclusion_bulk_undo(*, corpus: Corpus, reviewer: User, batch: str) -> int:
-    """Take back one bulk exclusion: the documents it excluded are back."""
+    """Take back one of the reviewer's bulk exclusions: the documents it
+    excluded are back."""
     _check_can_exclude(corpus, reviewer)
     if not batch:
         raise ValidationError(_("Unknown exclusion."))
     with transaction.atomic():
         corpus = _locked_for_exclusions(corpus, reviewer)
         deleted, _detail = Exclusion.objects.filter(
-            corpus=corpus, corpus_version=corpus.version, batch=batch
+            corpus=corpus, corpus_version=corpus.version, batch=batch, created_by=reviewer
         ).delete()
     return deleted
 

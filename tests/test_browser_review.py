@@ -112,3 +112,24 @@ def test_a_claim_is_seen_by_a_second_reviewer_without_reloading(browser, live_se
     finally:
         for context in contexts:
             context.close()
+
+
+def test_the_single_key_shortcuts_can_be_turned_off_and_stay_off(page):
+    corpus = _waiting(UserFactory(), "Procès-verbaux")
+    sign_in(page, ReviewerFactory())
+    page.goto(f"/review/{corpus.pk}/")
+    page.keyboard.press("?")
+    switch = page.get_by_label(re.compile("Utiliser ces raccourcis"))
+    assert switch.is_checked()
+    switch.uncheck()
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("j")
+    assert not _focused(page).startswith("document-")
+    page.reload()
+    page.keyboard.press("j")
+    assert not _focused(page).startswith("document-")
+    page.locator("#shortcuts summary").click()
+    page.get_by_label(re.compile("Utiliser ces raccourcis")).check()
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("j")
+    assert _focused(page).startswith("document-0|")

@@ -309,3 +309,36 @@ def test_a_blank_query_is_no_filter_for_a_bulk_exclusion(client, member):
     signed_in(client, ReviewerFactory())
     client.post(reverse("contributions:review_exclude_bulk", args=[corpus.pk]), {"scope": "filter", "q": "   "})
     assert not Exclusion.objects.exists()
+
+
+def test_a_document_excluded_can_be_put_back(client, member):
+    corpus = waiting(member)
+    signed_in(client, ReviewerFactory())
+    url = reverse("contributions:review_exclude", args=[corpus.pk])
+    client.post(url, {"kind": "document", "value": "1"})
+    exclusion = Exclusion.objects.get(corpus=corpus)
+    assert f'name="remove" value="{exclusion.pk}"' in page(client, corpus)
+    client.post(url, {"kind": "document", "remove": str(exclusion.pk)})
+    assert not Exclusion.objects.exists()
+
+
+def test_a_reviewer_undoes_only_their_own_bulk_exclusions(member):
+    first, second = ReviewerFactory(), ReviewerFactory()
+    corpus = waiting(member)
+    batch, _count = review.exclusion_bulk_add(corpus=corpus, reviewer=first, documents=[0, 1])
+    assert review.exclusion_bulk_undo(corpus=corpus, reviewer=second, batch=batch) == 0
+    assert Exclusion.objects.count() == 2
+
+
+def test_after_a_clash_the_maintainer_publishes_on_the_version_now_shown(client):
+    first, second = MaintainerFactory(), MaintainerFactory()
+    review.guidelines_publish(author=first, body="v1", based_on=None)
+    review.guidelines_publish(author=first, body="v2", based_on=1)
+    signed_in(client, second)
+    url = reverse("contributions:review_guidelines")
+    response = client.post(url, {"body": "mine", "based_on": "1"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert "Another maintainer published version 2 meanwhile" in html
+    assert 'name="based_on" value="2"' in html and ">\nmine</textarea>" in html
+    assert client.post(url, {"body": "mine", "based_on": "2"}).status_code == 302
+    assert review.guidelines_current().body == "mine"

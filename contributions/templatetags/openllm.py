@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString
 
 from .. import lifecycle
 from ..analysis.labels import QUALITY as QUALITY_LABELS
-from ..languages import language_label
+from ..languages import language_name
 from ..markdown import markdown_render
 from ..models import Corpus, Domain, License
 from ..notifications import notification_render
@@ -46,10 +46,7 @@ def grouped(label: str) -> str:
     return re.sub(r"\d{4,}", lambda match: number_format(int(match.group()), force_grouping=True), str(label))
 
 
-@register.filter
-def language_name(code: str) -> str:
-    name = language_label(code)
-    return f"{name} ({code})" if name != code else code
+register.filter("language_name", language_name)
 
 
 # The non-commercial licenses' names without the "restricted" note that

@@ -585,7 +585,10 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "warnings": review.review_warnings(corpus=corpus, analysis=analysis),
             "documents": documents, "query": query, "flag": flag, "personal_data": personal_data,
             "filtered": bool(query or flag or personal_data),
-            "excluded_documents": {int(v) for v in excluded.filter(value__in=shown).values_list("value", flat=True)},
+            # Document number -> its exclusion, to put it back.
+            "excluded_documents": dict(
+                (int(v), pk) for v, pk in excluded.filter(value__in=shown).values_list("value", "pk")
+            ),
             "exclusions": corpus.exclusions.filter(corpus_version=corpus.version).exclude(kind=Exclusion.Kind.DOCUMENT),
             "excluded_count": excluded.count(),
             "exclusion_kinds": Exclusion.Kind,
@@ -699,6 +702,13 @@ def review_guidelines(request: AuthenticatedRequest) -> HttpResponse:
                     author=request.user, body=form.cleaned_data["body"], based_on=form.cleaned_data["based_on"]
                 )
             except ValidationError as exc:
+                # The text stays, now based on the version the page shows:
+                # once read, publishing again goes through.
+                current = review.guidelines_current()
+                data = request.POST.copy()
+                data["based_on"] = str(current.version) if current else ""
+                form = GuidelinesForm(data)
+                form.is_valid()
                 form.add_error("body", exc)
             else:
                 messages.success(request, _("Version %(version)s of the guidelines is now in force.") % {
@@ -706,7 +716,7 @@ def review_guidelines(request: AuthenticatedRequest) -> HttpResponse:
                 return redirect("contributions:review_guidelines")
     versions = ReviewGuidelines.objects.select_related("author").order_by("-version")
     return render(request, "contributions/review_guidelines.html", {
-        "versions": versions[:50], "current": versions.first(), "form": form,
+        "versions": versions[:50], "current": current, "form": form,
         # Written by the community in the site's own language.
         "guidelines_language": settings.LANGUAGE_CODE,
     })

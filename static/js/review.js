@@ -6,7 +6,8 @@
  * choice is made and the focus put where the decision goes on: Enter
  * records it, nothing is sent by a single key); n: the next corpus of the
  * queue; ?: the list of shortcuts. Keys typed into a field are the
- * field's. Without JavaScript the page works by its links and buttons.
+ * field's, and the shortcuts can be turned off on the page. Without
+ * JavaScript the page works by its links and buttons.
  */
 (function () {
   "use strict";
@@ -94,8 +95,19 @@
     },
   };
 
+  // Single-key shortcuts can be turned off (WCAG 2.1.4), remembered in this browser.
+  var STORED = "openllm-review-shortcuts";
+
+  function enabled() {
+    try {
+      return window.localStorage.getItem(STORED) !== "off";
+    } catch (error) {
+      return true;
+    }
+  }
+
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented || !enabled()) {
       return;
     }
     var target = event.target;
@@ -110,6 +122,18 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.getElementById("shortcuts-on");
+    if (toggle) {
+      toggle.checked = enabled();
+      toggle.closest(".shortcuts-switch").hidden = false;
+      toggle.addEventListener("change", function () {
+        try {
+          window.localStorage.setItem(STORED, toggle.checked ? "on" : "off");
+        } catch (error) {
+          toggle.checked = true;  // nowhere to keep the choice
+        }
+      });
+    }
     // Back from excluding a document: the keyboard goes on from it.
     var back = /^#document-\d+$/.test(window.location.hash) && document.querySelector(window.location.hash);
     if (back) {
