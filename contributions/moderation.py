@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from . import accounts, lifecycle
 from .models import AbuseReport, AccountEvent, Corpus, CorpusStatus, Notification, User
 from .notifications import notify
+from .texts import message, message_dump
 
 
 def abuse_report(*, reporter: User, corpus: Corpus, reason: str, comment: str = "", doc_index: int | None = None):
@@ -33,9 +34,10 @@ def abuse_resolve(*, report: AbuseReport, maintainer: User, action: str, comment
     if action == "unpublish":
         lifecycle.corpus_transition(
             corpus_id=report.corpus_id, to=CorpusStatus.WITHDRAWN, actor=maintainer,
-            comment=_("Unpublished after a report (%(reason)s). %(comment)s")
-            % {"reason": report.get_reason_display(), "comment": comment},
-            reason=_("Unpublished by a maintainer after a report."),
+            comment=message_dump(message(
+                "corpus.unpublished_after_report", reason=message(f"abuse.{report.reason}"), comment=comment.strip()
+            )),
+            reason=message_dump(message("corpus.unpublished")),
         )
         # Every open report on the same corpus is settled with it.
         AbuseReport.objects.filter(corpus_id=report.corpus_id, status=AbuseReport.Status.OPEN).update(

@@ -194,6 +194,13 @@ MESSAGES: dict[str, Promise] = {
     "job.internal_error": gettext_lazy("internal error; the maintainers have the details"),
     "job.cancelled": gettext_lazy("cancelled"),
     "job.cancelled_by_maintainer": gettext_lazy("cancelled by a maintainer"),
+    # Why a corpus moved, in its history.
+    "corpus.files_changed": gettext_lazy("Files changed."),
+    "corpus.unpublished": gettext_lazy("Unpublished by a maintainer after a report."),
+    "corpus.unpublished_after_report": gettext_lazy("Unpublished after a report (%(reason)s). %(comment)s"),
+    "abuse.copyright": gettext_lazy("Copyright"),
+    "abuse.personal_data": gettext_lazy("Personal data"),
+    "abuse.offensive": gettext_lazy("Offensive content"),
     "release.empty": gettext_lazy(
         "no document left to release: its corpora were unpublished, or the filters left nothing"
     ),
@@ -223,7 +230,7 @@ def message_load(value: Any) -> Message | str:
     if isinstance(value, str) and value.startswith(_PREFIX):
         try:
             loaded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deep enough to exhaust the parser: text, not a message
             return value
         return loaded if _is_message(loaded) else value
     if _is_message(value):

@@ -218,3 +218,27 @@ def test_a_stored_reason_fits_its_field_however_long_its_parameters():
     assert len(stored) < 5000
     with translation.override("en"):
         assert message_render(stored).startswith('a.csv, line 1: no column "xxx')
+
+
+def test_why_a_corpus_was_unpublished_is_told_in_the_readers_language(client, member):
+    from contributions import lifecycle, moderation
+    from contributions.models import AbuseReport
+
+    from .factories import MaintainerFactory
+
+    corpus, _run = analysed(member, [("a.jsonl", orjson.dumps({"text": "Le conseil municipal s'est réuni."}))])
+    lifecycle.corpus_transition(corpus_id=corpus.id, to=CorpusStatus.APPROVED)
+    report = moderation.abuse_report(reporter=member, corpus=corpus, reason=AbuseReport.Reason.COPYRIGHT)
+    with translation.override("en"):  # the maintainer reads English; the submitter, French
+        moderation.abuse_resolve(report=report, maintainer=MaintainerFactory(), action="unpublish",
+                                 comment="Extraits d'un livre.")
+    client.force_login(member)
+    french = corpus_page(client, corpus)
+    assert "Dépublié après un signalement (Droit d&#x27;auteur). Extraits d&#x27;un livre." in french
+    english = corpus_page(client, corpus, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Unpublished after a report (Copyright). Extraits d&#x27;un livre." in english
+
+
+def test_json_nested_beyond_the_parser_renders_as_text_not_an_error():
+    nested = '{"code":"x","params":{"a":' + "[" * 5000 + "]" * 5000 + "}}"
+    assert message_render(nested) == nested
