@@ -40,6 +40,7 @@ import difflib
 import hashlib
 import re
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,11 @@ PREVIEW_CHARS = 600
 # beyond their common beginning and end: difflib costs grow faster than the
 # text. Past them the page says the rest was not compared.
 DIFF_MAX_CHARS = 200_000
-DIFF_MAX_WORDS = 5_000
+DIFF_MAX_WORDS = 2_000
+# The word diffs of one page together (difflib, in the web request): a
+# submitter's texts can make each one slow; past this the page's other
+# documents are listed without their diff.
+DIFF_PAGE_SECONDS = 3.0
 # Unchanged words kept around each change, and words shown in all for one
 # document (changes and context): the whole document is one link away.
 CONTEXT_WORDS = 12
@@ -141,6 +146,8 @@ class DocumentChange(TypedDict, total=False):
     # (kind, count before, count after), kinds whose count changed.
     personal_data: list[tuple[str, int, int]]
     diff: WordDiff
+    # Not compared: the page's time for word diffs was spent.
+    not_compared: bool
     preview: str
     preview_truncated: bool
 
@@ -437,9 +444,12 @@ def _with_texts(s: Any, old_run: AnalysisRun, new_run: AnalysisRun, rows: list[D
     new_full = _texts(s, "new", new_run, wanted(CHANGED, "new"), DIFF_MAX_CHARS)
     old_start = _texts(s, "old", old_run, wanted(REMOVED, "old"), PREVIEW_CHARS)
     new_start = _texts(s, "new", new_run, wanted(ADDED, "new"), PREVIEW_CHARS)
+    deadline = time.monotonic() + DIFF_PAGE_SECONDS
     for row in rows:
         old, new = row["old"], row["new"]
-        if row["kind"] == CHANGED and old and new:
+        if row["kind"] == CHANGED and old and new and time.monotonic() > deadline:
+            row["not_compared"] = True
+        elif row["kind"] == CHANGED and old and new:
             before, before_chars = old_full.get(old["doc_index"], ("", 0))
             after, after_chars = new_full.get(new["doc_index"], ("", 0))
             row["diff"] = text_word_diff(old=before, new=after)

@@ -119,6 +119,17 @@ def test_a_reviewer_sees_the_word_diff_and_the_finding_change(client, corpus):
     assert "annexe.jsonl" in html and "annexe-2025.jsonl" in html
 
 
+def test_a_page_whose_word_diffs_take_too_long_lists_the_rest_without_them(client, corpus, monkeypatch):
+    from contributions import resubmission
+
+    # A submitter's texts can make each word diff slow: the page has a time for them all.
+    monkeypatch.setattr(resubmission, "DIFF_PAGE_SECONDS", -1.0)
+    signed_in(client, ReviewerFactory())
+    html = client.get(reverse("contributions:review_changes", args=[corpus.pk])).content.decode()
+    assert "Pas comparé ici" in html and "<del>printemps</del>" not in html
+    assert REMOVED[:40] in html and ADDED[:40] in html
+
+
 def test_the_versions_and_the_kind_can_be_chosen(client, corpus):
     signed_in(client, ReviewerFactory())
     url = reverse("contributions:review_changes", args=[corpus.pk])
