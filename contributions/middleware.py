@@ -81,8 +81,14 @@ class MemberLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = getattr(request.user, "language", "")
-        if language and language != translation.get_language() and language in dict(settings.LANGUAGES):
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
+        member_language_activate(request=request, user=request.user)
         return self.get_response(request)
+
+
+def member_language_activate(*, request: HttpRequest, user: object) -> None:
+    """The member's chosen language for the rest of the request (also for
+    the API's token callers, known only once DRF has authenticated them)."""
+    language = getattr(user, "language", "")
+    if language and language != translation.get_language() and language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language

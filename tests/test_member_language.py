@@ -100,3 +100,16 @@ def test_allauth_emails_are_in_the_members_language(client):
     client.post(reverse("account_reset_password"), {"email": member.email})
     mail = OutgoingEmail.objects.get(to=member.email)
     assert "Password Reset" in mail.subject, mail.subject
+
+
+def test_the_api_answers_a_token_caller_in_their_chosen_language():
+    from django.test import Client
+
+    from contributions import tokens
+
+    english = UserFactory(language="en")
+    _token, key = tokens.token_create(user=english, name="script", days=30)
+    client = Client()
+    response = client.get("/api/v1/corpora/999999/", HTTP_AUTHORIZATION=f"Token {key}", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 404
+    assert response.json()["message"] == "Not found." and response["Content-Language"] == "en"

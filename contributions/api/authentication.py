@@ -5,6 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from ..middleware import member_language_activate
 from ..models import ApiToken, User
 from ..ratelimits import rate_limit_consume
 from ..tokens import token_authenticate
@@ -33,6 +34,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
             if refusal:
                 raise exceptions.Throttled(wait=refusal.retry_after)
             raise exceptions.AuthenticationFailed(_("This token is unknown, expired or revoked."))
+        # As for the pages: the member's chosen language, whatever the client sends.
+        member_language_activate(request=request._request, user=token.user)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
