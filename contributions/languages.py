@@ -25,7 +25,8 @@ DETECTED = """
     vi vls vo wa war wuu xal xmf yi yo yue zh
 """.split()
 
-# The languages Django does not name (or does not translate), and "und".
+# The languages Django does not name (or does not translate), and "und";
+# those a corpus can declare are named by LANGUAGES.
 OTHER_NAMES = {
     "als": _("Alemannic"),
     "am": _("Amharic"),
@@ -44,7 +45,6 @@ OTHER_NAMES = {
     "cbk": _("Chavacano"),
     "ce": _("Chechen"),
     "ceb": _("Cebuano"),
-    "co": _("Corsican"),
     "cv": _("Chuvash"),
     "diq": _("Zazaki"),
     "dty": _("Doteli"),
@@ -76,7 +76,6 @@ OTHER_NAMES = {
     "mhr": _("Eastern Mari"),
     "min": _("Minangkabau"),
     "mrj": _("Western Mari"),
-    "mt": _("Maltese"),
     "mwl": _("Mirandese"),
     "myv": _("Erzya"),
     "mzn": _("Mazanderani"),
@@ -85,7 +84,6 @@ OTHER_NAMES = {
     "nds": _("Low German"),
     "new": _("Newari"),
     "no": _("Norwegian"),
-    "oc": _("Occitan"),
     "or": _("Odia"),
     "pam": _("Kapampangan"),
     "pfl": _("Palatine German"),

@@ -228,7 +228,6 @@ class OutgoingEmail(Job):
     class Meta(Job.Meta):
         verbose_name = _("outgoing email")
         verbose_name_plural = _("outgoing emails")
-        pass
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.to}"

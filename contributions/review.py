@@ -6,7 +6,7 @@ import secrets
 from collections import Counter, defaultdict
 from datetime import timedelta
 from itertools import islice
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,6 +33,7 @@ from .models import (
     TrainingVersion,
     User,
 )
+from .texts import Message
 
 
 def approvals_required() -> int:
@@ -175,22 +176,17 @@ def review_analysis(*, corpus: Corpus) -> AnalysisRun | None:
     )
 
 
-class ReviewWarning(TypedDict):
-    code: str
-    params: dict[str, Any]
-
-
 # Of the documents, the share in undeclared languages that is worth a word.
 UNDECLARED_LANGUAGE_SHARE = 0.1
 
 
-def review_warnings(*, corpus: Corpus, analysis: AnalysisRun | None) -> list[ReviewWarning]:
+def review_warnings(*, corpus: Corpus, analysis: AnalysisRun | None) -> list[Message]:
     """What the analysis contradicts in what the submitter declared, for the
     top of the review page (put into words by the template)."""
     if analysis is None or not analysis.is_done:
         return []
     report = AnalysisRun.objects.filter(pk=analysis.pk).values_list("report", flat=True).first() or {}
-    warnings: list[ReviewWarning] = []
+    warnings: list[Message] = []
     personal = sum(1 for entry in report.get("personal_data", {}).values() if entry.get("documents"))
     if personal and not corpus.may_contain_personal_data:
         warnings.append({"code": "personal_data_undeclared", "params": {}})
@@ -360,15 +356,13 @@ def exclusion_bulk_add(
     # under the lock, in one transaction: all of the step or none of it.
     with transaction.atomic():
         corpus = _locked_for_exclusions(corpus, reviewer)
-        kept = set(
-            Exclusion.objects.filter(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT)
-            .values_list("value", flat=True)
-        )
+        # Documents already excluded keep their exclusion (the unique
+        # constraint skips them), outside this batch.
         Exclusion.objects.bulk_create(
             [
                 Exclusion(corpus=corpus, corpus_version=corpus.version, kind=Exclusion.Kind.DOCUMENT, value=str(i),
                           batch=batch, created_by=reviewer)
-                for i in indexes if str(i) not in kept
+                for i in indexes
             ],
             batch_size=1000, ignore_conflicts=True,
         )

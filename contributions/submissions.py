@@ -124,6 +124,13 @@ class FileTooLarge(ValidationError):
     pass
 
 
+def file_too_large_text(*, name: str) -> str:
+    """What a file over UPLOAD_MAX_FILE_SIZE is told (by the form, the API
+    and the check of a file's content alike)."""
+    return _("%(name)s: larger than the limit of %(limit)s bytes.") % {
+        "name": name, "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)}
+
+
 def file_check(*, name: str, size: int, split: str, separator: str) -> tuple[str, str]:
     """What can be said of a file before reading it, from its name, size and
     options: its name fit for messages and its format, or ValidationError."""
@@ -134,8 +141,7 @@ def file_check(*, name: str, size: int, split: str, separator: str) -> tuple[str
         raise ValidationError(_("%(name)s: unsupported file type (accepted: %(accepted)s).")
                               % {"name": name, "accepted": accepted})
     if size > settings.UPLOAD_MAX_FILE_SIZE:
-        raise FileTooLarge(_("%(name)s: larger than the limit of %(limit)s bytes.")
-                           % {"name": name, "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)})
+        raise FileTooLarge(file_too_large_text(name=name))
     if split not in CorpusFile.Split.values:
         raise ValidationError(_("%(name)s: unknown way to split the file into documents.") % {"name": name})
     if split == "separator" and not separator.strip():

@@ -24,7 +24,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # The language switch also remembers a signed-in member's choice.
     path("i18n/setlang/", language_set, name="set_language"),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("contributions.api.urls")),
     path("", include("contributions.urls")),
 ]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -161,10 +159,7 @@ class CorpusFiles(generics.ListAPIView):
         corpus = own_corpus(request, pk)
         oversized = getattr(request._request, "oversized_uploads", [])
         if oversized:
-            raise ValidationError(
-                _("%(name)s: larger than the limit of %(limit)s bytes.")
-                % {"name": oversized[0], "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)}
-            )
+            raise ValidationError(submissions.file_too_large_text(name=oversized[0]))
         serializer = FileUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         options = {key: serializer.validated_data[key] for key in ("split", "separator", "text_column")}

@@ -14,7 +14,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
@@ -385,11 +384,7 @@ def corpus_upload(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = UploadForm(request.POST)
     uploads = request.FILES.getlist("files")
     for name in getattr(request, "oversized_uploads", []):
-        messages.error(
-            request,
-            _("%(name)s: larger than the limit of %(limit)s bytes.")
-            % {"name": safe_name(name), "limit": number_format(settings.UPLOAD_MAX_FILE_SIZE, force_grouping=True)},
-        )
+        messages.error(request, submissions.file_too_large_text(name=safe_name(name)))
     if len(uploads) > settings.UPLOAD_MAX_FILES_PER_REQUEST:
         messages.error(
             request,
