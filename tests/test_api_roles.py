@@ -109,6 +109,7 @@ MATRIX = {
     # Review: reviewers and maintainers.
     "api:review_queue": reviewers(get=REVIEWERS(200)),
     "api:review_decisions": reviewers(post=REVIEWERS(201)),
+    "api:review_claim": reviewers(post=REVIEWERS(200), delete=REVIEWERS(204)),
     # Releases: maintainers build them and see every one; this one is private.
     "api:training_queue": maintainers(get=MAINTAINERS(200)),
     "api:release_list": public(get=same(200), post=MAINTAINERS(201)),
@@ -173,6 +174,10 @@ def url_for(name: str, owner) -> tuple[str, dict[str, dict]]:
         corpus = make_corpus(owner)
         Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.AWAITING_REVIEW)
         return reverse(name, kwargs={"pk": corpus.pk}), {"post": {"data": {"decision": "approve"}, **json}}
+    if name == "api:review_claim":
+        corpus = make_corpus(owner)
+        Corpus.objects.filter(pk=corpus.pk).update(status=CorpusStatus.AWAITING_REVIEW)
+        return reverse(name, kwargs={"pk": corpus.pk}), {}
     if name == "api:release_list":
         ready_for_release(owner)
         return reverse(name), {"post": {"data": {"version": "api-1"}, **json}}
@@ -279,6 +284,24 @@ def test_the_queue_lists_others_corpora_filtered(member, other_member, reviewer)
     assert error_of(client.get("/api/v1/review/queue/?language=xx"))["code"] == "invalid_choice"
     assert error_of(client.get("/api/v1/review/queue/?submitter=1"))["code"] == "unknown_parameter"
     assert error_of(client.get("/api/v1/review/queue/?ordering=title"))["code"] == "invalid_ordering"
+
+
+def test_a_claim_through_the_api_is_seen_by_other_reviewers_until_given_up(member, reviewer):
+    corpus = awaiting(member)
+    other = ReviewerFactory()
+    claimed = api(reviewer).post(f"/api/v1/review/{corpus.pk}/claim/")
+    assert claimed.status_code == 200, claimed.content
+    claim = claimed.json()
+    assert claim["claimed_by"] == reviewer.public_name
+    [entry] = api(other).get("/api/v1/review/queue/").json()["results"]
+    assert (entry["claimed_by"], entry["claim_expires_at"]) == (claim["claimed_by"], claim["claim_expires_at"])
+    assert api(other).get("/api/v1/review/queue/?hide_claimed=true").json()["results"] == []
+    taken = api(other).post(f"/api/v1/review/{corpus.pk}/claim/")
+    assert taken.status_code == 400
+    assert error_of(taken)["message"] == "Un autre relecteur est déjà sur ce corpus."
+    assert api(reviewer).delete(f"/api/v1/review/{corpus.pk}/claim/").status_code == 204
+    [entry] = api(other).get("/api/v1/review/queue/?hide_claimed=true").json()["results"]
+    assert (entry["claimed_by"], entry["claim_expires_at"]) == (None, None)
 
 
 def test_two_approvals_move_the_corpus_to_approved(member, reviewer):

@@ -24,16 +24,34 @@ class QueueFilterSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, help_text="A declared language.")
     domain = serializers.ChoiceField(choices=Domain.choices, required=False)
     license = serializers.ChoiceField(choices=License.choices, required=False)
+    hide_claimed = serializers.BooleanField(
+        required=False, help_text="Leave out the corpora another reviewer has claimed."
+    )
 
 
 class QueueEntrySerializer(serializers.ModelSerializer):
     languages = serializers.ListField(child=serializers.CharField())
     approvals = serializers.IntegerField(help_text="Approvals this version has had so far.")
+    claimed_by = serializers.CharField(
+        source="claimed_by.public_name", allow_null=True, help_text="Who said \"I am reviewing this\", while it holds."
+    )
 
     class Meta:
         model = Corpus
-        fields = ["id", "title", "version", "submitted_at", "languages", "domain", "license", "documents", "approvals"]
+        fields = ["id", "title", "version", "submitted_at", "languages", "domain", "license", "documents", "approvals",
+                  "claimed_by", "claim_expires_at"]
         read_only_fields = fields
+
+    def to_representation(self, corpus: Corpus) -> dict[str, Any]:
+        data = super().to_representation(corpus)
+        if not review.claim_is_active(corpus):  # an expired claim holds nothing
+            data["claimed_by"] = data["claim_expires_at"] = None
+        return data
+
+
+class ClaimSerializer(serializers.Serializer):
+    claimed_by = serializers.CharField()
+    claim_expires_at = serializers.DateTimeField()
 
 
 class ReviewQueue(generics.ListAPIView):
@@ -42,15 +60,18 @@ class ReviewQueue(generics.ListAPIView):
     permission_classes = [IsReviewer]
     serializer_class = QueueEntrySerializer
     filter_backends = [ArgumentFilter]
-    filters = {"language": "language", "domain": "domain", "license": "license"}
+    filters = {"language": "language", "domain": "domain", "license": "license", "hide_claimed": "hide_claimed"}
     filter_serializer = QueueFilterSerializer
 
     def get_queryset(self, **filters: Any) -> QuerySet[Corpus]:
         if getattr(self, "swagger_fake_view", False):  # the schema's generation
             return Corpus.objects.none()
         # What the queue page reads of each corpus.
-        return review.review_queue(reviewer=self.request.user, **filters).only(  # type: ignore[arg-type]
-            "title", "version", "submitted_at", "languages", "domain", "license", "documents"
+        return review.review_queue(
+            reviewer=self.request.user, **filters  # type: ignore[arg-type]
+        ).select_related("claimed_by").only(
+            "title", "version", "submitted_at", "languages", "domain", "license", "documents", "claim_expires_at",
+            "claimed_by__display_name", "claimed_by__public_profile", "claimed_by__pseudonym",
         )
 
     @extend_schema(parameters=[QueueFilterSerializer], responses={
@@ -88,3 +109,21 @@ class ReviewDecisionCreate(APIView):
         # Its own checks answer 403 on the reviewer's own corpus, 400 otherwise.
         corpus = review.review_decide(corpus=corpus, reviewer=request.user, **serializer.validated_data)
         return Response(CorpusSerializer(corpus).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewClaim(APIView):
+    """"I am reviewing this": other reviewers see the claim in their queue
+    until it expires (claiming again renews it). DELETE gives it up."""
+
+    permission_classes = [IsReviewer]
+
+    @extend_schema(request=None, responses={200: ClaimSerializer, **errors(400, *REFUSED, 404)})
+    def post(self, request: MemberRequest, pk: int) -> Response:
+        corpus = review.corpus_claim(corpus=get_object_or_404(Corpus, pk=pk), reviewer=request.user)
+        return Response(ClaimSerializer({"claimed_by": request.user.public_name,
+                                         "claim_expires_at": corpus.claim_expires_at}).data)
+
+    @extend_schema(responses={204: None, **errors(*REFUSED, 404)})
+    def delete(self, request: MemberRequest, pk: int) -> Response:
+        review.corpus_claim_release(corpus=get_object_or_404(Corpus, pk=pk), reviewer=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -30,6 +30,7 @@ v1 = [
     path("me/", public.Me.as_view(), name="me"),
     path("review/queue/", review.ReviewQueue.as_view(), name="review_queue"),
     path("review/<int:pk>/decisions/", review.ReviewDecisionCreate.as_view(), name="review_decisions"),
+    path("review/<int:pk>/claim/", review.ReviewClaim.as_view(), name="review_claim"),
     path("training-queue/", releases.TrainingQueue.as_view(), name="training_queue"),
     path("releases/", releases.ReleaseList.as_view(), name="release_list"),
     path("releases/<slug:version>/", releases.ReleaseDetail.as_view(), name="release_detail"),
