@@ -260,7 +260,7 @@ def message_render(value: Any, *, technical: bool = False) -> str:
     return _render(loaded, technical, 0)
 
 
-class _Number(int):
+class GroupedNumber(int):
     """An integer that prints with the reader's digit grouping, and still
     chooses the plural form as a number."""
 
@@ -272,7 +272,7 @@ def _shown(value: Any, technical: bool, depth: int) -> Any:
     if _is_message(value):
         return _render(value, technical, depth + 1)
     if isinstance(value, int) and not isinstance(value, bool):
-        return _Number(value)
+        return GroupedNumber(value)
     return value
 
 

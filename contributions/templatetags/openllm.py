@@ -6,13 +6,13 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 
-from .. import lifecycle
+from .. import lifecycle, review
 from ..analysis.labels import QUALITY as QUALITY_LABELS
 from ..languages import language_name
 from ..markdown import markdown_render
 from ..models import Corpus, Domain, License
 from ..notifications import notification_render
-from ..texts import message_render
+from ..texts import GroupedNumber, message_render
 
 register = template.Library()
 
@@ -34,6 +34,13 @@ def signed(value: int | None) -> str:
 
 
 @register.filter
+def counted(value: int | None) -> int | None:
+    """A count that prints grouped ("37 304") and still chooses the plural
+    form: ``{% blocktranslate count counter=corpora|length|counted %}``."""
+    return None if value is None else GroupedNumber(value)
+
+
+@register.filter
 def markdown(text: str, heading_offset: int = 0) -> SafeString:
     """Markdown the site did not write itself, safe to put in a page."""
     return markdown_render(text=text or "", heading_offset=int(heading_offset))
@@ -47,6 +54,7 @@ def grouped(label: str) -> str:
 
 
 register.filter("language_name", language_name)
+register.filter("claim_is_active", review.claim_is_active)
 
 
 # The non-commercial licenses' names without the "restricted" note that

@@ -534,7 +534,7 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
         page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
         return {
             "page": page, "required": required, "filters": filters, "max_documents": max_documents,
-            "hide_claimed": hide_claimed, "now": timezone.now(),
+            "hide_claimed": hide_claimed,
             "language_choices": LANGUAGES, "domains": Domain.choices, "licenses": [(c, c) for c in License.values],
         }
 
