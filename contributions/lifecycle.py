@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from .models import Corpus, CorpusEvent, Job, JobStatus, User
 from .models import CorpusStatus as S
+from .texts import Message, words_dump
 
 # Every group of statuses lives here, and nowhere else.
 
@@ -123,14 +124,15 @@ def corpus_transition(
     corpus_id: int,
     to: S,
     actor: User | None = None,
-    comment: str = "",
+    comment: Message | str = "",
     expected_version: int | None = None,
-    reason: str | None = None,
+    reason: Message | str | None = None,
     **fields,
 ) -> Corpus:
     """Move a corpus to ``to``. ``expected_version``, when given, must still be the
     corpus's version (a worker's result for an older version is dropped).
-    ``fields`` are saved along. Raises TransitionRefused."""
+    ``fields`` are saved along. ``comment`` and ``reason``: a message, or a
+    person's words (shown as they are). Raises TransitionRefused."""
     with transaction.atomic():
         corpus = Corpus.objects.select_for_update().get(pk=corpus_id)
         if expected_version is not None and corpus.version != expected_version:
@@ -145,11 +147,11 @@ def corpus_transition(
         if to == S.WITHDRAWN and not (is_editable(corpus) or corpus.status in PUBLISHED):
             raise TransitionRefused(_("This corpus can no longer be withdrawn."))
         CorpusEvent.objects.create(
-            corpus=corpus, actor=actor, from_status=corpus.status, to_status=to, comment=comment
+            corpus=corpus, actor=actor, from_status=corpus.status, to_status=to, comment=words_dump(comment)
         )
         corpus.status = to
         if reason is not None:
-            corpus.status_reason = reason
+            corpus.status_reason = words_dump(reason)
         corpus.updated_at = timezone.now()
         # "I am reviewing this" holds a corpus while it waits for review: any
         # move ends it (a resubmitted version starts free).

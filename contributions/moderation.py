@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from . import accounts, lifecycle
 from .models import AbuseReport, AccountEvent, Corpus, CorpusStatus, Notification, User
 from .notifications import notify
-from .texts import message, message_dump
+from .texts import message
 
 
 def abuse_report(*, reporter: User, corpus: Corpus, reason: str, comment: str = "", doc_index: int | None = None):
@@ -34,10 +34,10 @@ def abuse_resolve(*, report: AbuseReport, maintainer: User, action: str, comment
     if action == "unpublish":
         lifecycle.corpus_transition(
             corpus_id=report.corpus_id, to=CorpusStatus.WITHDRAWN, actor=maintainer,
-            comment=message_dump(message(
+            comment=message(
                 "corpus.unpublished_after_report", reason=message(f"abuse.{report.reason}"), comment=comment.strip()
-            )),
-            reason=message_dump(message("corpus.unpublished")),
+            ),
+            reason=message("corpus.unpublished"),
         )
         # Every open report on the same corpus is settled with it.
         AbuseReport.objects.filter(corpus_id=report.corpus_id, status=AbuseReport.Status.OPEN).update(

@@ -114,7 +114,7 @@ def _back_to_draft(corpus: Corpus, actor: User) -> None:
     if corpus.status != CorpusStatus.DRAFT:
         lifecycle.corpus_transition(
             corpus_id=corpus.id, to=CorpusStatus.DRAFT, actor=actor,
-            comment=message_dump(message("corpus.files_changed")), reason="",
+            comment=message("corpus.files_changed"), reason="",
         )
     else:
         Corpus.objects.filter(pk=corpus.pk).update(updated_at=timezone.now())

@@ -33,6 +33,8 @@ MAX_PARAM_CHARS = 1000
 # Messages inside messages: deeper than this is not rendered.
 MAX_DEPTH = 4
 _PREFIX = '{"code":'
+# A person's words that begin as a stored message does, kept as words.
+WORDS = "words"
 
 
 class Message(TypedDict):
@@ -225,6 +227,15 @@ def message_dump(value: Message | str) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def words_dump(value: Message | str) -> str:
+    """A message, or a person's words, as a text field holds it. Words stay
+    as they are, unless they would be read back as a message: a reviewer's
+    comment must never show as the site's own sentence."""
+    if isinstance(value, str) and value.startswith(_PREFIX):
+        value = {"code": WORDS, "params": {"text": value}}
+    return message_dump(value)
+
+
 def message_load(value: Any) -> Message | str:
     """A stored value as a message, or as the plain text it is."""
     if isinstance(value, str) and value.startswith(_PREFIX):
@@ -278,6 +289,8 @@ def _shown(value: Any, technical: bool, depth: int) -> Any:
 
 def _render(stored: Message, technical: bool, depth: int) -> str:
     code, raw = stored["code"], stored.get("params") or {}
+    if code == WORDS:
+        return str(raw.get("text", ""))
     if depth > MAX_DEPTH:
         return code
     params = {name: _shown(value, technical, depth) for name, value in raw.items() if name != DETAIL}

@@ -16,7 +16,7 @@ from django.utils import translation
 from contributions import tokens
 from contributions.analysis.formats import json_error
 from contributions.models import AnalysisRun, CorpusStatus, JobStatus
-from contributions.texts import message, message_dump, message_render
+from contributions.texts import message, message_dump, message_render, words_dump
 
 from .corpora import analysed
 
@@ -242,3 +242,18 @@ def test_why_a_corpus_was_unpublished_is_told_in_the_readers_language(client, me
 def test_json_nested_beyond_the_parser_renders_as_text_not_an_error():
     nested = '{"code":"x","params":{"a":' + "[" * 5000 + "]" * 5000 + "}}"
     assert message_render(nested) == nested
+
+
+def test_a_reviewer_comment_that_looks_like_a_stored_message_is_shown_as_written(client, member):
+    from contributions import review
+
+    from .factories import ReviewerFactory
+
+    corpus, _run = analysed(member, [("a.jsonl", orjson.dumps({"text": "Le conseil municipal s'est réuni."}))])
+    words = '{"code":"corpus.files_changed","params":{}}'
+    review.review_decide(corpus=corpus, reviewer=ReviewerFactory(), decision="request_changes", comment=words)
+    client.force_login(member)
+    html = corpus_page(client, corpus)
+    assert html.count("{&quot;code&quot;:&quot;corpus.files_changed&quot;,&quot;params&quot;:{}}") >= 2
+    assert "Fichiers modifiés" not in html
+    assert message_render(words_dump(words)) == words

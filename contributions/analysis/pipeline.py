@@ -68,7 +68,7 @@ from ..payloads import (
     ReportProblem,
     SampleDocument,
 )
-from ..texts import Message, message, message_dump
+from ..texts import Message, message, message_dump, message_load
 from .dedup import NUM_PERM, NearDuplicateIndex, signatures
 from .formats import (
     EntryRange,
@@ -1103,8 +1103,10 @@ def _fingerprints_insert(corpus_id: int, run: AnalysisRun, hashes: list[int], in
 
 
 def analysis_failed(run: AnalysisRun, reason: str) -> None:
+    """``reason``: the run's error as stored (a message)."""
     corpus_try_transition(
-        corpus_id=run.corpus_id, to=CorpusStatus.FAILED, expected_version=run.corpus_version, reason=reason[:5000]
+        corpus_id=run.corpus_id, to=CorpusStatus.FAILED, expected_version=run.corpus_version,
+        reason=message_load(reason[:5000]),
     )
 
 
