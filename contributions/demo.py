@@ -13,8 +13,9 @@ import orjson
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from . import releases, review, submissions
-from .jobs import Outcome, job_run
-from .models import Corpus, Decision, Release, TrainingVersion, User
+from .jobs import REGISTRY, Outcome, job_run
+from .models import Corpus, Decision, JobStatus, Release, TrainingVersion, User
+from .texts import message_render
 
 SUBJECTS = [
     "Le conseil municipal", "La médiathèque", "L'association des riverains", "Le service des espaces verts",
@@ -89,6 +90,10 @@ def _run_here(kind: str, job_id: int) -> None:
     deadline = time.monotonic() + 600
     while job_run(kind, job_id) is Outcome.BUSY and time.monotonic() < deadline:
         time.sleep(0.2)
+    job = REGISTRY[kind].model._default_manager.get(pk=job_id)
+    if job.status != JobStatus.DONE:
+        error = message_render(job.error, technical=True)
+        raise RuntimeError(f"demo data: {kind} job {job_id} is {job.status}: {error}")
 
 
 def demo_data_create(*, member: User, reviewer: User, maintainer: User) -> bool:

@@ -77,6 +77,15 @@ def review_queue(
     return corpora
 
 
+def review_queue_listing(*, reviewer: User, **filters: Any) -> QuerySet[Corpus]:
+    """The queue as its lists show it (the page and the API): what they read
+    of each corpus, and who is on it."""
+    return review_queue(reviewer=reviewer, **filters).select_related("claimed_by").only(
+        "title", "version", "submitted_at", "languages", "domain", "license", "documents", "claim_expires_at",
+        "claimed_by__display_name", "claimed_by__public_profile", "claimed_by__pseudonym",
+    )
+
+
 def _claimed_by_another(reviewer: User) -> Q:
     """The one definition of a claim that holds (``claim_is_active`` is its
     Python side): a reviewer's, not expired. A deleted reviewer's holds none."""
@@ -102,11 +111,19 @@ def claim_is_active(corpus: Corpus) -> bool:
     )
 
 
+def review_decided(*, corpus: Corpus, reviewer: User) -> bool:
+    """Whether the reviewer has decided on the version under review."""
+    return Review.objects.filter(corpus=corpus, corpus_version=corpus.version, reviewer=reviewer).exists()
+
+
 def corpus_claim(*, corpus: Corpus, reviewer: User) -> Corpus:
     """"I am reviewing this": the corpus is the reviewer's for
     REVIEW_CLAIM_MINUTES (claiming again renews it), unless another
     reviewer's claim still holds it."""
     _check_reviewer(corpus, reviewer)
+    if review_decided(corpus=corpus, reviewer=reviewer):
+        # Holding it would only keep it from the reviewers it still waits for.
+        raise ValidationError(_("You have already decided on this version."), code="decided")
     now = timezone.now()
     claimed = Corpus.objects.filter(pk=corpus.pk, status=CorpusStatus.AWAITING_REVIEW).exclude(
         _claimed_by_another(reviewer)
@@ -114,14 +131,15 @@ def corpus_claim(*, corpus: Corpus, reviewer: User) -> Corpus:
     corpus.refresh_from_db(fields=["claimed_by", "claim_expires_at", "status"])
     if not claimed:
         if corpus.status != CorpusStatus.AWAITING_REVIEW:
-            raise ValidationError(_("This corpus is not waiting for review."))
-        raise ValidationError(_("Another reviewer is already on this corpus."))
+            raise ValidationError(_("This corpus is not waiting for review."), code="not_awaiting_review")
+        raise ValidationError(_("Another reviewer is already on this corpus."), code="claimed")
     return corpus
 
 
 def corpus_claim_release(*, corpus: Corpus, reviewer: User) -> bool:
     """Give a claim up (only one's own: another reviewer's claim expires).
     False when the reviewer held none."""
+    _check_reviewer(corpus, reviewer)
     return bool(
         Corpus.objects.filter(pk=corpus.pk, claimed_by=reviewer).update(claimed_by=None, claim_expires_at=None)
     )

@@ -273,7 +273,9 @@ def message_render(value: Any, *, technical: bool = False) -> str:
 
 class GroupedNumber(int):
     """An integer that prints with the reader's digit grouping, and still
-    chooses the plural form as a number."""
+    chooses the plural form as a number. Templates print it through
+    ``str()`` only because USE_THOUSAND_SEPARATOR is off (Django's default):
+    on, Django would group the grouped text again."""
 
     def __str__(self) -> str:
         return number_format(int(self), force_grouping=True)

@@ -297,7 +297,7 @@ def test_a_claim_through_the_api_is_seen_by_other_reviewers_until_given_up(membe
     assert (entry["claimed_by"], entry["claim_expires_at"]) == (claim["claimed_by"], claim["claim_expires_at"])
     assert api(other).get("/api/v1/review/queue/?hide_claimed=true").json()["results"] == []
     taken = api(other).post(f"/api/v1/review/{corpus.pk}/claim/")
-    assert taken.status_code == 400
+    assert taken.status_code == 400 and error_of(taken)["code"] == "claimed"
     assert error_of(taken)["message"] == "Un autre relecteur est déjà sur ce corpus."
     assert api(reviewer).delete(f"/api/v1/review/{corpus.pk}/claim/").status_code == 204
     [entry] = api(other).get("/api/v1/review/queue/?hide_claimed=true").json()["results"]

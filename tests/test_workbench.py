@@ -84,6 +84,23 @@ def test_a_decision_gives_the_claim_up(member):
     assert corpus.claimed_by is None
 
 
+def test_a_reviewer_who_has_decided_cannot_keep_the_corpus_from_the_others(client, member, settings):
+    settings.REVIEW_APPROVALS_REQUIRED = 2
+    first, second = ReviewerFactory(), ReviewerFactory()
+    corpus = waiting(member)
+    review.review_decide(corpus=corpus, reviewer=first, decision=Decision.APPROVE)
+    with pytest.raises(ValidationError) as refused:
+        review.corpus_claim(corpus=corpus, reviewer=first)
+    assert refused.value.code == "decided"
+    assert review.review_next(reviewer=second) == corpus
+    client.force_login(first)
+    page = client.get(reverse("contributions:review_corpus", args=[corpus.pk])).content.decode()
+    live = client.get(reverse("contributions:review_live", args=[corpus.pk])).json()["parts"]["review-claim"]
+    assert "Je relis ce corpus" not in page and "Je relis ce corpus" not in live
+    client.force_login(second)
+    assert "Je relis ce corpus" in client.get(reverse("contributions:review_corpus", args=[corpus.pk])).content.decode()
+
+
 def test_no_one_claims_their_own_corpus_or_one_that_is_not_waiting(member):
     reviewer = ReviewerFactory()
     own = waiting(reviewer)

@@ -57,7 +57,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
                 for field, messages in exc.message_dict.items() for m in messages
             ]
         else:
-            errors = [{"code": "invalid", "message": str(m), "field": None} for m in exc.messages]
+            # A domain function's own code ("claimed", say) is kept for scripts.
+            errors = [{"code": error.code or "invalid", "message": str(m), "field": None}
+                      for error, m in zip(exc.error_list, exc.messages, strict=True)]
         return Response(error_body(errors), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body([{"code": "too_large", "message": _("The request body is too large."),

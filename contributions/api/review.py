@@ -66,13 +66,7 @@ class ReviewQueue(generics.ListAPIView):
     def get_queryset(self, **filters: Any) -> QuerySet[Corpus]:
         if getattr(self, "swagger_fake_view", False):  # the schema's generation
             return Corpus.objects.none()
-        # What the queue page reads of each corpus.
-        return review.review_queue(
-            reviewer=self.request.user, **filters  # type: ignore[arg-type]
-        ).select_related("claimed_by").only(
-            "title", "version", "submitted_at", "languages", "domain", "license", "documents", "claim_expires_at",
-            "claimed_by__display_name", "claimed_by__public_profile", "claimed_by__pseudonym",
-        )
+        return review.review_queue_listing(reviewer=self.request.user, **filters)  # type: ignore[arg-type]
 
     @extend_schema(parameters=[QueueFilterSerializer], responses={
         200: QueueEntrySerializer(many=True), **errors(400, *REFUSED, 404)})

@@ -34,10 +34,11 @@ def signed(value: int | None) -> str:
 
 
 @register.filter
-def counted(value: int | None) -> int | None:
+def counted(value: object) -> object:
     """A count that prints grouped ("37 304") and still chooses the plural
-    form: ``{% blocktranslate count counter=corpora|length|counted %}``."""
-    return None if value is None else GroupedNumber(value)
+    form: ``{% blocktranslate count counter=corpora|length|counted %}``.
+    Anything but a whole number is left as it is."""
+    return GroupedNumber(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 @register.filter

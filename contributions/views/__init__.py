@@ -524,12 +524,9 @@ def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     required = review.approvals_required()
 
     def context() -> dict:
-        corpora = review.review_queue(
+        corpora = review.review_queue_listing(
             reviewer=request.user, max_documents=review.parse_index(max_documents), hide_claimed=hide_claimed,
             **filters,
-        ).select_related("claimed_by").only(
-            "title", "version", "submitted_at", "languages", "domain", "license", "documents", "claim_expires_at",
-            "claimed_by__display_name", "claimed_by__public_profile", "claimed_by__pseudonym",
         )
         page = Paginator(corpora, PER_PAGE).get_page(request.GET.get("page"))
         return {
@@ -592,7 +589,7 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "guidelines": guidelines, "guidelines_language": settings.LANGUAGE_CODE,
             "next_corpus": following,
             "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
-            "already_decided": corpus.reviews.filter(corpus_version=corpus.version, reviewer=request.user).exists(),
+            "already_decided": review.review_decided(corpus=corpus, reviewer=request.user),
             "decision_form": fragments.blank_form(DecisionForm), "comment_form": fragments.blank_form(CommentForm),
             "comments": _latest(corpus.comments.all()), "events": _latest(corpus.events.select_related("actor")),
             "changes": review.corpus_changes(corpus=corpus), "required": review.approvals_required(),
@@ -626,6 +623,7 @@ def review_live(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     corpus = _review_target(request, pk)
     html = render_to_string("contributions/_review_claim.html", {
         "corpus": corpus, "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
+        "already_decided": review.review_decided(corpus=corpus, reviewer=request.user),
     }, request=request)
     return JsonResponse({"parts": {"review-claim": html}, "active": lifecycle.awaiting_review(corpus)})
 
