@@ -56,6 +56,7 @@ from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore
 
 from .lifecycle import PUBLISHED, last_status_change
 from .models import RESTRICTED_LICENSES, Corpus, JobStatus, Release, TrainingVersion
+from .texts import GroupedNumber
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ def _int(params: Mapping[str, str], name: str, errors: list[str], *, minimum: in
 def _text(params: Mapping[str, str], name: str, errors: list[str], limit: int = MAX_VALUE_CHARS) -> str:
     value = (params.get(name) or "").strip().replace("\x00", "")
     if len(value) > limit:
-        errors.append(_("%(name)s was cut to %(limit)d characters.") % {"name": name, "limit": limit})
+        errors.append(_("%(name)s was cut to %(limit)s characters.") % {"name": name, "limit": GroupedNumber(limit)})
         value = value[:limit]
     return value
 

@@ -4,6 +4,7 @@ server and a real worker."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,6 +26,16 @@ def sign_in(page, user) -> None:
     page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
     page.get_by_role("button", name="Connexion").click()
     page.wait_for_url(re.compile(r"/$"))
+
+
+def wait_until(page, expression: str, timeout: float = 20) -> None:
+    """Wait until a JavaScript expression holds. Not page.wait_for_function:
+    once it has to poll, it builds its predicate with ``new Function``,
+    which the site's Content Security Policy (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(25)
 
 
 @contextmanager

@@ -55,7 +55,7 @@ def test_a_review_done_with_the_keyboard_only_from_the_queue_to_the_next_corpus(
     # x excludes the current one.
     page.keyboard.press("x")
     page.wait_for_load_state()
-    page.wait_for_function("document.querySelector('article.document.excluded') !== null")
+    page.locator("article.document.excluded").first.wait_for()
     assert list(Exclusion.objects.filter(corpus=first).values_list("value", flat=True)) == ["0"]
     # The keyboard goes on from the document just excluded.
     assert _focused(page).startswith("document-0|doc-0|")

@@ -17,7 +17,7 @@ from contributions.models import CorpusFile, ResumableUpload
 
 from .corpora import FRENCH, jsonl, make_corpus
 from .factories import PASSWORD, UserFactory
-from .test_browser import sign_in
+from .test_browser import sign_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -262,7 +262,7 @@ def test_offline_then_back_online_resumes_from_the_servers_offset(browser, live_
         page.get_by_role("button", name="Envoyer les fichiers").click()
 
         row = upload_row(page, path.name)
-        page.wait_for_function("() => document.querySelector('.upload-row progress').value > 30")
+        wait_until(page, "document.querySelector('.upload-row progress').value > 30")
         network(offline=True)
         expect(row.locator("[data-status]")).to_have_text(
             "Connexion perdue : l'envoi reprendra au retour du réseau.")
@@ -303,7 +303,7 @@ def test_paused_in_the_middle_of_a_chunk_then_resumed(browser, live_server, tmp_
         page.get_by_role("button", name="Envoyer les fichiers").click()
 
         row = upload_row(page, path.name)
-        page.wait_for_function("() => document.querySelector('.upload-row progress').value > 40")
+        wait_until(page, "document.querySelector('.upload-row progress').value > 40")
         row.get_by_role("button", name=f"Pause {path.name}").click()
         expect(row.locator("[data-status]")).to_have_text("En pause : appuyez sur « Reprendre » pour continuer.")
         page.wait_for_timeout(1000)

@@ -21,6 +21,7 @@ from ..charts import Chart
 from ..lifecycle import PUBLISHED
 from ..models import Corpus, JobStatus, License, Release
 from ..templatetags.openllm import language_name, quality_label
+from ..texts import GroupedNumber
 
 
 def _release(request: HttpRequest, version: str) -> Release:
@@ -95,6 +96,10 @@ def _charts(summary: explorer.Summary) -> list[Chart]:
 PAGE_CACHE_SECONDS = explorer.CACHE_SECONDS
 
 
+def _warn_past_the_end(request: HttpRequest, page: int) -> None:
+    messages.warning(request, _("There is no page %(page)s: here is the last one.") % {"page": GroupedNumber(page)})
+
+
 def _explore(
     request: HttpRequest, dataset: explorer.Dataset | None, context: dict, row_url: str
 ) -> HttpResponse:
@@ -111,7 +116,7 @@ def _explore(
         cached = cache.get(key)
         if cached is not None:
             if query.page > cached["pages"]:
-                messages.warning(request, _("There is no page %(page)d: here is the last one.") % {"page": query.page})
+                _warn_past_the_end(request, query.page)
             # Rendered here from our own template, its values escaped there.
             body = mark_safe(cached["html"])  # noqa: S308
             return render(request, "contributions/explorer.html", {"title": context["title"], "body": body})
@@ -122,8 +127,7 @@ def _explore(
                 facets = explorer.explorer_facets(s=s, dataset=dataset)
                 summary = explorer.explorer_summary(s=s, dataset=dataset, query=query)
                 if query.page > summary.pages:
-                    last = _("There is no page %(page)d: here is the last one.") % {"page": query.page}
-                    messages.warning(request, last)
+                    _warn_past_the_end(request, query.page)
                 rows = explorer.explorer_page(s=s, dataset=dataset, query=query, summary=summary)
         except explorer.ExplorerTimeout:
             timed_out = True
