@@ -278,6 +278,8 @@ def test_a_live_part_changes_only_what_changed(page):
     """The new HTML is laid over the old node by node: the rest of the part
     stays the same nodes (a screen reader's place in it, or a selection,
     stays; aria-live reads out only the change)."""
+    from playwright.sync_api import expect
+
     from contributions.models import AnalysisRun
 
     member = UserFactory()
@@ -296,9 +298,8 @@ def test_a_live_part_changes_only_what_changed(page):
     AnalysisRun.objects.filter(pk=run.pk).update(progress_done=80, documents_done=80)
     with page.expect_response(lambda response: "/dashboard/live/" in response.url):
         page.clock.run_for(2_500)
-    page.wait_for_timeout(200)
-    assert page.locator("#dashboard-corpora progress").get_attribute("value") == "80"
-    assert "80" in page.locator("#dashboard-corpora .progress-cell").inner_text()
+    expect(page.locator("#dashboard-corpora progress")).to_have_attribute("value", "80")
+    expect(page.locator("#dashboard-corpora .progress-cell")).to_contain_text("80")
     assert page.evaluate(f"[{row}.__mark, {progress}.__mark]") == ["row", "progress"]
 
 
@@ -321,8 +322,8 @@ def test_live_parts_wait_while_the_tab_is_hidden(page):
     page.clock.run_for(5 * 60_000)
     page.wait_for_timeout(300)
     assert len(asked) == 1  # five minutes hidden: nothing asked
-    page.evaluate(hide, False)
-    page.wait_for_timeout(500)
+    with page.expect_request(lambda request: "/notifications/live/" in request.url):
+        page.evaluate(hide, False)
     assert len(asked) == 2  # asked at once when the tab shows again
 
 
