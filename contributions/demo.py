@@ -6,14 +6,13 @@ fresh machine. The work runs in this process, as a worker would run it."""
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
 import orjson
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from . import releases, review, submissions
-from .jobs import REGISTRY, Outcome, job_run
+from .jobs import job_run_here
 from .models import Corpus, Decision, JobStatus, Release, TrainingVersion, User
 from .texts import message_render
 
@@ -85,12 +84,7 @@ def _documents(seed: int, n: int) -> list[str]:
 
 
 def _run_here(kind: str, job_id: int) -> None:
-    """Run the job in this process. Its task was sent on commit too: a worker
-    that took it first is waited for, so that the next step finds it done."""
-    deadline = time.monotonic() + 600
-    while job_run(kind, job_id) is Outcome.BUSY and time.monotonic() < deadline:
-        time.sleep(0.2)
-    job = REGISTRY[kind].model._default_manager.get(pk=job_id)
+    job = job_run_here(kind, job_id)
     if job.status != JobStatus.DONE:
         error = message_render(job.error, technical=True)
         raise RuntimeError(f"demo data: {kind} job {job_id} is {job.status}: {error}")

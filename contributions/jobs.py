@@ -351,6 +351,20 @@ def job_run(kind_name: str, job_id: int) -> Outcome:
     return Outcome.DONE
 
 
+def job_run_here(kind_name: str, job_id: int, *, timeout: float = 600) -> Job:
+    """Run a job in this process and return its row once it has ended, or
+    after ``timeout`` seconds (the demo data, the tests). Its task was sent
+    on commit too: a worker that took it first is waited for."""
+    model = REGISTRY[kind_name].model
+    deadline = time.monotonic() + timeout
+    while True:
+        job_run(kind_name, job_id)
+        row = _objects(model).get(pk=job_id)
+        if row.status not in (JobStatus.QUEUED, JobStatus.RUNNING) or time.monotonic() > deadline:
+            return row
+        time.sleep(0.2)
+
+
 def _finish(kind: JobKind[J], job: J, context: JobContext, done: Done[J]) -> None:
     with transaction.atomic():
         updated = context.held().update(

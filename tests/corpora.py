@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from contributions import submissions
-from contributions.jobs import REGISTRY, job_run
+from contributions.jobs import job_run, job_run_here
 from contributions.models import AnalysisRun, Corpus, JobStatus
 
 METADATA = {
@@ -99,12 +99,8 @@ def job_finished(kind: str, job_id: int, timeout: float = 120) -> None:
     """Run a job in this process, as the worker would. In a test whose
     transactions commit (browser tests), a worker of the test session may
     have claimed it first: then wait for that worker to finish it."""
-    job_run(kind, job_id)
-    objects = REGISTRY[kind].model._default_manager
-    deadline = time.monotonic() + timeout
-    while objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
-        assert time.monotonic() < deadline, f"{kind} job {job_id} still unfinished after {timeout} s"
-        time.sleep(0.2)
+    job = job_run_here(kind, job_id, timeout=timeout)
+    assert job.status not in (JobStatus.QUEUED, JobStatus.RUNNING), f"{kind} job {job_id} unfinished after {timeout} s"
 
 
 def analysis_finished(run_id: int, timeout: float = 120) -> None:

@@ -68,8 +68,8 @@ def test_demo_data_is_complete_when_a_worker_takes_its_jobs_first(celery_worker,
             time.sleep(0.001)
         return run(kind, job_id)
 
-    run = demo.job_run
-    monkeypatch.setattr(demo, "job_run", late)
+    run = jobs.job_run
+    monkeypatch.setattr(jobs, "job_run", late)
 
     demo.demo_data_create(member=UserFactory(), reviewer=ReviewerFactory(), maintainer=MaintainerFactory())
     release = Release.objects.get(version="demo-1")

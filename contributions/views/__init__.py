@@ -585,7 +585,6 @@ def review_corpus(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "excluded_count": excluded.count(),
             "exclusion_kinds": Exclusion.Kind,
             "bulk_last": review.exclusion_bulk_last(corpus=corpus, reviewer=request.user),
-            "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
             "guidelines": guidelines, "guidelines_language": settings.LANGUAGE_CODE,
             "next_corpus": following,
             "reviews": corpus.reviews.select_related("reviewer").order_by("corpus_version", "created_at"),
@@ -622,8 +621,7 @@ def review_live(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     another reviewer shows without reloading)."""
     corpus = _review_target(request, pk)
     html = render_to_string("contributions/_review_claim.html", {
-        "corpus": corpus, "claimed": review.claim_is_active(corpus), "claim_holder": corpus.claimed_by,
-        "already_decided": review.review_decided(corpus=corpus, reviewer=request.user),
+        "corpus": corpus, "already_decided": review.review_decided(corpus=corpus, reviewer=request.user),
     }, request=request)
     return JsonResponse({"parts": {"review-claim": html}, "active": lifecycle.awaiting_review(corpus)})
 
